@@ -1,0 +1,251 @@
+"""Intro: the one Litestar app, and the commands to run it.
+
+    python app.py                 serve on http://127.0.0.1:8000
+    python app.py setup           migrate, load the curriculum, seed demo data if empty
+    python app.py create-admin    create the first administrator
+    python app.py --help          every command
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+from pathlib import Path
+
+import click
+from litestar import Litestar, Response
+from litestar.config.csrf import CSRFConfig
+from litestar.plugins.htmx import HTMXPlugin
+from litestar.static_files import create_static_files_router
+
+from intro.settings import ROOT, get_settings
+
+CURRICULUM_DIR = ROOT / "curriculum"
+
+
+def _security_headers(response: Response) -> Response:
+    headers = response.headers
+    headers.setdefault("X-Content-Type-Options", "nosniff")
+    headers.setdefault("X-Frame-Options", "DENY")
+    # No page address (which may carry ids) is sent to other sites.
+    headers.setdefault("Referrer-Policy", "same-origin")
+    headers.setdefault(
+        "Content-Security-Policy",
+        "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+        "frame-ancestors 'none'; form-action 'self'; base-uri 'self'",
+    )
+    # Pages carry personal data: not kept in shared caches or the browser's history.
+    headers.setdefault("Cache-Control", "no-store")
+    return response
+
+
+def create_app() -> Litestar:
+    import piccolo_conf  # noqa: F401  (sets up the engine and the SQLite constraint fix)
+    from intro.web import admin, curriculum, health, home
+    from intro.web.auth import SessionMiddleware, login_page, login_submit, logout, require_login
+    from intro.web.errors import EXCEPTION_HANDLERS
+    from intro.web.templating import template_config
+
+    settings = get_settings()
+    engine = piccolo_conf.DB
+
+    pooled = engine.engine_type == "postgres" and settings.db_pool
+
+    async def open_pool() -> None:
+        if pooled:
+            await engine.start_connection_pool()
+
+    async def close_pool() -> None:
+        if pooled:
+            await engine.close_connection_pool()
+
+    static = create_static_files_router(
+        path="/static",
+        directories=[ROOT / "static"],
+        name="static",
+        opt={"public": True},
+        cache_control=None,
+    )
+
+    return Litestar(
+        route_handlers=[
+            static,
+            health.healthz,
+            login_page,
+            login_submit,
+            logout,
+            home.home,
+            *curriculum.ROUTES,
+            *admin.ROUTES,
+        ],
+        guards=[require_login],
+        middleware=[SessionMiddleware()],
+        csrf_config=CSRFConfig(
+            secret=settings.secret_key,
+            cookie_secure=settings.secure_cookies,
+            cookie_httponly=False,
+            cookie_samesite="lax",
+            exclude=["/healthz"],
+        ),
+        template_config=template_config(),
+        plugins=[HTMXPlugin()],
+        exception_handlers=EXCEPTION_HANDLERS,
+        after_request=_security_headers,
+        on_startup=[open_pool],
+        on_shutdown=[close_pool],
+        debug=settings.debug,
+    )
+
+
+# --------------------------------------------------------------------------------------
+# Commands
+
+
+def _run(coro):
+    return asyncio.run(coro)
+
+
+@click.group(invoke_without_command=True)
+@click.pass_context
+def cli(ctx: click.Context) -> None:
+    """Intro: fælles introduktionsuddannelse for nye medarbejdere i jobcentre."""
+    if ctx.invoked_subcommand is None:
+        ctx.invoke(serve)
+
+
+@cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+@click.option("--workers", default=1, show_default=True, type=int)
+@click.option("--reload", is_flag=True, help="Genstart ved kodeændringer (udvikling).")
+def serve(host: str, port: int, workers: int, reload: bool) -> None:
+    """Serve the app with uvicorn."""
+    import uvicorn
+
+    uvicorn.run(
+        "app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        reload=reload,
+        proxy_headers=True,
+        log_level="info",
+    )
+
+
+async def _migrate() -> None:
+    from piccolo.apps.migrations.commands.forwards import run_forwards
+
+    import piccolo_conf
+    from intro.db import enable_wal
+
+    await enable_wal(piccolo_conf.DB)
+    result = await run_forwards(app_name="intro")
+    if not result.success:
+        raise click.ClickException(result.message)
+
+
+@cli.command()
+def migrate() -> None:
+    """Apply the database migrations."""
+    _run(_migrate())
+
+
+@cli.group()
+def curriculum() -> None:
+    """Validate and load the shared curriculum files."""
+
+
+@curriculum.command("validate")
+@click.argument("files", nargs=-1, type=click.Path(exists=True, path_type=Path))
+def curriculum_validate(files: tuple[Path, ...]) -> None:
+    """Check curriculum files; print every problem with file and field."""
+    from intro.curriculum import CurriculumInvalid, read_file
+
+    paths = list(files) or sorted(CURRICULUM_DIR.glob("*.toml"))
+    failed = False
+    for path in paths:
+        try:
+            data = read_file(path)
+        except CurriculumInvalid as error:
+            failed = True
+            for problem in error.problems:
+                click.echo(str(problem), err=True)
+        else:
+            click.echo(f"{path.name}: OK ({len(data['modules'])} moduler)")
+    if failed:
+        sys.exit(1)
+
+
+@curriculum.command("sync")
+@click.argument("directory", default=str(CURRICULUM_DIR), type=click.Path(path_type=Path))
+def curriculum_sync(directory: Path) -> None:
+    """Load every file in DIRECTORY; unchanged files change nothing."""
+    from intro.curriculum import CurriculumInvalid, sync_directory
+
+    async def run():
+        try:
+            for r in await sync_directory(directory):
+                state = "indlæst" if r.created else "uændret"
+                click.echo(f"{r.label} (revision {r.revision}): {state}")
+        except CurriculumInvalid as error:
+            for problem in error.problems:
+                click.echo(str(problem), err=True)
+            sys.exit(1)
+
+    _run(run())
+
+
+@cli.command("seed-demo")
+@click.option("--force", is_flag=True, help="Også selv om databasen allerede har data.")
+def seed_demo(force: bool) -> None:
+    """Fill an empty database with the demo partnership, people and cohorts."""
+    from intro import demo
+
+    async def run():
+        if not force and not await demo.is_empty():
+            click.echo("Databasen har allerede data; demodata springes over.")
+            return
+        summary = await demo.seed()
+        click.echo(summary)
+
+    _run(run())
+
+
+@cli.command()
+@click.pass_context
+def setup(ctx: click.Context) -> None:
+    """Migrate, load the curriculum and seed demo data if the database is empty."""
+    ctx.invoke(migrate)
+    ctx.invoke(curriculum_sync, directory=CURRICULUM_DIR)
+    ctx.invoke(seed_demo, force=False)
+
+
+@cli.command("create-admin")
+@click.option("--email", prompt="E-mail")
+@click.option("--name", "full_name", prompt="Fulde navn")
+@click.password_option("--password", prompt="Adgangskode", confirmation_prompt="Gentag adgangskoden")
+def create_admin(email: str, full_name: str, password: str) -> None:
+    """Create an administrator (the first one, or another)."""
+    from intro import accounts
+    from intro.errors import Invalid
+    from intro.tables import Role
+
+    async def run():
+        try:
+            person_id = await accounts.create_person(None, email, full_name, password)
+            await accounts.grant_role(None, person_id, Role.admin.value)
+        except Invalid as error:
+            for field, message in error.errors.items():
+                click.echo(f"{field}: {message}", err=True)
+            sys.exit(1)
+        click.echo(f"Administrator oprettet: {accounts.normalise_email(email)}")
+
+    _run(run())
+
+
+if __name__ == "__main__":
+    os.chdir(ROOT)
+    cli()

@@ -1,0 +1,381 @@
+"""People, passwords, sign-in sessions and role grants."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+from intro import audit
+from intro.db import write_transaction
+from intro.errors import Invalid, NotFound
+from intro.i18n import _
+from intro.settings import get_settings
+from intro.tables import (
+    LoginAttempt,
+    LoginSession,
+    Municipality,
+    Partnership,
+    Person,
+    Role,
+    RoleGrant,
+)
+
+_hasher = PasswordHasher()
+# Verified against when no such person exists, so a wrong e-mail address costs the
+# same time as a wrong password and timing does not reveal who has an account.
+_DUMMY_HASH = _hasher.hash("intro-dummy-password")
+
+EMAIL_PATTERN = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+MIN_PASSWORD_LENGTH = 10
+
+ROLE_NAMES = {
+    Role.participant: _("Deltager"),
+    Role.coordinator: _("Koordinator"),
+    Role.instructor: _("Underviser"),
+    Role.chief: _("Chef"),
+    Role.admin: _("Administrator"),
+}
+
+
+@dataclass(frozen=True)
+class Grant:
+    role: Role
+    municipality_id: int | None = None
+    partnership_id: int | None = None
+
+
+@dataclass(frozen=True)
+class User:
+    """The signed-in person and what they may do. Built once per request."""
+
+    id: int
+    email: str
+    full_name: str
+    grants: tuple[Grant, ...] = field(default_factory=tuple)
+
+    @property
+    def roles(self) -> set[Role]:
+        return {g.role for g in self.grants}
+
+    def has(self, *roles: Role) -> bool:
+        return any(g.role in roles for g in self.grants)
+
+    @property
+    def is_admin(self) -> bool:
+        return self.has(Role.admin)
+
+    def municipalities(self, role: Role) -> set[int]:
+        return {g.municipality_id for g in self.grants if g.role == role and g.municipality_id}
+
+    def partnerships(self, role: Role) -> set[int]:
+        return {g.partnership_id for g in self.grants if g.role == role and g.partnership_id}
+
+
+def normalise_email(email: str) -> str:
+    return (email or "").strip().lower()
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+# --------------------------------------------------------------------------------------
+# Signing in
+
+
+class SignInRefused(Exception):
+    """Sign-in failed. The message never says whether the e-mail address exists."""
+
+
+WRONG_CREDENTIALS = _("E-mail eller adgangskode er forkert.")
+TOO_MANY_ATTEMPTS = _(
+    "For mange mislykkede forsøg på at logge ind. Vent {minutes} minutter, og prøv igen."
+)
+
+
+async def authenticate(email: str, password: str, remote_addr: str = "") -> int:
+    """Return the id of the person these credentials belong to, or raise SignInRefused.
+
+    After `login_max_failures` failures for one address within the window, every try
+    is refused until the window has passed, whether the password is right or not."""
+    settings = get_settings()
+    email = normalise_email(email)
+    window_start = _now() - timedelta(minutes=settings.login_window_minutes)
+    failures = await LoginAttempt.count().where(
+        (LoginAttempt.email == email) & (LoginAttempt.attempted_at > window_start)
+    )
+    if failures >= settings.login_max_failures:
+        raise SignInRefused(TOO_MANY_ATTEMPTS.format(minutes=settings.login_window_minutes))
+
+    person = (
+        await Person.select(Person.id, Person.password_hash, Person.is_active)
+        .where(Person.email == email)
+        .first()
+    )
+    stored_hash = person["password_hash"] if person and person["is_active"] else None
+    if not _password_matches(stored_hash or _DUMMY_HASH, password) or not stored_hash:
+        await LoginAttempt.insert(LoginAttempt(email=email[:254], remote_addr=remote_addr[:64]))
+        raise SignInRefused(WRONG_CREDENTIALS)
+
+    await LoginAttempt.delete().where(LoginAttempt.email == email)
+    update: dict = {Person.last_login_at: _now()}
+    if _hasher.check_needs_rehash(stored_hash):
+        update[Person.password_hash] = hash_password(password)
+    await Person.update(update).where(Person.id == person["id"])
+    return person["id"]
+
+
+def _password_matches(stored_hash: str, password: str) -> bool:
+    try:
+        return _hasher.verify(stored_hash, password or "")
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+async def start_session(person_id: int) -> str:
+    """Create a sign-in session; return the token for the cookie (only its hash is kept)."""
+    token = secrets.token_urlsafe(32)
+    await LoginSession.insert(
+        LoginSession(
+            token_hash=_token_hash(token),
+            person=person_id,
+            expires_at=_now() + timedelta(days=get_settings().session_days),
+        )
+    )
+    return token
+
+
+async def end_session(token: str) -> None:
+    await LoginSession.delete().where(LoginSession.token_hash == _token_hash(token))
+
+
+async def end_all_sessions(person_id: int) -> None:
+    await LoginSession.delete().where(LoginSession.person == person_id)
+
+
+async def user_for_session(token: str | None) -> User | None:
+    """The user a session cookie belongs to, or None if it is unknown, expired or the
+    person has been deactivated."""
+    if not token or len(token) > 200:
+        return None
+    row = (
+        await LoginSession.select(
+            LoginSession.person.id,
+            LoginSession.person.email,
+            LoginSession.person.full_name,
+            LoginSession.person.is_active,
+        )
+        .where(
+            (LoginSession.token_hash == _token_hash(token)) & (LoginSession.expires_at > _now())
+        )
+        .first()
+    )
+    if not row or not row["person.is_active"]:
+        return None
+    return await load_user(row["person.id"], row["person.email"], row["person.full_name"])
+
+
+async def load_user(person_id: int, email: str | None = None, full_name: str | None = None) -> User:
+    if email is None or full_name is None:
+        person = await Person.select(Person.email, Person.full_name).where(
+            Person.id == person_id
+        ).first()
+        if person is None:
+            raise NotFound()
+        email, full_name = person["email"], person["full_name"]
+    grants = await RoleGrant.select(
+        RoleGrant.role, RoleGrant.municipality, RoleGrant.partnership
+    ).where(RoleGrant.person == person_id)
+    return User(
+        id=person_id,
+        email=email,
+        full_name=full_name,
+        grants=tuple(
+            Grant(Role(g["role"]), g["municipality"], g["partnership"]) for g in grants
+        ),
+    )
+
+
+# --------------------------------------------------------------------------------------
+# Managing people and roles (admin)
+
+
+def _validate_person(email: str, full_name: str, password: str | None) -> dict[str, str]:
+    errors = {}
+    if not EMAIL_PATTERN.match(email):
+        errors["email"] = _("Skriv en gyldig e-mailadresse, fx navn@kommune.dk.")
+    if not full_name.strip():
+        errors["full_name"] = _("Skriv personens fulde navn.")
+    elif len(full_name) > 200:
+        errors["full_name"] = _("Navnet må højst være 200 tegn.")
+    if password is not None and len(password) < MIN_PASSWORD_LENGTH:
+        errors["password"] = _("Adgangskoden skal være mindst {n} tegn.").format(
+            n=MIN_PASSWORD_LENGTH
+        )
+    return errors
+
+
+async def create_person(
+    actor_id: int | None,
+    email: str,
+    full_name: str,
+    password: str | None = None,
+    *,
+    password_hash: str | None = None,
+) -> int:
+    email = normalise_email(email)
+    full_name = (full_name or "").strip()
+    errors = _validate_person(email, full_name, password)
+    if not errors and await Person.exists().where(Person.email == email):
+        errors["email"] = _("Der findes allerede en bruger med denne e-mailadresse.")
+    if errors:
+        raise Invalid(errors)
+    if password is not None:
+        password_hash = hash_password(password)
+    async with write_transaction(Person._meta.db):
+        row = await Person.insert(
+            Person(email=email, full_name=full_name, password_hash=password_hash)
+        ).returning(Person.id)
+        person_id = row[0]["id"]
+        # No password or hash in the log: only that one was set.
+        await audit.record(
+            actor_id,
+            "person.create",
+            "person",
+            person_id,
+            email=email,
+            full_name=full_name,
+            password_set=password_hash is not None,
+        )
+    return person_id
+
+
+async def set_password(actor_id: int | None, person_id: int, password: str) -> None:
+    if len(password or "") < MIN_PASSWORD_LENGTH:
+        raise Invalid(
+            {"password": _("Adgangskoden skal være mindst {n} tegn.").format(n=MIN_PASSWORD_LENGTH)}
+        )
+    async with write_transaction(Person._meta.db):
+        await Person.update({Person.password_hash: hash_password(password)}).where(
+            Person.id == person_id
+        )
+        await LoginSession.delete().where(LoginSession.person == person_id)
+        await audit.record(actor_id, "person.set_password", "person", person_id)
+
+
+async def set_active(actor_id: int | None, person_id: int, active: bool) -> None:
+    async with write_transaction(Person._meta.db):
+        await Person.update({Person.is_active: active}).where(Person.id == person_id)
+        if not active:
+            await LoginSession.delete().where(LoginSession.person == person_id)
+        await audit.record(actor_id, "person.set_active", "person", person_id, active=active)
+
+
+SCOPE_OF_ROLE = {
+    Role.admin: None,
+    Role.chief: "municipality",
+    Role.participant: "municipality",
+    Role.coordinator: "partnership",
+    Role.instructor: "partnership",
+}
+
+
+async def grant_role(
+    actor_id: int | None,
+    person_id: int,
+    role: str,
+    municipality_id: int | None = None,
+    partnership_id: int | None = None,
+) -> int:
+    """Give a person a role. Chiefs and participants belong to a municipality,
+    coordinators and instructors to a partnership; an admin to no scope."""
+    errors: dict[str, str] = {}
+    try:
+        role_ = Role(role)
+    except ValueError:
+        raise Invalid({"role": _("Vælg en rolle.")}) from None
+    scope = SCOPE_OF_ROLE[role_]
+    if scope == "municipality":
+        partnership_id = None
+        if not municipality_id or not await Municipality.exists().where(
+            Municipality.id == municipality_id
+        ):
+            errors["municipality"] = _("Vælg den kommune, rollen gælder for.")
+    elif scope == "partnership":
+        municipality_id = None
+        if not partnership_id or not await Partnership.exists().where(
+            Partnership.id == partnership_id
+        ):
+            errors["partnership"] = _("Vælg det samarbejde, rollen gælder for.")
+    else:
+        municipality_id = partnership_id = None
+    if not await Person.exists().where(Person.id == person_id):
+        errors["person"] = _("Brugeren findes ikke.")
+    if not errors:
+        duplicate = RoleGrant.exists().where(
+            (RoleGrant.person == person_id) & (RoleGrant.role == role_.value)
+        )
+        duplicate = duplicate.where(
+            RoleGrant.municipality == municipality_id
+            if municipality_id
+            else RoleGrant.municipality.is_null()
+        ).where(
+            RoleGrant.partnership == partnership_id
+            if partnership_id
+            else RoleGrant.partnership.is_null()
+        )
+        if await duplicate:
+            errors["role"] = _("Brugeren har allerede denne rolle med dette omfang.")
+    if errors:
+        raise Invalid(errors)
+    async with write_transaction(RoleGrant._meta.db):
+        row = await RoleGrant.insert(
+            RoleGrant(
+                person=person_id,
+                role=role_.value,
+                municipality=municipality_id,
+                partnership=partnership_id,
+                granted_by=actor_id,
+            )
+        ).returning(RoleGrant.id)
+        await audit.record(
+            actor_id,
+            "role.grant",
+            "person",
+            person_id,
+            role=role_.value,
+            municipality=municipality_id,
+            partnership=partnership_id,
+        )
+    return row[0]["id"]
+
+
+async def revoke_role(actor_id: int | None, grant_id: int) -> None:
+    grant = await RoleGrant.select().where(RoleGrant.id == grant_id).first()
+    if grant is None:
+        raise NotFound()
+    async with write_transaction(RoleGrant._meta.db):
+        await RoleGrant.delete().where(RoleGrant.id == grant_id)
+        await audit.record(
+            actor_id,
+            "role.revoke",
+            "person",
+            grant["person"],
+            role=grant["role"],
+            municipality=grant["municipality"],
+            partnership=grant["partnership"],
+        )

@@ -1,0 +1,460 @@
+"""Demo data: a West Zealand partnership of seven real municipalities, its venues,
+instructors, coordinator and chiefs, and three cohorts of fictional new hires.
+
+Dates are laid out relative to today, so the demo always shows one finished cohort,
+one under way and one being planned. Everything is deterministic for a given day.
+"""
+
+from __future__ import annotations
+
+import random
+import uuid
+from datetime import UTC, date, datetime, time, timedelta
+
+import holidays
+
+from intro import accounts, audit
+from intro.curriculum import sync_directory
+from intro.db import write_transaction
+from intro.settings import ROOT
+from intro.tables import (
+    Attendance,
+    AttendanceStatus,
+    ClosedPeriod,
+    Cohort,
+    CohortModule,
+    CohortSeats,
+    CurriculumVersion,
+    Employment,
+    EndReason,
+    Enrolment,
+    InstructorQualification,
+    LocalTaskTemplate,
+    Module,
+    ModulePrerequisite,
+    Municipality,
+    Partnership,
+    PartnershipMember,
+    Person,
+    Role,
+    RoleGrant,
+    Session,
+    SessionInstructor,
+    Venue,
+)
+from intro.timefmt import local_instant
+
+DEMO_PASSWORD = "intro-demo-2026"
+DEMO_DOMAIN = "intro.example"
+
+# Official municipality codes (Danmarks Statistik / KL).
+MUNICIPALITIES = [
+    ("306", "Odsherred"),
+    ("316", "Holbæk"),
+    ("326", "Kalundborg"),
+    ("329", "Ringsted"),
+    ("330", "Slagelse"),
+    ("340", "Sorø"),
+    ("370", "Næstved"),
+]
+
+VENUES = [
+    # (municipality code, name, address, postcode, city, capacity)
+    ("330", "Jobcenter Slagelse, Kursussalen", "Rosengade 12", "4200", "Slagelse", 28),
+    ("370", "Jobcenter Næstved, Mødecenter", "Farimagsvej 4", "4700", "Næstved", 30),
+    ("316", "Jobcenter Holbæk, Undervisningslokale 2", "Kanalstræde 2", "4300", "Holbæk", 24),
+    ("326", "Jobcenter Kalundborg, Store mødelokale", "Holbækvej 141", "4400", "Kalundborg", 22),
+]
+
+FIRST_NAMES = [
+    "Anna", "Mads", "Sofie", "Frederik", "Ida", "Jonas", "Emma", "Mikkel", "Laura", "Rasmus",
+    "Freja", "Kasper", "Julie", "Anders", "Cecilie", "Christian", "Maria", "Martin", "Louise",
+    "Søren", "Camilla", "Nikolaj", "Mette", "Thomas", "Line", "Jesper", "Katrine", "Henrik",
+    "Signe", "Morten", "Sara", "Peter", "Nanna", "Lars", "Amalie", "Emil", "Birgitte", "Ali",
+    "Fatima", "Yusuf", "Ayşe", "Kim", "Helle", "Jannik", "Malene", "Bo", "Pernille", "Oliver",
+]
+LAST_NAMES = [
+    "Nielsen", "Jensen", "Hansen", "Pedersen", "Andersen", "Christensen", "Larsen", "Sørensen",
+    "Rasmussen", "Jørgensen", "Petersen", "Madsen", "Kristensen", "Olsen", "Thomsen",
+    "Christiansen", "Poulsen", "Johansen", "Møller", "Mortensen", "Knudsen", "Jakobsen",
+    "Holm", "Lund", "Bach", "Dahl", "Friis", "Kaya", "Hussein", "Østergaard", "Kjær", "Vestergaard",
+]
+JOB_FUNCTIONS = [
+    ("Jobkonsulent", None),
+    ("Sagsbehandler, sygedagpenge", "helhed"),
+    ("Virksomhedskonsulent", "virksomhed"),
+    ("Jobkonsulent, unge", "kompetencematch"),
+    ("Rehabiliteringskoordinator", "helhed"),
+    ("Udviklingskonsulent", "udvikling"),
+    ("Sagsbehandler, kontanthjælp", None),
+]
+
+LOCAL_TASKS = [
+    (7, "Mød dit team og din nærmeste leder", "Aftal en fast sparringspartner blandt kollegerne."),
+    (14, "Sid med ved tre borgersamtaler", "Vælg samtaler med forskellige målgrupper, og skriv kort, hvad du lagde mærke til."),
+    (21, "Gennemgå jobcentrets it-systemer", "Få adgang til fagsystem, journal og kalender, og prøv dem af sammen med en kollega."),
+    (42, "Deltag i et tværfagligt møde", "Fx et rehabiliteringsteam eller et koordinerende møde med sundhed eller uddannelse."),
+]
+
+
+def _mondays_from(today: date, weeks: int) -> date:
+    monday = today - timedelta(days=today.weekday())
+    return monday + timedelta(weeks=weeks)
+
+
+def _closed_periods(year: int) -> list[tuple[str, date, date]]:
+    return [
+        ("Vinterferie", date(year, 2, 9), date(year, 2, 15)),
+        ("Sommerferie", date(year, 6, 29), date(year, 8, 2)),
+        ("Efterårsferie", date(year, 10, 12), date(year, 10, 18)),
+        ("Jul og nytår", date(year, 12, 21), date(year + 1, 1, 3)),
+    ]
+
+
+def _course_days(start: date, count: int, blocked) -> list[date]:
+    """Tuesdays from `start`, skipping holidays and closed weeks; a week whose Tuesday is
+    blocked moves to its Wednesday, else to the next week."""
+    days: list[date] = []
+    week = start - timedelta(days=start.weekday())
+    while len(days) < count:
+        for candidate in (week + timedelta(days=1), week + timedelta(days=2)):
+            if candidate >= start and not blocked(candidate):
+                days.append(candidate)
+                break
+        week += timedelta(weeks=1)
+    return days
+
+
+def _ordered_modules(modules: list[dict], prerequisites: list[dict]) -> list[dict]:
+    """The file's order, but never a module before what it requires."""
+    requires: dict[int, set[int]] = {m["id"]: set() for m in modules}
+    for p in prerequisites:
+        if p["module"] in requires:
+            requires[p["module"]].add(p["requires"])
+    placed: list[dict] = []
+    done: set[int] = set()
+    remaining = list(modules)
+    while remaining:
+        for m in remaining:
+            if requires[m["id"]] <= done:
+                placed.append(m)
+                done.add(m["id"])
+                remaining.remove(m)
+                break
+        else:  # a cycle cannot pass validation; keep the rest as they are
+            placed.extend(remaining)
+            break
+    return placed
+
+
+async def is_empty() -> bool:
+    return not await Person.exists()
+
+
+async def seed(today: date | None = None) -> str:
+    today = today or date.today()
+    rng = random.Random(2026)
+    if not await CurriculumVersion.exists():
+        await sync_directory(ROOT / "curriculum")
+    version = (
+        await CurriculumVersion.select(CurriculumVersion.id)
+        .order_by(CurriculumVersion.id, ascending=False)
+        .first()
+    )
+    version_id = version["id"]
+    modules = await Module.select(
+        Module.id, Module.code, Module.days, Module.position
+    ).where((Module.curriculum_version == version_id) & Module.municipality.is_null()).order_by(
+        Module.position
+    )
+    prerequisites = await ModulePrerequisite.select().where(
+        ModulePrerequisite.module.is_in([m["id"] for m in modules])
+    )
+    modules = _ordered_modules(modules, prerequisites)
+    password_hash = accounts.hash_password(DEMO_PASSWORD)
+    dk_holidays = holidays.country_holidays("DK", years=range(today.year - 1, today.year + 3))
+
+    async with write_transaction(Person._meta.db):
+        municipality_ids: dict[str, int] = {}
+        for code, name in MUNICIPALITIES:
+            existing = await Municipality.select(Municipality.id).where(
+                Municipality.code == code
+            ).first()
+            if existing:
+                municipality_ids[code] = existing["id"]
+            else:
+                municipality_ids[code] = (
+                    await Municipality.insert(
+                        Municipality(code=code, name=name, region="Region Sjælland")
+                    ).returning(Municipality.id)
+                )[0]["id"]
+        partnership_id = (
+            await Partnership.insert(
+                Partnership(
+                    name="Introsamarbejdet Vestsjælland",
+                    description=(
+                        "Syv kommuner i Vestsjælland, der sender nye medarbejdere i "
+                        "jobcentret gennem et fælles introduktionsforløb."
+                    ),
+                )
+            ).returning(Partnership.id)
+        )[0]["id"]
+        await PartnershipMember.insert(
+            *[
+                PartnershipMember(partnership=partnership_id, municipality=mid)
+                for mid in municipality_ids.values()
+            ]
+        )
+        closed = []
+        for year in (today.year - 1, today.year, today.year + 1):
+            for name, start, end in _closed_periods(year):
+                closed.append((start, end))
+                await ClosedPeriod.insert(
+                    ClosedPeriod(
+                        partnership=partnership_id, name=f"{name} {year}", start_date=start, end_date=end
+                    )
+                )
+        venue_ids = []
+        for code, name, address, postcode, city, capacity in VENUES:
+            venue_ids.append(
+                (
+                    await Venue.insert(
+                        Venue(
+                            name=name,
+                            municipality=municipality_ids[code],
+                            address=address,
+                            postcode=postcode,
+                            city=city,
+                            capacity=capacity,
+                            accessibility="Niveaufri adgang og handicaptoilet.",
+                        )
+                    ).returning(Venue.id)
+                )[0]["id"]
+            )
+
+        async def person(email: str, full_name: str) -> int:
+            return (
+                await Person.insert(
+                    Person(email=email, full_name=full_name, password_hash=password_hash)
+                ).returning(Person.id)
+            )[0]["id"]
+
+        async def grant(person_id: int, role: Role, municipality=None, partnership=None) -> None:
+            await RoleGrant.insert(
+                RoleGrant(
+                    person=person_id, role=role.value, municipality=municipality, partnership=partnership
+                )
+            )
+
+        admin_id = await person(f"admin@{DEMO_DOMAIN}", "Annette Holm")
+        await grant(admin_id, Role.admin)
+        coordinator_id = await person(f"koordinator@{DEMO_DOMAIN}", "Mette Lund Sørensen")
+        await grant(coordinator_id, Role.coordinator, partnership=partnership_id)
+
+        instructor_ids = []
+        instructors = [
+            ("underviser", "Jonas Bach", ("LOV", "TVF")),
+            ("underviser2", "Helle Friis", ("SAM",)),
+            ("underviser3", "Ali Hussein", ("VIR", "TVF")),
+            ("underviser4", "Birgitte Dahl", ("LOV", "SAM")),
+        ]
+        for local_part, name, prefixes in instructors:
+            pid = await person(f"{local_part}@{DEMO_DOMAIN}", name)
+            await grant(pid, Role.instructor, partnership=partnership_id)
+            instructor_ids.append((pid, prefixes))
+            codes = [m["code"] for m in modules if m["code"].split("-")[0] in prefixes]
+            if codes:
+                await InstructorQualification.insert(
+                    *[InstructorQualification(person=pid, module_code=c) for c in codes]
+                )
+
+        for code, name in MUNICIPALITIES:
+            slug = (
+                name.lower().replace("æ", "ae").replace("ø", "oe").replace("å", "aa")
+            )
+            first, last = rng.choice(FIRST_NAMES), rng.choice(LAST_NAMES)
+            pid = await person(f"chef.{slug}@{DEMO_DOMAIN}", f"{first} {last}")
+            await grant(pid, Role.chief, municipality=municipality_ids[code])
+
+        for code in ("370", "330"):
+            await LocalTaskTemplate.insert(
+                *[
+                    LocalTaskTemplate(
+                        municipality=municipality_ids[code],
+                        title=title,
+                        description=text,
+                        due_after_days=days,
+                        position=i,
+                    )
+                    for i, (days, title, text) in enumerate(LOCAL_TASKS)
+                ]
+            )
+
+        # Three cohorts: finished, under way, being planned.
+        cohort_plans = [
+            ("Hold A – forår", _mondays_from(today, -40), "completed", 18),
+            ("Hold B – efterår", _mondays_from(today, -10), "active", 22),
+            ("Hold C – næste forår", _mondays_from(today, 10), "planning", 20),
+        ]
+
+        def blocked(d: date) -> bool:
+            return d in dk_holidays or any(s <= d <= e for s, e in closed)
+
+        used_names: set[str] = set()
+        summary_people = 0
+        participant_email_given = False
+        for index, (name, start, status, size) in enumerate(cohort_plans):
+            cohort_id = (
+                await Cohort.insert(
+                    Cohort(
+                        partnership=partnership_id,
+                        curriculum_version=version_id,
+                        name=name,
+                        status=status,
+                        start_date=start,
+                        capacity=24,
+                        day_start=time(9, 0),
+                        day_end=time(15, 0),
+                        rhythm={"weekdays": [1]},
+                        created_by=coordinator_id,
+                    )
+                ).returning(Cohort.id)
+            )[0]["id"]
+            await CohortSeats.insert(
+                *[
+                    CohortSeats(cohort=cohort_id, municipality=mid, seats=4 if code in ("330", "370") else 3)
+                    for code, mid in municipality_ids.items()
+                ]
+            )
+            await CohortModule.insert(
+                *[CohortModule(cohort=cohort_id, module=m["id"]) for m in modules]
+            )
+
+            # Sessions (the planning cohort gets its timetable from the scheduler later).
+            sessions: list[tuple[int, datetime, datetime]] = []
+            if status != "planning":
+                day_count = sum(m["days"] for m in modules)
+                days = iter(_course_days(start, day_count, blocked))
+                for position, m in enumerate(modules):
+                    for part in range(1, m["days"] + 1):
+                        day = next(days)
+                        starts, ends = local_instant(day, time(9, 0)), local_instant(day, time(15, 0))
+                        venue = venue_ids[position % len(venue_ids)]
+                        sid = (
+                            await Session.insert(
+                                Session(
+                                    cohort=cohort_id,
+                                    module=m["id"],
+                                    part=part,
+                                    starts_at=starts,
+                                    ends_at=ends,
+                                    venue=venue,
+                                    status="scheduled",
+                                    uid=f"{uuid.UUID(int=rng.getrandbits(128))}@intro",
+                                )
+                            ).returning(Session.id)
+                        )[0]["id"]
+                        prefix = m["code"].split("-")[0]
+                        teacher = next(
+                            (pid for pid, prefixes in instructor_ids if prefix in prefixes),
+                            instructor_ids[0][0],
+                        )
+                        await SessionInstructor.insert(SessionInstructor(session=sid, person=teacher))
+                        sessions.append((sid, starts, ends))
+
+            # Participants, spread over the member municipalities by their seats.
+            codes = [c for c, _n in MUNICIPALITIES]
+            for n in range(size):
+                code = "370" if n < 4 else codes[n % len(codes)]
+                municipality_id = municipality_ids[code]
+                while True:
+                    full_name = f"{rng.choice(FIRST_NAMES)} {rng.choice(LAST_NAMES)}"
+                    if full_name not in used_names:
+                        used_names.add(full_name)
+                        break
+                if index == 1 and code == "370" and not participant_email_given:
+                    email = f"deltager@{DEMO_DOMAIN}"
+                    full_name = "Sara Nielsen"
+                    participant_email_given = True
+                else:
+                    slug = (
+                        full_name.lower()
+                        .replace(" ", ".")
+                        .replace("æ", "ae").replace("ø", "oe").replace("å", "aa").replace("ş", "s")
+                    )
+                    email = f"{slug}@{DEMO_DOMAIN}"
+                pid = await person(email, full_name)
+                summary_people += 1
+                await grant(pid, Role.participant, municipality=municipality_id)
+                job, profile = JOB_FUNCTIONS[rng.randrange(len(JOB_FUNCTIONS))]
+                hired = start - timedelta(days=rng.randint(14, 70))
+                end_date = end_reason = None
+                if status == "completed" and rng.random() < 0.15:
+                    end_date = hired + timedelta(days=rng.randint(120, 230))
+                    end_date = min(end_date, today - timedelta(days=1))
+                    end_reason = rng.choice([EndReason.resigned.value, EndReason.moved.value])
+                await Employment.insert(
+                    Employment(
+                        person=pid,
+                        municipality=municipality_id,
+                        job_function=job,
+                        profile_code=profile,
+                        start_date=hired,
+                        end_date=end_date,
+                        end_reason=end_reason,
+                        external_ref=f"DEMO-{code}-{pid}",
+                    )
+                )
+                now = datetime.now(UTC)
+                requested = datetime.combine(start - timedelta(days=30), time(10), tzinfo=UTC)
+                if status == "planning" and n >= size - 3:
+                    enrolment = Enrolment(
+                        cohort=cohort_id, person=pid, municipality=municipality_id,
+                        status="waitlisted", requested_at=requested + timedelta(hours=n),
+                        enrolled_by=coordinator_id,
+                    )
+                elif end_date is not None:
+                    enrolment = Enrolment(
+                        cohort=cohort_id, person=pid, municipality=municipality_id,
+                        status="withdrawn", requested_at=requested, enrolled_at=requested,
+                        withdrawn_at=datetime.combine(end_date, time(12), tzinfo=UTC),
+                        withdrawal_reason="Fratrådt", enrolled_by=coordinator_id,
+                    )
+                elif status == "completed":
+                    enrolment = Enrolment(
+                        cohort=cohort_id, person=pid, municipality=municipality_id,
+                        status="completed", requested_at=requested, enrolled_at=requested,
+                        completed_at=now - timedelta(days=60), enrolled_by=coordinator_id,
+                    )
+                else:
+                    enrolment = Enrolment(
+                        cohort=cohort_id, person=pid, municipality=municipality_id,
+                        status="enrolled", requested_at=requested, enrolled_at=requested,
+                        enrolled_by=coordinator_id,
+                    )
+                await Enrolment.insert(enrolment)
+
+                marks = []
+                for sid, starts, _ends in sessions:
+                    if starts > now:
+                        break
+                    if end_date is not None and starts.date() > end_date:
+                        break
+                    roll = rng.random()
+                    state = (
+                        AttendanceStatus.absent if roll < 0.06
+                        else AttendanceStatus.excused if roll < 0.10
+                        else AttendanceStatus.present
+                    )
+                    marks.append(
+                        Attendance(session=sid, person=pid, status=state.value, recorded_by=coordinator_id)
+                    )
+                if marks:
+                    await Attendance.insert(*marks)
+
+        await audit.record(None, "demo.seed", "partnership", partnership_id, participants=summary_people)
+
+    return (
+        f"Demodata indlæst: 1 samarbejde, {len(MUNICIPALITIES)} kommuner, {len(VENUES)} lokationer, "
+        f"3 hold med {summary_people} deltagere. Adgangskode for alle demobrugere: {DEMO_PASSWORD}"
+    )

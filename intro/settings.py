@@ -1,0 +1,89 @@
+"""The one place that reads configuration from the environment.
+
+Everything else asks `get_settings()`; nothing else reads `os.environ`.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass(frozen=True)
+class Settings:
+    # Database: PostgreSQL when database_url is set, otherwise a SQLite file.
+    database_url: str | None
+    sqlite_path: Path
+    # PostgreSQL: a connection pool opened and closed with the app (off only in tests
+    # whose client runs the app on another event loop than the test itself).
+    db_pool: bool
+    # Signs CSRF tokens. Must be the same for every worker behind one database.
+    secret_key: str
+    # Cookies only over https. On by default; `make run` turns it off for localhost.
+    secure_cookies: bool
+    # The address people use to reach Intro, for links in feeds and e-mails.
+    base_url: str
+    session_days: int
+    # Failed sign-ins for one e-mail address within the window before it is locked.
+    login_max_failures: int
+    login_window_minutes: int
+    debug: bool
+
+    @property
+    def uses_postgres(self) -> bool:
+        return bool(self.database_url)
+
+
+def _flag(name: str, default: bool) -> bool:
+    value = os.environ.get(name)
+    if value is None or value == "":
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _secret_key(sqlite_path: Path) -> str:
+    """INTRO_SECRET_KEY in production. For a local SQLite installation without it,
+    a random key is made once and kept in a file beside the database (never in the
+    repository), so that sessions and forms survive restarts and are shared by workers."""
+    key = os.environ.get("INTRO_SECRET_KEY")
+    if key:
+        return key
+    if os.environ.get("DATABASE_URL"):
+        raise RuntimeError(
+            "INTRO_SECRET_KEY skal være sat, når Intro kører på PostgreSQL "
+            "(alle workers skal dele den samme nøgle)."
+        )
+    key_file = sqlite_path.parent / ".intro-secret"
+    if key_file.exists():
+        return key_file.read_text().strip()
+    key = secrets.token_urlsafe(48)
+    key_file.parent.mkdir(parents=True, exist_ok=True)
+    key_file.write_text(key)
+    key_file.chmod(0o600)
+    return key
+
+
+def load_settings() -> Settings:
+    sqlite_path = Path(os.environ.get("INTRO_DB", str(ROOT / "intro.sqlite"))).resolve()
+    return Settings(
+        database_url=os.environ.get("DATABASE_URL") or None,
+        sqlite_path=sqlite_path,
+        db_pool=_flag("INTRO_DB_POOL", True),
+        secret_key=_secret_key(sqlite_path),
+        secure_cookies=_flag("INTRO_SECURE_COOKIES", True),
+        base_url=os.environ.get("INTRO_BASE_URL", "http://127.0.0.1:8000").rstrip("/"),
+        session_days=int(os.environ.get("INTRO_SESSION_DAYS", "14")),
+        login_max_failures=int(os.environ.get("INTRO_LOGIN_MAX_FAILURES", "5")),
+        login_window_minutes=int(os.environ.get("INTRO_LOGIN_WINDOW_MINUTES", "15")),
+        debug=_flag("INTRO_DEBUG", False),
+    )
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return load_settings()

@@ -1,0 +1,3 @@
+"""Administration: partnerships, municipalities, venues, users and their roles."""
+
+ROUTES: list = []

@@ -1,0 +1,149 @@
+"""Sign-in: the session middleware, the guards every route goes through, and the
+login and logout pages."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+from urllib.parse import urlencode
+
+from litestar import Request, get, post
+from litestar.connection import ASGIConnection
+from litestar.enums import RequestEncodingType
+from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
+from litestar.handlers.base import BaseRouteHandler
+from litestar.middleware import ASGIMiddleware
+from litestar.params import Body
+from litestar.response import Redirect, Template
+from litestar.types import ASGIApp, Receive, Scope, Send
+
+from intro import accounts
+from intro.accounts import User
+from intro.settings import get_settings
+from intro.tables import Role
+
+SESSION_COOKIE = "intro_session"
+
+
+def _cookie_value(scope: Scope, name: str) -> str | None:
+    for key, value in scope.get("headers", []):
+        if key == b"cookie":
+            for part in value.decode("latin-1").split(";"):
+                k, _sep, v = part.strip().partition("=")
+                if k == name:
+                    return v
+    return None
+
+
+class SessionMiddleware(ASGIMiddleware):
+    """Puts the signed-in `User` (or None) in the scope. Sessions live in the database,
+    so they survive restarts and are shared by every worker."""
+
+    exclude_path_pattern = ("^/static/",)
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
+        scope["user"] = await accounts.user_for_session(_cookie_value(scope, SESSION_COOKIE))
+        await next_app(scope, receive, send)
+
+
+# --------------------------------------------------------------------------------------
+# Guards
+
+
+def require_login(connection: ASGIConnection, handler: BaseRouteHandler) -> None:
+    """Every route needs a signed-in user unless it is marked `opt={"public": True}`."""
+    if handler.opt.get("public"):
+        return
+    if connection.scope.get("user") is None:
+        raise NotAuthorizedException()
+
+
+def requires(*roles: Role):
+    """A guard: the user must hold at least one of these roles (in any scope; the
+    handler then narrows to what the user's scope covers)."""
+
+    def guard(connection: ASGIConnection, _handler: BaseRouteHandler) -> None:
+        user: User | None = connection.scope.get("user")
+        if user is None:
+            raise NotAuthorizedException()
+        if not user.has(*roles):
+            raise PermissionDeniedException()
+
+    guard.__name__ = "requires_" + "_or_".join(r.value for r in roles)
+    return guard
+
+
+def safe_next(value: str | None) -> str:
+    """Only a path on this site: never an absolute URL (no open redirect)."""
+    if not value or not value.startswith("/") or value.startswith("//") or "\\" in value:
+        return "/"
+    return value
+
+
+def login_redirect(path: str) -> str:
+    query = urlencode({"next": path}) if path and path != "/" else ""
+    return "/login" + (f"?{query}" if query else "")
+
+
+# --------------------------------------------------------------------------------------
+# Pages
+
+
+@get("/login", opt={"public": True}, name="login", sync_to_thread=False)
+def login_page(request: Request, next: str | None = None) -> Template | Redirect:
+    if request.scope.get("user") is not None:
+        return Redirect(safe_next(next))
+    return Template(
+        "auth/login.html",
+        context={
+            "next": safe_next(next),
+            "email": "",
+            "error": None,
+            "signed_out": bool(request.query_params.get("signed_out")),
+        },
+    )
+
+
+@post("/login", opt={"public": True}, name="login_submit")
+async def login_submit(
+    request: Request,
+    data: Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)],
+) -> Template | Redirect:
+    email = str(data.get("email", ""))[:254]
+    password = str(data.get("password", ""))[:1024]
+    next_path = safe_next(str(data.get("next", "/")))
+    remote = request.client.host if request.client else ""
+    try:
+        person_id = await accounts.authenticate(email, password, remote)
+    except accounts.SignInRefused as refused:
+        status = 429 if "For mange" in str(refused) else 400
+        return Template(
+            "auth/login.html",
+            context={"next": next_path, "email": email, "error": str(refused), "signed_out": False},
+            status_code=status,
+        )
+    old = _cookie_value(request.scope, SESSION_COOKIE)
+    if old:
+        await accounts.end_session(old)
+    token = await accounts.start_session(person_id)
+    response = Redirect(next_path, status_code=303)
+    settings = get_settings()
+    response.set_cookie(
+        SESSION_COOKIE,
+        token,
+        max_age=settings.session_days * 24 * 3600,
+        httponly=True,
+        secure=settings.secure_cookies,
+        samesite="lax",
+        path="/",
+    )
+    return response
+
+
+@post("/logout", name="logout")
+async def logout(request: Request) -> Redirect:
+    token = _cookie_value(request.scope, SESSION_COOKIE)
+    if token:
+        await accounts.end_session(token)
+    response = Redirect("/login?signed_out=1", status_code=303)
+    response.delete_cookie(SESSION_COOKIE, path="/")
+    return response

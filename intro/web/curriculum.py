@@ -1,0 +1,149 @@
+"""Browsing the shared curriculum, and adding a municipality's local modules."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from litestar import Request, get, post
+from litestar.enums import RequestEncodingType
+from litestar.exceptions import NotFoundException
+from litestar.params import Body
+from litestar.response import Redirect, Template
+
+from intro import curriculum
+from intro.accounts import User
+from intro.errors import Invalid
+from intro.i18n import _
+from intro.tables import Municipality, PartnershipMember, Role
+from intro.web.auth import requires
+
+ANY_ROLE = requires(Role.participant, Role.coordinator, Role.instructor, Role.chief, Role.admin)
+CURRICULUM_EDITORS = requires(Role.coordinator, Role.admin)
+
+
+@get("/curriculum", guards=[ANY_ROLE], name="curriculum_versions")
+async def versions(request: Request[User, None, None]) -> Template:
+    return Template(
+        "curriculum/versions.html",
+        context={
+            "versions": await curriculum.list_versions(),
+            "can_edit": request.user.has(Role.coordinator, Role.admin),
+        },
+    )
+
+
+async def _version_or_404(version_id: int) -> dict:
+    detail = await curriculum.version_detail(version_id)
+    if detail is None:
+        raise NotFoundException()
+    return detail
+
+
+@get("/curriculum/{version_id:int}", guards=[ANY_ROLE], name="curriculum_version")
+async def version(request: Request[User, None, None], version_id: int) -> Template:
+    detail = await _version_or_404(version_id)
+    return Template(
+        "curriculum/version.html",
+        context={**detail, "can_edit": request.user.has(Role.coordinator, Role.admin)},
+    )
+
+
+@get(
+    "/curriculum/{version_id:int}/modules/{module_id:int}",
+    guards=[ANY_ROLE],
+    name="curriculum_module",
+)
+async def module(version_id: int, module_id: int) -> Template:
+    detail = await _version_or_404(version_id)
+    found = detail["module_by_id"].get(module_id)
+    if found is None:
+        raise NotFoundException()
+    strand = next(s for s in detail["strands"] if s["id"] == found["strand"])
+    return Template(
+        "curriculum/module.html",
+        context={"version": detail["version"], "module": found, "strand": strand},
+    )
+
+
+async def _editable_municipalities(user: User) -> list[dict]:
+    """Admins may add local modules for any municipality; a coordinator for the
+    member municipalities of their partnerships."""
+    query = Municipality.select(Municipality.id, Municipality.name).order_by(Municipality.name)
+    if not user.is_admin:
+        member_ids = [
+            r["municipality"]
+            for r in await PartnershipMember.select(PartnershipMember.municipality).where(
+                PartnershipMember.partnership.is_in(sorted(user.partnerships(Role.coordinator)) or [0])
+            )
+        ]
+        query = query.where(Municipality.id.is_in(member_ids or [0]))
+    return await query
+
+
+def _form_context(detail: dict, municipalities: list[dict], form: dict, errors: dict) -> dict:
+    return {
+        **detail,
+        "municipalities": municipalities,
+        "formats": list(curriculum.FORMAT_NAMES.items()),
+        "form": form,
+        "errors": errors,
+    }
+
+
+@get(
+    "/curriculum/{version_id:int}/local-modules/new",
+    guards=[CURRICULUM_EDITORS],
+    name="local_module_new",
+)
+async def local_module_form(request: Request[User, None, None], version_id: int) -> Template:
+    detail = await _version_or_404(version_id)
+    municipalities = await _editable_municipalities(request.user)
+    return Template(
+        "curriculum/local_module_form.html",
+        context=_form_context(detail, municipalities, {"days": "1"}, {}),
+    )
+
+
+@post(
+    "/curriculum/{version_id:int}/local-modules",
+    guards=[CURRICULUM_EDITORS],
+    name="local_module_create",
+)
+async def local_module_create(
+    request: Request[User, None, None],
+    version_id: int,
+    data: Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)],
+) -> Template | Redirect:
+    detail = await _version_or_404(version_id)
+    municipalities = await _editable_municipalities(request.user)
+    allowed = {m["id"] for m in municipalities}
+    form = {k: (v if isinstance(v, list) else str(v)) for k, v in data.items()}
+    if isinstance(form.get("competences"), str):
+        form["competences"] = [form["competences"]]
+    if isinstance(form.get("prerequisites"), str):
+        form["prerequisites"] = [form["prerequisites"]]
+    try:
+        municipality_id = int(str(data.get("municipality", "")))
+    except ValueError:
+        municipality_id = 0
+    errors: dict[str, str] = {}
+    if municipality_id not in allowed:
+        errors["municipality"] = _("Vælg en kommune i dit samarbejde.")
+    else:
+        try:
+            module_id = await curriculum.add_local_module(
+                request.user.id, version_id, municipality_id, form
+            )
+        except Invalid as invalid:
+            errors = invalid.errors
+        else:
+            return Redirect(f"/curriculum/{version_id}/modules/{module_id}", status_code=303)
+    return Template(
+        "curriculum/local_module_form.html",
+        context=_form_context(detail, municipalities, form, errors),
+        status_code=400,
+    )
+
+
+ROUTES = [versions, version, module, local_module_form, local_module_create]
+

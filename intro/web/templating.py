@@ -1,0 +1,57 @@
+"""Jinja set-up: Danish filters, the `_` text marker and the navigation per role."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from litestar.plugins.jinja import JinjaTemplateEngine
+from litestar.template.config import TemplateConfig
+
+from intro import timefmt
+from intro.accounts import ROLE_NAMES, User
+from intro.i18n import _, ngettext
+from intro.tables import Role
+
+TEMPLATES = Path(__file__).resolve().parent.parent.parent / "templates"
+
+
+@dataclass(frozen=True)
+class NavItem:
+    href: str
+    label: str
+
+
+def nav_for(user: User | None) -> list[NavItem]:
+    if user is None:
+        return []
+    items = [NavItem("/", _("Forside"))]
+    if user.has(Role.coordinator, Role.instructor, Role.chief, Role.admin, Role.participant):
+        items.append(NavItem("/curriculum", _("Læreplan")))
+    if user.is_admin:
+        items.append(NavItem("/admin", _("Administration")))
+    return items
+
+
+def _configure(engine: JinjaTemplateEngine) -> None:
+    env = engine.engine
+    env.globals.update(
+        _=_,
+        ngettext=ngettext,
+        nav_for=nav_for,
+        role_names={r.value: name for r, name in ROLE_NAMES.items()},
+    )
+    env.filters.update(
+        da_date=timefmt.da_date,
+        da_weekday_date=timefmt.da_weekday_date,
+        da_short_date=timefmt.da_short_date,
+        da_time=timefmt.da_time,
+        da_datetime=timefmt.da_datetime,
+        hours=timefmt.hours,
+    )
+
+
+def template_config() -> TemplateConfig:
+    return TemplateConfig(
+        directory=TEMPLATES, engine=JinjaTemplateEngine, engine_callback=_configure
+    )
