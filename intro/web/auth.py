@@ -12,7 +12,7 @@ from litestar.enums import RequestEncodingType
 from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
 from litestar.handlers.base import BaseRouteHandler
 from litestar.middleware import ASGIMiddleware
-from litestar.params import Body
+from litestar.params import Body, FromQuery
 from litestar.response import Redirect, Template
 from litestar.types import ASGIApp, Receive, Scope, Send
 
@@ -89,7 +89,7 @@ def login_redirect(path: str) -> str:
 
 
 @get("/login", opt={"public": True}, name="login", sync_to_thread=False)
-def login_page(request: Request, next: str | None = None) -> Template | Redirect:
+def login_page(request: Request, next: FromQuery[str | None] = None) -> Template | Redirect:
     if request.scope.get("user") is not None:
         return Redirect(safe_next(next))
     return Template(

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from litestar import Request, get, post
 from litestar.enums import RequestEncodingType
 from litestar.exceptions import NotFoundException
-from litestar.params import Body
+from litestar.params import Body, FromPath
 from litestar.response import Redirect, Template
 
 from intro import curriculum
@@ -40,7 +40,7 @@ async def _version_or_404(version_id: int) -> dict:
 
 
 @get("/curriculum/{version_id:int}", guards=[ANY_ROLE], name="curriculum_version")
-async def version(request: Request[User, None, None], version_id: int) -> Template:
+async def version(request: Request[User, None, None], version_id: FromPath[int]) -> Template:
     detail = await _version_or_404(version_id)
     return Template(
         "curriculum/version.html",
@@ -53,7 +53,7 @@ async def version(request: Request[User, None, None], version_id: int) -> Templa
     guards=[ANY_ROLE],
     name="curriculum_module",
 )
-async def module(version_id: int, module_id: int) -> Template:
+async def module(version_id: FromPath[int], module_id: FromPath[int]) -> Template:
     detail = await _version_or_404(version_id)
     found = detail["module_by_id"].get(module_id)
     if found is None:
@@ -95,7 +95,7 @@ def _form_context(detail: dict, municipalities: list[dict], form: dict, errors: 
     guards=[CURRICULUM_EDITORS],
     name="local_module_new",
 )
-async def local_module_form(request: Request[User, None, None], version_id: int) -> Template:
+async def local_module_form(request: Request[User, None, None], version_id: FromPath[int]) -> Template:
     detail = await _version_or_404(version_id)
     municipalities = await _editable_municipalities(request.user)
     return Template(
@@ -111,7 +111,7 @@ async def local_module_form(request: Request[User, None, None], version_id: int)
 )
 async def local_module_create(
     request: Request[User, None, None],
-    version_id: int,
+    version_id: FromPath[int],
     data: Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)],
 ) -> Template | Redirect:
     detail = await _version_or_404(version_id)
