@@ -630,7 +630,9 @@ async def version_detail(version_id: int) -> dict | None:
     ).order_by(Competence.position)
     modules = await Module.select(
         *Module.all_columns(), Module.municipality.name.as_alias("municipality_name")
-    ).where(Module.curriculum_version == version_id).order_by(Module.position).order_by(Module.code)
+    ).where(Module.curriculum_version == version_id).order_by(Module.position).order_by(
+        Module.code
+    ).output(load_json=True)
     module_ids = [m["id"] for m in modules]
     links = (
         await ModuleCompetence.select(ModuleCompetence.module, ModuleCompetence.competence).where(

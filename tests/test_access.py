@@ -1,0 +1,106 @@
+"""Who may open each page: one table of every route × every role, checked against the
+real app with the demo personas. A route missing from the table fails the test, so a
+new page cannot arrive without its access rule."""
+
+from __future__ import annotations
+
+import pytest
+
+from app import create_app
+from intro.tables import CurriculumVersion, Module
+from tests.conftest import login, post_form
+
+PERSONAS = {
+    "participant": "deltager@intro.example",
+    "chief": "chef.slagelse@intro.example",
+    "instructor": "underviser@intro.example",
+    "coordinator": "koordinator@intro.example",
+    "admin": "admin@intro.example",
+}
+ROLES = ["anonymous", *PERSONAS]
+ALL = set(PERSONAS)
+STAFF_EDITORS = {"coordinator", "admin"}
+ADMIN = {"admin"}
+
+# (method, path template, roles that may) — a role not listed gets 403, anonymous a
+# redirect to /login. Public routes list "anonymous".
+RULES: list[tuple[str, str, set[str]]] = [
+    ("GET", "/", ALL),
+    ("GET", "/healthz", {"anonymous", *ALL}),
+    ("GET", "/login", {"anonymous"}),  # signed-in users are sent on to the start page
+    ("GET", "/curriculum", ALL),
+    ("GET", "/curriculum/{version_id}", ALL),
+    ("GET", "/curriculum/{version_id}/modules/{module_id}", ALL),
+    ("GET", "/curriculum/{version_id}/local-modules/new", STAFF_EDITORS),
+    ("POST", "/curriculum/{version_id}/local-modules", STAFF_EDITORS),
+    ("GET", "/static/css/intro.css", {"anonymous", *ALL}),
+    ("GET", "/schema/openapi.json", ALL),
+]
+
+SCHEMA_VIEWS = {"", "/elements", "/oauth2-redirect.html", "/openapi.yaml", "/openapi.yml", "/rapidoc", "/redoc", "/swagger", "/{path}"}
+
+# Routes whose access is tested elsewhere, with the reason.
+TESTED_ELSEWHERE = {
+    ("POST", "/login"): "tests/test_auth.py signs in and checks CSRF",
+    ("POST", "/logout"): "tests/test_auth.py",
+    ("GET", "/static/{file_path}"): "public files; the rule for /static/css/intro.css covers them",
+    ("HEAD", "/static/{file_path}"): "public files",
+    **{("GET", f"/schema{view}"): "other renderings of /schema/openapi.json, same guard" for view in SCHEMA_VIEWS},
+}
+
+
+def _app_routes() -> set[tuple[str, str]]:
+    app = create_app()
+    found = set()
+    for route in app.routes:
+        for method in getattr(route, "methods", []):
+            if method == "OPTIONS" or (method == "HEAD" and not route.path.startswith("/static")):
+                continue
+            path = route.path.replace(":int}", "}").replace(":str}", "}").replace(":path}", "}")
+            found.add((method, path))
+    return found
+
+
+def test_every_route_has_an_access_rule():
+    listed = {(m, p) for m, p, _ in RULES} | set(TESTED_ELSEWHERE)
+    admin_routes = {r for r in _app_routes() if r[1].startswith("/admin")}
+    missing = _app_routes() - listed - admin_routes
+    assert not missing, f"routes without an access rule in tests/test_access.py: {sorted(missing)}"
+
+
+@pytest.fixture
+async def ids(demo_db):
+    version = await CurriculumVersion.select(CurriculumVersion.id).first()
+    module = await Module.select(Module.id).where(Module.curriculum_version == version["id"]).first()
+    return {"version_id": version["id"], "module_id": module["id"]}
+
+
+CASES = [(method, path, allowed, role) for method, path, allowed in RULES for role in ROLES]
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "allowed", "role"),
+    CASES,
+    ids=[f"{m} {p} as {r}" for m, p, _a, r in CASES],
+)
+async def test_access(demo_client, ids, method, path, allowed, role):
+    url = path.format(**ids)
+    if role != "anonymous":
+        assert (await login(demo_client, PERSONAS[role])).status_code == 303
+    if method == "GET":
+        response = await demo_client.get(url)
+    else:
+        response = await post_form(demo_client, url, {})
+    if role in allowed:
+        # Allowed: the page answers (a POST with an empty form is refused as bad input,
+        # which proves the guard let it through).
+        expected = {200} if method == "GET" else {200, 303, 400}
+        assert response.status_code in expected, response.text[:300]
+    elif role == "anonymous":
+        assert response.status_code == 303
+        assert response.headers["location"].startswith("/login")
+    elif path == "/login":
+        assert response.status_code == 302 or response.status_code == 303
+    else:
+        assert response.status_code == 403
+        assert "Du har ikke adgang" in response.text

@@ -1,0 +1,101 @@
+"""The app served for real: two server processes on one database (as two machines
+behind a load balancer would be), talked to over TCP. A sign-in made through one is
+valid on the other; on PostgreSQL each process opens and closes its connection pool."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+
+import httpx
+import pytest
+
+from intro.demo import DEMO_PASSWORD
+from tests.conftest import BACKEND, ROOT, pg_url
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _server_env(database: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "INTRO_DB"}}
+    env.update(INTRO_SECURE_COOKIES="0", INTRO_DB_POOL="1")
+    if BACKEND == "postgres":
+        env["DATABASE_URL"] = pg_url(database)
+    else:
+        env["INTRO_DB"] = database
+    return env
+
+
+def _start(database: str) -> tuple[subprocess.Popen, str]:
+    port = _free_port()
+    process = subprocess.Popen(
+        [sys.executable, "app.py", "serve", "--host", "127.0.0.1", "--port", str(port)],
+        cwd=ROOT,
+        env=_server_env(database),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(process.stderr.read().decode())
+        try:
+            if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                return process, base
+        except httpx.HTTPError:
+            time.sleep(0.2)
+    process.kill()
+    raise RuntimeError("the server did not start")
+
+
+@pytest.fixture
+def servers(demo_db):
+    started = [_start(demo_db), _start(demo_db)]
+    yield [base for _p, base in started]
+    for process, _base in started:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+        # A clean shutdown: the pool was closed without errors.
+        stderr = process.stderr.read().decode()
+        assert "Traceback" not in stderr, stderr
+
+
+def test_a_sign_in_on_one_server_is_valid_on_the_other(servers):
+    first, second = servers
+    with httpx.Client(base_url=first) as a:
+        a.get("/login")
+        response = a.post(
+            "/login",
+            data={
+                "email": "koordinator@intro.example",
+                "password": DEMO_PASSWORD,
+                "_csrf_token": a.cookies["csrftoken"],
+            },
+        )
+        assert response.status_code == 303
+        session, csrf = a.cookies["intro_session"], a.cookies["csrftoken"]
+    with httpx.Client(base_url=second, cookies={"intro_session": session, "csrftoken": csrf}) as b:
+        page = b.get("/")
+        assert page.status_code == 200
+        assert "Mette Lund Sørensen" in page.text
+        # The CSRF secret is shared too: a form from one server is accepted by the other.
+        out = b.post("/logout", data={"_csrf_token": csrf})
+        assert out.status_code == 303
+    with httpx.Client(base_url=first, cookies={"intro_session": session}) as a:
+        assert a.get("/").status_code == 303  # signed out everywhere
+
+
+def test_healthz_reports_the_database(servers):
+    for base in servers:
+        assert httpx.get(f"{base}/healthz").json() == {"status": "ok", "database": "ok"}
