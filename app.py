@@ -16,6 +16,7 @@ from pathlib import Path
 import click
 from litestar import Litestar, Response
 from litestar.config.csrf import CSRFConfig
+from litestar.datastructures import CacheControlHeader
 from litestar.plugins.htmx import HTMXPlugin
 from litestar.static_files import create_static_files_router
 
@@ -65,7 +66,8 @@ def create_app() -> Litestar:
         directories=[ROOT / "static"],
         name="static",
         opt={"public": True},
-        cache_control=None,
+        # Files change only with a deploy; an hour keeps pages quick without stale CSS for long.
+        cache_control=CacheControlHeader(public=True, max_age=3600),
     )
 
     return Litestar(

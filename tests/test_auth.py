@@ -157,3 +157,14 @@ async def test_the_session_cookie_holds_no_personal_data(demo_client):
     stored = await LoginSession.select(LoginSession.token_hash).first()
     assert stored["token_hash"] != token  # only a hash is kept
     assert response.status_code == 303
+
+
+async def test_security_headers_and_caching(client):
+    page = await client.get("/login")
+    assert page.headers["cache-control"] == "no-store"
+    assert page.headers["x-frame-options"] == "DENY"
+    assert page.headers["referrer-policy"] == "same-origin"
+    assert "script-src 'self'" in page.headers["content-security-policy"]
+    css = await client.get("/static/css/intro.css")
+    assert css.status_code == 200
+    assert set(css.headers["cache-control"].split(", ")) == {"public", "max-age=3600"}
