@@ -129,6 +129,8 @@ async def authenticate(email: str, password: str, remote_addr: str = "") -> int:
     stored_hash = person["password_hash"] if person and person["is_active"] else None
     if not _password_matches(stored_hash or _DUMMY_HASH, password) or not stored_hash:
         await LoginAttempt.insert(LoginAttempt(email=email[:254], remote_addr=remote_addr[:64]))
+        # Old attempts say nothing any more; keep the table small.
+        await LoginAttempt.delete().where(LoginAttempt.attempted_at < _now() - timedelta(days=1))
         raise SignInRefused(WRONG_CREDENTIALS)
 
     await LoginAttempt.delete().where(LoginAttempt.email == email)
@@ -149,6 +151,9 @@ def _password_matches(stored_hash: str, password: str) -> bool:
 async def start_session(person_id: int) -> str:
     """Create a sign-in session; return the token for the cookie (only its hash is kept)."""
     token = secrets.token_urlsafe(32)
+    await LoginSession.delete().where(
+        (LoginSession.person == person_id) & (LoginSession.expires_at < _now())
+    )
     await LoginSession.insert(
         LoginSession(
             token_hash=_token_hash(token),
