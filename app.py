@@ -86,7 +86,8 @@ def create_app() -> Litestar:
         csrf_config=CSRFConfig(
             secret=settings.secret_key,
             cookie_secure=settings.secure_cookies,
-            cookie_httponly=False,
+            # htmx takes the token from the page (hx-headers), never from the cookie.
+            cookie_httponly=True,
             cookie_samesite="lax",
             exclude=["/healthz"],
         ),

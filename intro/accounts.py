@@ -98,7 +98,12 @@ def _now() -> datetime:
 
 
 class SignInRefused(Exception):
-    """Sign-in failed. The message never says whether the e-mail address exists."""
+    """Sign-in failed. The message never says whether the e-mail address exists.
+    `locked` is true when the address has had too many failures lately."""
+
+    def __init__(self, message: str, locked: bool = False):
+        super().__init__(message)
+        self.locked = locked
 
 
 WRONG_CREDENTIALS = _("E-mail eller adgangskode er forkert.")
@@ -119,7 +124,9 @@ async def authenticate(email: str, password: str, remote_addr: str = "") -> int:
         (LoginAttempt.email == email) & (LoginAttempt.attempted_at > window_start)
     )
     if failures >= settings.login_max_failures:
-        raise SignInRefused(TOO_MANY_ATTEMPTS.format(minutes=settings.login_window_minutes))
+        raise SignInRefused(
+            TOO_MANY_ATTEMPTS.format(minutes=settings.login_window_minutes), locked=True
+        )
 
     person = (
         await Person.select(Person.id, Person.password_hash, Person.is_active)

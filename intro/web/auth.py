@@ -115,7 +115,7 @@ async def login_submit(
     try:
         person_id = await accounts.authenticate(email, password, remote)
     except accounts.SignInRefused as refused:
-        status = 429 if "For mange" in str(refused) else 400
+        status = 429 if refused.locked else 400
         return Template(
             "auth/login.html",
             context={"next": next_path, "email": email, "error": str(refused), "signed_out": False},
