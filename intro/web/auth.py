@@ -38,7 +38,9 @@ class SessionMiddleware(ASGIMiddleware):
     """Puts the signed-in `User` (or None) in the scope. Sessions live in the database,
     so they survive restarts and are shared by every worker."""
 
-    exclude_path_pattern = ("^/static/",)
+    def __init__(self) -> None:
+        # Static files need no user: skip the session lookup for them.
+        self.should_bypass_for_scope = lambda scope: scope["path"].startswith("/static/")
 
     async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
         scope["user"] = await accounts.user_for_session(_cookie_value(scope, SESSION_COOKIE))
