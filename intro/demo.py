@@ -11,11 +11,20 @@ import random
 import uuid
 from datetime import UTC, date, datetime, time, timedelta
 
-import holidays
-
 from intro import accounts, audit
 from intro.curriculum import sync_directory
 from intro.db import write_transaction
+from intro.scheduling import (
+    Booking,
+    ClosedSpan,
+    InstructorOption,
+    ModuleToPlan,
+    PlanRequest,
+    Rhythm,
+    VenueOption,
+    danish_holidays,
+    propose,
+)
 from intro.settings import ROOT
 from intro.tables import (
     Attendance,
@@ -42,7 +51,6 @@ from intro.tables import (
     SessionInstructor,
     Venue,
 )
-from intro.timefmt import local_instant
 
 DEMO_PASSWORD = "intro-demo-2026"
 DEMO_DOMAIN = "intro.example"
@@ -111,42 +119,6 @@ def _closed_periods(year: int) -> list[tuple[str, date, date]]:
     ]
 
 
-def _course_days(start: date, count: int, blocked) -> list[date]:
-    """Tuesdays from `start`, skipping holidays and closed weeks; a week whose Tuesday is
-    blocked moves to its Wednesday, else to the next week."""
-    days: list[date] = []
-    week = start - timedelta(days=start.weekday())
-    while len(days) < count:
-        for candidate in (week + timedelta(days=1), week + timedelta(days=2)):
-            if candidate >= start and not blocked(candidate):
-                days.append(candidate)
-                break
-        week += timedelta(weeks=1)
-    return days
-
-
-def _ordered_modules(modules: list[dict], prerequisites: list[dict]) -> list[dict]:
-    """The file's order, but never a module before what it requires."""
-    requires: dict[int, set[int]] = {m["id"]: set() for m in modules}
-    for p in prerequisites:
-        if p["module"] in requires:
-            requires[p["module"]].add(p["requires"])
-    placed: list[dict] = []
-    done: set[int] = set()
-    remaining = list(modules)
-    while remaining:
-        for m in remaining:
-            if requires[m["id"]] <= done:
-                placed.append(m)
-                done.add(m["id"])
-                remaining.remove(m)
-                break
-        else:  # a cycle cannot pass validation; keep the rest as they are
-            placed.extend(remaining)
-            break
-    return placed
-
-
 async def is_empty() -> bool:
     return not await Person.exists()
 
@@ -163,16 +135,26 @@ async def seed(today: date | None = None) -> str:
     )
     version_id = version["id"]
     modules = await Module.select(
-        Module.id, Module.code, Module.days, Module.position
+        Module.id, Module.code, Module.title, Module.days, Module.format
     ).where((Module.curriculum_version == version_id) & Module.municipality.is_null()).order_by(
         Module.position
     )
     prerequisites = await ModulePrerequisite.select().where(
         ModulePrerequisite.module.is_in([m["id"] for m in modules])
     )
-    modules = _ordered_modules(modules, prerequisites)
+    to_plan = [
+        ModuleToPlan(
+            id=m["id"],
+            code=m["code"],
+            title=m["title"],
+            days=m["days"],
+            needs_venue=m["format"] == "classroom",
+            prerequisites=frozenset(p["requires"] for p in prerequisites if p["module"] == m["id"]),
+        )
+        for m in modules
+    ]
     password_hash = accounts.hash_password(DEMO_PASSWORD)
-    dk_holidays = holidays.country_holidays("DK", years=range(today.year - 1, today.year + 3))
+    dk_holidays = danish_holidays(range(today.year - 1, today.year + 3))
 
     async with write_transaction(Person._meta.db):
         municipality_ids: dict[str, int] = {}
@@ -208,16 +190,15 @@ async def seed(today: date | None = None) -> str:
         closed = []
         for year in (today.year - 1, today.year, today.year + 1):
             for name, start, end in _closed_periods(year):
-                closed.append((start, end))
+                closed.append(ClosedSpan(f"{name} {year}", start, end))
                 await ClosedPeriod.insert(
                     ClosedPeriod(
                         partnership=partnership_id, name=f"{name} {year}", start_date=start, end_date=end
                     )
                 )
-        venue_ids = []
+        venues = []
         for code, name, address, postcode, city, capacity in VENUES:
-            venue_ids.append(
-                (
+            venue_id = (
                     await Venue.insert(
                         Venue(
                             name=name,
@@ -230,6 +211,8 @@ async def seed(today: date | None = None) -> str:
                         )
                     ).returning(Venue.id)
                 )[0]["id"]
+            venues.append(
+                VenueOption(venue_id, name, municipality_ids[code], city, capacity)
             )
 
         async def person(email: str, full_name: str) -> int:
@@ -251,7 +234,7 @@ async def seed(today: date | None = None) -> str:
         coordinator_id = await person(f"koordinator@{DEMO_DOMAIN}", "Mette Lund Sørensen")
         await grant(coordinator_id, Role.coordinator, partnership=partnership_id)
 
-        instructor_ids = []
+        instructor_options = []
         instructors = [
             ("underviser", "Jonas Bach", ("LOV", "TVF")),
             ("underviser2", "Helle Friis", ("SAM",)),
@@ -261,8 +244,8 @@ async def seed(today: date | None = None) -> str:
         for local_part, name, prefixes in instructors:
             pid = await person(f"{local_part}@{DEMO_DOMAIN}", name)
             await grant(pid, Role.instructor, partnership=partnership_id)
-            instructor_ids.append((pid, prefixes))
             codes = [m["code"] for m in modules if m["code"].split("-")[0] in prefixes]
+            instructor_options.append(InstructorOption(pid, name, frozenset(codes)))
             if codes:
                 await InstructorQualification.insert(
                     *[InstructorQualification(person=pid, module_code=c) for c in codes]
@@ -297,9 +280,8 @@ async def seed(today: date | None = None) -> str:
             ("Hold C – næste forår", _mondays_from(today, 10), "planning", 20),
         ]
 
-        def blocked(d: date) -> bool:
-            return d in dk_holidays or any(s <= d <= e for s, e in closed)
-
+        bookings: list[Booking] = []
+        hosted: dict[int, int] = {}
         used_names: set[str] = set()
         summary_people = 0
         participant_email_given = False
@@ -327,40 +309,57 @@ async def seed(today: date | None = None) -> str:
                 ]
             )
             await CohortModule.insert(
-                *[CohortModule(cohort=cohort_id, module=m["id"]) for m in modules]
+                *[CohortModule(cohort=cohort_id, module=m.id) for m in to_plan]
             )
 
-            # Sessions (the planning cohort gets its timetable from the scheduler later).
+            # The timetable from the proposer; the cohort being planned keeps it as a
+            # proposal for the coordinator to review.
+            proposal = propose(
+                PlanRequest(
+                    first_day=start + timedelta(days=1),
+                    rhythm=Rhythm(weekdays=(1,)),
+                    day_start=time(9, 0),
+                    day_end=time(15, 0),
+                    participants=24,
+                    modules=to_plan,
+                    venues=venues,
+                    instructors=instructor_options,
+                    bookings=bookings,
+                    holidays=dk_holidays,
+                    closed=closed,
+                    hosted=hosted,
+                )
+            )
             sessions: list[tuple[int, datetime, datetime]] = []
-            if status != "planning":
-                day_count = sum(m["days"] for m in modules)
-                days = iter(_course_days(start, day_count, blocked))
-                for position, m in enumerate(modules):
-                    for part in range(1, m["days"] + 1):
-                        day = next(days)
-                        starts, ends = local_instant(day, time(9, 0)), local_instant(day, time(15, 0))
-                        venue = venue_ids[position % len(venue_ids)]
-                        sid = (
-                            await Session.insert(
-                                Session(
-                                    cohort=cohort_id,
-                                    module=m["id"],
-                                    part=part,
-                                    starts_at=starts,
-                                    ends_at=ends,
-                                    venue=venue,
-                                    status="scheduled",
-                                    uid=f"{uuid.UUID(int=rng.getrandbits(128))}@intro",
-                                )
-                            ).returning(Session.id)
-                        )[0]["id"]
-                        prefix = m["code"].split("-")[0]
-                        teacher = next(
-                            (pid for pid, prefixes in instructor_ids if prefix in prefixes),
-                            instructor_ids[0][0],
+            for planned in proposal.sessions:
+                sid = (
+                    await Session.insert(
+                        Session(
+                            cohort=cohort_id,
+                            module=planned.module_id,
+                            part=planned.part,
+                            starts_at=planned.starts_at,
+                            ends_at=planned.ends_at,
+                            venue=planned.venue_id,
+                            status="proposed" if status == "planning" else "scheduled",
+                            uid=f"{uuid.UUID(int=rng.getrandbits(128))}@intro",
                         )
-                        await SessionInstructor.insert(SessionInstructor(session=sid, person=teacher))
-                        sessions.append((sid, starts, ends))
+                    ).returning(Session.id)
+                )[0]["id"]
+                await SessionInstructor.insert(
+                    *[SessionInstructor(session=sid, person=t) for t in planned.instructor_ids]
+                )
+                bookings.append(
+                    Booking(
+                        planned.starts_at, planned.ends_at, planned.venue_id,
+                        frozenset(planned.instructor_ids), name,
+                    )
+                )
+                if planned.venue_id is not None:
+                    municipality = next(v.municipality_id for v in venues if v.id == planned.venue_id)
+                    hosted[municipality] = hosted.get(municipality, 0) + 1
+                if status != "planning":
+                    sessions.append((sid, planned.starts_at, planned.ends_at))
 
             # Participants, spread over the member municipalities by their seats.
             codes = [c for c, _n in MUNICIPALITIES]

@@ -50,7 +50,8 @@ class ModuleToPlan:
     code: str
     title: str
     days: int = 1
-    online: bool = False
+    # Online and on-the-job modules are not held in a shared venue.
+    needs_venue: bool = True
     prerequisites: frozenset[int] = frozenset()
 
 
@@ -264,7 +265,7 @@ def propose(request: PlanRequest) -> Proposal:
         if not qualified:
             unplaced.append((module.code, _("ingen underviser er godkendt til modulet")))
             continue
-        if not module.online and not big_enough:
+        if module.needs_venue and not big_enough:
             unplaced.append(
                 (module.code, _("ingen lokation har plads til {n}").format(n=request.participants))
             )
@@ -285,7 +286,7 @@ def propose(request: PlanRequest) -> Proposal:
             starts = local_instant(day, request.day_start)
             ends = local_instant(day, request.day_end)
             venue, venue_why = None, None
-            if not module.online:
+            if module.needs_venue:
                 venue, venue_why = _pick_venue(
                     preferred, big_enough, venues_taken, hosted, starts, ends
                 )

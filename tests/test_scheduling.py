@@ -178,7 +178,7 @@ def test_instructors_must_be_qualified_free_and_not_busy():
 
 
 def test_online_modules_need_no_venue():
-    mods = [ModuleToPlan(1, "ON-1", "Online", online=True)]
+    mods = [ModuleToPlan(1, "ON-1", "Online", needs_venue=False)]
     proposal = propose(request(date(2027, 9, 7), mods, venues=[]))
     assert proposal.sessions[0].venue_id is None and proposal.complete
 
