@@ -615,3 +615,51 @@ class CalendarFeedToken(Table):
         " OR (kind = 'municipality' AND municipality IS NOT NULL)"
         " OR (kind = 'partnership' AND partnership IS NOT NULL)"
     )
+
+
+# --------------------------------------------------------------------------------------
+# Scheduling aids (issue 3)
+
+
+class CohortPreferredVenue(Table):
+    """Venues the coordinator prefers for a cohort; the proposer tries them first."""
+
+    cohort = ForeignKey(Cohort, on_delete=OnDelete.cascade, null=False, index=True)
+    venue = ForeignKey(Venue, on_delete=OnDelete.restrict, null=False, index=True)
+
+    cohort_preferred_venue_once = Unique(["cohort", "venue"])
+
+
+class BusyCalendar(Table):
+    """An instructor's own calendar of busy times: an iCalendar URL that Intro reads,
+    or an uploaded .ics file. Its events, recurring ones expanded, are kept in BusyTime."""
+
+    person = ForeignKey(Person, on_delete=OnDelete.cascade, null=False, index=True)
+    source_url = Varchar(length=1000, null=True, default=None)
+    source_ics = Text(default="")
+    refreshed_at = Timestamptz(null=True, default=None)
+    last_error = Text(default="")
+    created_at = Timestamptz(default=TimestamptzNow())
+
+    busy_calendar_has_source = Check("source_url IS NOT NULL OR length(source_ics) > 0")
+
+
+class BusyTime(Table):
+    calendar = ForeignKey(BusyCalendar, on_delete=OnDelete.cascade, null=False, index=True)
+    starts_at = Timestamptz(null=False, index=True)
+    ends_at = Timestamptz(null=False)
+
+    busy_time_ends_after_start = Check("ends_at > starts_at")
+
+
+class CatchUpBooking(Table):
+    """A participant booked into another cohort's session of a module they missed."""
+
+    person = ForeignKey(Person, on_delete=OnDelete.restrict, null=False, index=True)
+    session = ForeignKey(Session, on_delete=OnDelete.restrict, null=False, index=True)
+    missed_session = ForeignKey(Session, on_delete=OnDelete.restrict, null=True)
+    booked_by = ForeignKey(Person, on_delete=OnDelete.set_null, null=True)
+    booked_at = Timestamptz(default=TimestamptzNow())
+    cancelled_at = Timestamptz(null=True, default=None)
+
+    catch_up_booking_once = Unique(["person", "session"])
