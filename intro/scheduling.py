@@ -81,6 +81,7 @@ class Booking:
     venue_id: int | None
     instructor_ids: frozenset[int]
     label: str = ""
+    session_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -124,6 +125,10 @@ class PlanRequest:
     preferred_venue_ids: frozenset[int] = frozenset()
     # Course days each municipality has hosted before (fair hosting across cohorts).
     hosted: Mapping[int, int] = field(default_factory=dict)
+    # Modules of the cohort already placed (kept when re-planning from a date): the last
+    # day of each, for prerequisites, and the days the cohort already meets.
+    placed_last_day: Mapping[int, date] = field(default_factory=dict)
+    taken_days: frozenset[date] = frozenset()
     horizon_days: int = 550
 
 
@@ -247,12 +252,12 @@ def propose(request: PlanRequest) -> Proposal:
     preferred = [v for v in big_enough if v.id in request.preferred_venue_ids]
     candidate_days = list(request.rhythm.days_from(request.first_day, horizon))
 
-    cohort_modules = frozenset(m.id for m in request.modules)
+    cohort_modules = frozenset(m.id for m in request.modules) | frozenset(request.placed_last_day)
     sessions: list[ProposedSession] = []
     unplaced: list[tuple[str, str]] = []
-    last_day_of: dict[int, date] = {}
+    last_day_of: dict[int, date] = dict(request.placed_last_day)
     cursor = 0  # index into candidate_days: the next day the cohort can meet
-    used_days: set[date] = set()
+    used_days: set[date] = set(request.taken_days)
 
     for module in ordered_modules(request.modules):
         earliest = max(

@@ -1,0 +1,86 @@
+"""Who may see and change what, decided in one place.
+
+Handlers load cohorts and sessions only through these functions, so a page never holds
+an object its user may not see: an object outside the user's scope is "not found"
+(404), exactly as one that does not exist — ids reveal nothing.
+
+Scopes: a coordinator and an instructor belong to partnerships; a chief and a
+participant to a municipality, and through it to the partnerships it is a member of.
+The installation admin runs the system, not the programme, and gets no access to
+cohorts or people's progress through this module.
+"""
+
+from __future__ import annotations
+
+from intro.accounts import User
+from intro.errors import NotFound
+from intro.tables import Cohort, PartnershipMember, Role, Session, SessionInstructor
+
+
+async def member_municipalities(partnership_ids: set[int] | list[int]) -> set[int]:
+    if not partnership_ids:
+        return set()
+    rows = await PartnershipMember.select(PartnershipMember.municipality).where(
+        PartnershipMember.partnership.is_in(sorted(partnership_ids))
+    )
+    return {r["municipality"] for r in rows}
+
+
+async def partnerships_of(municipality_ids: set[int]) -> set[int]:
+    if not municipality_ids:
+        return set()
+    rows = await PartnershipMember.select(PartnershipMember.partnership).where(
+        PartnershipMember.municipality.is_in(sorted(municipality_ids))
+    )
+    return {r["partnership"] for r in rows}
+
+
+async def visible_partnerships(user: User) -> set[int]:
+    """Partnerships whose cohorts the user may see: as coordinator or instructor, or as a
+    chief of a member municipality."""
+    direct = user.partnerships(Role.coordinator) | user.partnerships(Role.instructor)
+    return direct | await partnerships_of(user.municipalities(Role.chief))
+
+
+async def cohort_for(user: User, cohort_id: int) -> dict:
+    """The cohort, if the user may see it; NotFound otherwise."""
+    cohort = await Cohort.select().where(Cohort.id == cohort_id).output(load_json=True).first()
+    if cohort is None or cohort["partnership"] not in await visible_partnerships(user):
+        raise NotFound()
+    return cohort
+
+
+async def cohort_to_manage(user: User, cohort_id: int) -> dict:
+    """The cohort, if the user coordinates its partnership; NotFound otherwise, so ids
+    outside the user's work reveal nothing."""
+    cohort = await Cohort.select().where(Cohort.id == cohort_id).output(load_json=True).first()
+    if cohort is None or cohort["partnership"] not in user.partnerships(Role.coordinator):
+        raise NotFound()
+    return cohort
+
+
+async def session_for(user: User, session_id: int) -> dict:
+    """A session of a cohort the user may see."""
+    session = await Session.select().where(Session.id == session_id).first()
+    if session is None:
+        raise NotFound()
+    await cohort_for(user, session["cohort"])
+    return session
+
+
+async def session_to_manage(user: User, session_id: int) -> dict:
+    session = await Session.select().where(Session.id == session_id).first()
+    if session is None:
+        raise NotFound()
+    await cohort_to_manage(user, session["cohort"])
+    return session
+
+
+async def may_take_attendance(user: User, session: dict) -> bool:
+    """The coordinator of the session's partnership, or an instructor of the session."""
+    cohort = await Cohort.select(Cohort.partnership).where(Cohort.id == session["cohort"]).first()
+    if cohort and cohort["partnership"] in user.partnerships(Role.coordinator):
+        return True
+    return await SessionInstructor.exists().where(
+        (SessionInstructor.session == session["id"]) & (SessionInstructor.person == user.id)
+    )

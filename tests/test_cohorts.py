@@ -1,0 +1,196 @@
+"""Cohorts and timetables through the named operations, on the demo partnership."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time, timedelta
+
+import pytest
+
+from intro import cohorts
+from intro.errors import Invalid
+from intro.scheduling import danish_holidays
+from intro.tables import (
+    AuditLog,
+    Cohort,
+    CohortModule,
+    CohortPreferredVenue,
+    CohortSeats,
+    Municipality,
+    Partnership,
+    Person,
+    Session,
+    SessionInstructor,
+    Venue,
+)
+from intro.timefmt import local
+
+
+async def _context():
+    partnership = await Partnership.select(Partnership.id).first()
+    coordinator = await Person.select(Person.id).where(Person.email == "koordinator@intro.example").first()
+    members = await Municipality.select(Municipality.id, Municipality.code)
+    venues = await Venue.select(Venue.id, Venue.capacity).order_by(Venue.id)
+    return partnership["id"], coordinator["id"], {m["code"]: m["id"] for m in members}, venues
+
+
+def form(start: date, **changes):
+    data = {
+        "name": "Hold efterår 2027",
+        "curriculum_version": "1",
+        "start_date": start.strftime("%d.%m.%Y"),
+        "capacity": "20",
+        "rhythm": "weekdays",
+        "weekdays": ["1"],
+        "day_start": "09:00",
+        "day_end": "15:00",
+    }
+    data.update(changes)
+    return data
+
+
+async def test_create_a_cohort_with_seats_preferences_and_modules(demo_db):
+    partnership, coordinator, members, venues = await _context()
+    start = date.today() + timedelta(days=60)
+    cohort_id = await cohorts.create_cohort(
+        coordinator, partnership,
+        form(start, **{f"seats_{members['330']}": "4", f"seats_{members['370']}": "5"}, preferred_venues=[str(venues[0]["id"])]),
+    )
+    cohort = await Cohort.select().where(Cohort.id == cohort_id).first()
+    assert cohort["status"] == "planning" and cohort["start_date"] == start
+    assert cohort["day_start"] == time(9) and cohort["capacity"] == 20
+    seats = {s["municipality"]: s["seats"] for s in await CohortSeats.select().where(CohortSeats.cohort == cohort_id)}
+    assert seats[members["330"]] == 4 and seats[members["370"]] == 5 and seats[members["306"]] == 0
+    assert await CohortModule.count().where(CohortModule.cohort == cohort_id) == 14
+    assert await CohortPreferredVenue.count().where(CohortPreferredVenue.cohort == cohort_id) == 1
+    assert await AuditLog.exists().where((AuditLog.action == "cohort.create") & (AuditLog.actor == coordinator))
+
+
+@pytest.mark.parametrize(
+    ("changes", "field"),
+    [
+        ({"day_start": "15:00", "day_end": "09:00"}, "day_end"),
+        ({"capacity": "0"}, "capacity"),
+        ({"capacity": "tyve"}, "capacity"),
+        ({"start_date": "01.01.2020"}, "start_date"),
+        ({"start_date": "31.02.2027"}, "start_date"),
+        ({"preferred_venues": ["999999"]}, "preferred_venues"),
+        ({"weekdays": []}, "weekdays"),
+        ({"rhythm": "dates", "dates": "02.02.2027 32.13.2027"}, "dates"),
+        ({"name": " "}, "name"),
+        ({"name": "Hold B – efterår"}, "name"),
+        ({"curriculum_version": "999"}, "curriculum_version"),
+        ({"day_start": "9"}, "day_start"),
+    ],
+)
+async def test_bad_cohort_input_names_the_field_and_writes_nothing(demo_db, changes, field):
+    partnership, coordinator, _m, _v = await _context()
+    before = (await Cohort.count(), await CohortSeats.count(), await CohortModule.count())
+    with pytest.raises(Invalid) as error:
+        await cohorts.create_cohort(coordinator, partnership, form(date.today() + timedelta(days=30), **changes))
+    assert field in error.value.errors, error.value.errors
+    assert (await Cohort.count(), await CohortSeats.count(), await CohortModule.count()) == before
+
+
+async def test_seats_cannot_exceed_capacity(demo_db):
+    partnership, coordinator, members, _v = await _context()
+    with pytest.raises(Invalid) as error:
+        await cohorts.create_cohort(
+            coordinator, partnership, form(date.today() + timedelta(days=30), capacity="5", **{f"seats_{members['330']}": "6"})
+        )
+    assert "capacity" in error.value.errors
+
+
+async def _new_cohort(start: date, **changes) -> dict:
+    partnership, coordinator, _m, _v = await _context()
+    cohort_id = await cohorts.create_cohort(coordinator, partnership, form(start, **changes))
+    return await cohorts.cohort_or_404(cohort_id)
+
+
+async def test_a_proposal_avoids_holidays_busy_venues_and_instructors(demo_db):
+    start = date(date.today().year + 1, 3, 1)
+    cohort = await _new_cohort(start, weekdays=["3"])  # Thursdays, through Easter and Ascension
+    proposal = await cohorts.propose_timetable(1, cohort, None)
+    assert proposal.complete, proposal.unplaced
+    rows = await Session.select().where(Session.cohort == cohort["id"]).order_by(Session.starts_at)
+    assert len(rows) == 15 and {r["status"] for r in rows} == {"proposed"}
+    holidays = danish_holidays(range(start.year, start.year + 2))
+    for r in rows:
+        day = local(r["starts_at"]).date()
+        assert day not in holidays and day.weekday() == 3
+        assert local(r["starts_at"]).time() == time(9)
+    # Every session has an instructor, and other cohorts' sessions do not clash.
+    conflicts = await cohorts.partnership_conflicts(cohort["partnership"], since=start)
+    hard = [c for c in conflicts if c["conflict"].hard and c["session"]["cohort"] == cohort["id"]]
+    assert hard == []
+    assert await SessionInstructor.count().where(SessionInstructor.session.is_in([r["id"] for r in rows])) == 15
+
+
+async def test_a_new_proposal_from_a_date_keeps_what_comes_before(demo_db):
+    start = date.today() + timedelta(days=40)
+    cohort = await _new_cohort(start)
+    await cohorts.propose_timetable(1, cohort, None)
+    first = await Session.select().where(Session.cohort == cohort["id"]).order_by(Session.starts_at)
+    cut = local(first[5]["starts_at"]).date()
+    await cohorts.propose_timetable(1, cohort, cut)
+    after = await Session.select().where(Session.cohort == cohort["id"]).order_by(Session.starts_at)
+    assert [r["id"] for r in after[:5]] == [r["id"] for r in first[:5]]
+    assert len(after) == 15
+    assert all(local(r["starts_at"]).date() >= cut for r in after[5:])
+
+
+async def test_accept_then_move_and_cancel_raise_the_revision(demo_db):
+    cohort = await _new_cohort(date.today() + timedelta(days=40))
+    await cohorts.propose_timetable(1, cohort, None)
+    await cohorts.accept_timetable(1, cohort)
+    assert (await Cohort.select(Cohort.status).where(Cohort.id == cohort["id"]).first())["status"] == "active"
+    session = await Session.select().where(Session.cohort == cohort["id"]).order_by(Session.starts_at).first()
+    assert session["status"] == "scheduled" and session["revision"] == 0
+    cohort = await cohorts.cohort_or_404(cohort["id"])
+    new_day = local(session["starts_at"]).date() + timedelta(days=1)
+    with pytest.raises(Invalid) as no_reason:
+        await cohorts.read_session_form(session, cohort, {"date": new_day.isoformat(), "start": "10:00", "end": "15:00"})
+    assert "reason" in no_reason.value.errors
+    change = await cohorts.read_session_form(
+        session, cohort, {"date": new_day.isoformat(), "start": "10:00", "end": "15:00", "venue": str(session["venue"]), "reason": "Underviseren er syg"}
+    )
+    await cohorts.change_session(1, session, cohort, change)
+    moved = await Session.select().where(Session.id == session["id"]).first()
+    assert moved["revision"] == 1 and local(moved["starts_at"]).time() == time(10)
+    assert moved["uid"] == session["uid"] and moved["change_reason"] == "Underviseren er syg"
+    await cohorts.cancel_session(1, moved, "Lokalet er lukket")
+    cancelled = await Session.select().where(Session.id == session["id"]).first()
+    assert cancelled["status"] == "cancelled" and cancelled["revision"] == 2
+    assert await AuditLog.count().where(AuditLog.object_type == "session") == 2
+
+
+async def test_accepting_needs_every_module_planned(demo_db):
+    cohort = await _new_cohort(date.today() + timedelta(days=40))
+    with pytest.raises(Invalid) as error:
+        await cohorts.accept_timetable(1, cohort)
+    assert "LOV-1" in error.value.errors["cohort"]
+
+
+async def test_a_move_onto_a_holiday_and_a_double_booking_show_as_conflicts(demo_db):
+    cohort = await _new_cohort(date(date.today().year + 1, 9, 1))
+    await cohorts.propose_timetable(1, cohort, None)
+    session = await Session.select().where((Session.cohort == cohort["id"]) & Session.venue.is_not_null()).first()
+    christmas = date(date.today().year + 1, 12, 25)
+    change = await cohorts.read_session_form(
+        session, cohort, {"date": christmas.isoformat(), "start": "09:00", "end": "15:00", "venue": str(session["venue"])}
+    )
+    found = await cohorts.conflicts_for_change(session, cohort, change)
+    assert {c.kind for c in found} == {"holiday", "closed"}  # also in the Christmas closing
+    assert any("Juledag" in c.message for c in found)
+    # Put it on top of another cohort's session in the same venue.
+    other = await Session.select().where(
+        (Session.cohort != cohort["id"]) & Session.venue.is_not_null() & (Session.starts_at > datetime.now(UTC))
+    ).first()
+    day = local(other["starts_at"]).date()
+    clash = await cohorts.read_session_form(
+        session, cohort, {"date": day.isoformat(), "start": "09:00", "end": "15:00", "venue": str(other["venue"])}
+    )
+    kinds = {c.kind for c in await cohorts.conflicts_for_change(session, cohort, clash)}
+    assert "venue_double" in kinds
+    await cohorts.change_session(1, session, cohort, clash)
+    listed = await cohorts.partnership_conflicts(cohort["partnership"], since=date.today())
+    assert any(c["conflict"].kind == "venue_double" and c["session"]["id"] == session["id"] for c in listed)
