@@ -4,10 +4,12 @@ new page cannot arrive without its access rule."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 
 from app import create_app
-from intro.tables import CurriculumVersion, Module
+from intro.tables import Cohort, CurriculumVersion, Module, Session
 from tests.conftest import login, post_form
 
 PERSONAS = {
@@ -20,6 +22,8 @@ PERSONAS = {
 ROLES = ["anonymous", *PERSONAS]
 ALL = set(PERSONAS)
 STAFF_EDITORS = {"coordinator", "admin"}
+COORDINATOR = {"coordinator"}
+COHORT_VIEWERS = {"coordinator", "chief", "instructor"}
 ADMIN = {"admin"}
 
 # (method, path template, roles that may) — a role not listed gets 403, anonymous a
@@ -34,6 +38,18 @@ RULES: list[tuple[str, str, set[str]]] = [
     ("GET", "/curriculum/{version_id}/local-modules/new", STAFF_EDITORS),
     ("POST", "/curriculum/{version_id}/local-modules", STAFF_EDITORS),
     ("GET", "/static/css/intro.css", {"anonymous", *ALL}),
+    ("GET", "/cohorts", COHORT_VIEWERS),
+    ("GET", "/cohorts/new", COORDINATOR),
+    ("POST", "/cohorts", COORDINATOR),
+    ("GET", "/cohorts/{cohort_id}", COHORT_VIEWERS),
+    ("POST", "/cohorts/{cohort_id}/propose", COORDINATOR),
+    ("POST", "/cohorts/{cohort_id}/accept", COORDINATOR),
+    ("GET", "/sessions/{session_id}/edit", COORDINATOR),
+    ("POST", "/sessions/{session_id}/check", COORDINATOR),
+    ("POST", "/sessions/{session_id}", COORDINATOR),
+    ("GET", "/sessions/{session_id}/cancel", COORDINATOR),
+    ("POST", "/sessions/{session_id}/cancel", COORDINATOR),
+    ("GET", "/partnerships/{partnership_id}/conflicts", COORDINATOR),
     ("GET", "/schema/openapi.json", ALL),
 ]
 
@@ -72,7 +88,17 @@ def test_every_route_has_an_access_rule():
 async def ids(demo_db):
     version = await CurriculumVersion.select(CurriculumVersion.id).first()
     module = await Module.select(Module.id).where(Module.curriculum_version == version["id"]).first()
-    return {"version_id": version["id"], "module_id": module["id"]}
+    planning = await Cohort.select(Cohort.id, Cohort.partnership).where(Cohort.status == "planning").first()
+    session = await Session.select(Session.id).where(
+        (Session.status == "scheduled") & (Session.starts_at > datetime.now(UTC))
+    ).first()
+    return {
+        "version_id": version["id"],
+        "module_id": module["id"],
+        "cohort_id": planning["id"],
+        "session_id": session["id"],
+        "partnership_id": planning["partnership"],
+    }
 
 
 CASES = [(method, path, allowed, role) for method, path, allowed in RULES for role in ROLES]

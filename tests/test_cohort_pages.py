@@ -1,0 +1,152 @@
+"""The coordinator's planning pages, driven through HTTP as a browser would."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from intro import accounts
+from intro.demo import DEMO_PASSWORD
+from intro.scheduling import danish_holidays
+from intro.tables import Cohort, Municipality, Partnership, PartnershipMember, Session
+from intro.timefmt import local
+from tests.conftest import login, post_form
+
+COORDINATOR = "koordinator@intro.example"
+
+
+def new_cohort_form(start: date, **changes) -> dict:
+    form = {
+        "name": "Hold sommer",
+        "curriculum_version": "1",
+        "start_date": start.isoformat(),
+        "capacity": "20",
+        "rhythm": "weekdays",
+        "weekdays": ["1", "3"],
+        "day_start": "09:00",
+        "day_end": "15:00",
+    }
+    form.update(changes)
+    return form
+
+
+async def test_create_propose_accept_move_and_cancel(demo_client):
+    await login(demo_client, COORDINATOR)
+    page = await demo_client.get("/cohorts/new")
+    assert page.status_code == 200 and 'for="f-name"' in page.text
+    start = date.today() + timedelta(days=45)
+    created = await post_form(demo_client, "/cohorts", new_cohort_form(start))
+    assert created.status_code == 303
+    cohort_url = created.headers["location"].split("?")[0]
+    cohort_id = int(cohort_url.rsplit("/", 1)[1])
+
+    assert (await post_form(demo_client, f"{cohort_url}/propose", {})).status_code == 303
+    detail = await demo_client.get(cohort_url)
+    assert "Godkend planen" in detail.text and "Forslag" in detail.text
+    sessions = await Session.select().where(Session.cohort == cohort_id).order_by(Session.starts_at)
+    assert len(sessions) == 15
+
+    assert (await post_form(demo_client, f"{cohort_url}/accept", {})).status_code == 303
+    assert (await Cohort.select(Cohort.status).where(Cohort.id == cohort_id).first())["status"] == "active"
+
+    target = sessions[2]
+    edit = await demo_client.get(f"/sessions/{target['id']}/edit")
+    assert edit.status_code == 200 and 'hx-post="/sessions/' in edit.text
+    day = local(target["starts_at"]).date() + timedelta(days=7)
+    while day in danish_holidays(range(day.year, day.year + 1)) or day.weekday() > 4:
+        day += timedelta(days=1)
+    moved = await post_form(
+        demo_client,
+        f"/sessions/{target['id']}",
+        {"date": day.isoformat(), "start": "10:00", "end": "15:30", "venue": str(target["venue"] or ""), "reason": "Ny dato efter aftale"},
+    )
+    assert moved.status_code == 303, moved.text[:500]
+    after = await Session.select().where(Session.id == target["id"]).first()
+    assert after["revision"] == 1 and local(after["starts_at"]).hour == 10
+
+    cancel = await post_form(demo_client, f"/sessions/{target['id']}/cancel", {"reason": "Sygdom"})
+    assert cancel.status_code == 303
+    detail = await demo_client.get(cohort_url)
+    assert "Aflyst" in detail.text
+
+
+async def test_bad_cohort_form_is_shown_again_with_the_fields_named(demo_client):
+    await login(demo_client, COORDINATOR)
+    before = await Cohort.count()
+    response = await post_form(
+        demo_client,
+        "/cohorts",
+        new_cohort_form(date.today() - timedelta(days=3), capacity="0", day_start="15:00", day_end="09:00"),
+    )
+    assert response.status_code == 400
+    for field in ("start_date", "capacity", "day_end"):
+        assert f'id="f-{field}-error"' in response.text, field
+    assert 'value="Hold sommer"' in response.text
+    assert await Cohort.count() == before
+
+
+async def test_the_live_check_warns_about_a_holiday(demo_client):
+    await login(demo_client, COORDINATOR)
+    session = await Session.select().where(Session.status == "proposed").first()
+    christmas_eve = date(local(session["starts_at"]).year, 12, 24)
+    fragment = await post_form(
+        demo_client,
+        f"/sessions/{session['id']}/check",
+        {"date": christmas_eve.isoformat(), "start": "09:00", "end": "15:00", "venue": str(session["venue"] or "")},
+        headers={"HX-Request": "true"},
+    )
+    assert fragment.status_code == 200
+    assert "<html" not in fragment.text
+    assert "Juleaftensdag" in fragment.text
+
+
+async def test_missing_reason_for_a_scheduled_session_is_refused(demo_client):
+    await login(demo_client, COORDINATOR)
+    session = await Session.select().where(Session.status == "scheduled").order_by(Session.starts_at, ascending=False).first()
+    response = await post_form(
+        demo_client,
+        f"/sessions/{session['id']}",
+        {"date": local(session["starts_at"]).date().isoformat(), "start": "08:00", "end": "09:00"},
+    )
+    assert response.status_code == 400
+    assert 'id="f-reason-error"' in response.text
+    assert (await Session.select(Session.revision).where(Session.id == session["id"]).first())["revision"] == 0
+
+
+async def test_conflicts_page_lists_a_double_booking_with_a_link_to_fix_it(demo_client):
+    await login(demo_client, COORDINATOR)
+    planned = await Session.select().where((Session.status == "proposed") & Session.venue.is_not_null()).order_by(Session.starts_at)
+    a, b = planned[0], planned[1]
+    await Session.update({Session.starts_at: a["starts_at"], Session.ends_at: a["ends_at"], Session.venue: a["venue"]}).where(
+        Session.id == b["id"]
+    )
+    partnership = await Partnership.select(Partnership.id).first()
+    page = await demo_client.get(f"/partnerships/{partnership['id']}/conflicts")
+    assert page.status_code == 200
+    assert "også booket" in page.text
+    assert f'href="/sessions/{b["id"]}/edit"' in page.text
+
+
+async def test_another_partnerships_coordinator_cannot_reach_our_cohorts(demo_client):
+    other = (await Partnership.insert(Partnership(name="Introsamarbejdet Nord")).returning(Partnership.id))[0]["id"]
+    m = (await Municipality.insert(Municipality(code="851", name="Aalborg")).returning(Municipality.id))[0]["id"]
+    await PartnershipMember.insert(PartnershipMember(partnership=other, municipality=m))
+    person = await accounts.create_person(None, "koordinator.nord@intro.example", "Nina Nord", DEMO_PASSWORD)
+    await accounts.grant_role(None, person, "coordinator", partnership_id=other)
+    ours = await Cohort.select(Cohort.id, Cohort.partnership).first()
+    session = await Session.select(Session.id).where(Session.cohort == ours["id"]).first()
+    await login(demo_client, "koordinator.nord@intro.example")
+    assert (await demo_client.get(f"/cohorts/{ours['id']}")).status_code == 404
+    assert (await demo_client.get(f"/sessions/{session['id']}/edit")).status_code == 404
+    assert (await demo_client.get(f"/partnerships/{ours['partnership']}/conflicts")).status_code == 404
+    refused = await post_form(demo_client, f"/sessions/{session['id']}/cancel", {"reason": "x"})
+    assert refused.status_code == 404
+    listing = await demo_client.get("/cohorts")
+    assert "Hold A" not in listing.text
+
+
+async def test_a_chief_sees_the_timetable_but_cannot_change_it(demo_client):
+    await login(demo_client, "chef.slagelse@intro.example")
+    cohort = await Cohort.select(Cohort.id).where(Cohort.status == "active").first()
+    page = await demo_client.get(f"/cohorts/{cohort['id']}")
+    assert page.status_code == 200
+    assert "/edit" not in page.text and "Godkend planen" not in page.text
