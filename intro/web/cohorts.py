@@ -124,6 +124,9 @@ async def cohort_page(
     user = request.user
     cohort = await access.cohort_for(user, cohort_id)
     can_plan = cohort["partnership"] in user.partnerships(Role.coordinator)
+    can_enrol = can_plan or bool(
+        user.municipalities(Role.chief) & await access.member_municipalities({cohort["partnership"]})
+    )
     sessions = await cohorts.timetable(cohort_id)
     missing = await cohorts.missing_modules(cohort_id)
     seats = await CohortSeats.select(
@@ -146,6 +149,7 @@ async def cohort_page(
             "missing": missing,
             "seats": seats,
             "can_plan": can_plan,
+            "can_enrol": can_enrol,
             "conflicts": conflict_by_session,
             "notice": _notice(notice),
             "weekday_names": cohorts.WEEKDAY_NAMES,
