@@ -139,7 +139,19 @@ async def instructor_overview(user: User) -> dict:
         )
     ]
     upcoming = await _sessions(Session.id.is_in(session_ids), limit=8) if session_ids else []
-    return {"upcoming": upcoming}
+    # Days taught in the last two weeks, up to today: where attendance is taken.
+    recent = []
+    if session_ids:
+        recent = await Session.select(
+            Session.id, Session.starts_at,
+            Session.module.code.as_alias("module_code"), Session.cohort.name.as_alias("cohort_name"),
+        ).where(
+            Session.id.is_in(session_ids)
+            & (Session.status == SessionStatus.scheduled.value)
+            & (Session.starts_at <= _now())
+            & (Session.starts_at >= _now() - timedelta(days=14))
+        ).order_by(Session.starts_at, ascending=False)
+    return {"upcoming": upcoming, "today": recent}
 
 
 async def chief_overview(user: User) -> list[dict]:

@@ -9,7 +9,15 @@ from datetime import UTC, datetime
 import pytest
 
 from app import create_app
-from intro.tables import Cohort, CurriculumVersion, Enrolment, Module, Session
+from intro.tables import (
+    Cohort,
+    CurriculumVersion,
+    Enrolment,
+    Module,
+    Person,
+    Session,
+    SessionInstructor,
+)
 from tests.conftest import login, post_form
 
 PERSONAS = {
@@ -53,6 +61,10 @@ RULES: list[tuple[str, str, set[str]]] = [
     ("GET", "/cohorts/{cohort_id}/enrolments", {"coordinator", "chief"}),
     ("POST", "/cohorts/{cohort_id}/enrolments", {"coordinator", "chief"}),
     ("POST", "/enrolments/{enrolment_id}/withdraw", {"coordinator"}),
+    ("GET", "/sessions/{session_id}/attendance", {"coordinator", "instructor"}),
+    ("POST", "/sessions/{session_id}/attendance", {"coordinator", "instructor"}),
+    ("GET", "/cohorts/{cohort_id}/catch-up", COORDINATOR),
+    ("POST", "/cohorts/{cohort_id}/catch-up", COORDINATOR),
     ("GET", "/schema/openapi.json", ALL),
 ]
 
@@ -95,6 +107,12 @@ async def ids(demo_db):
     session = await Session.select(Session.id).where(
         (Session.status == "scheduled") & (Session.starts_at > datetime.now(UTC))
     ).first()
+    # The instructor persona teaches it (an instructor may take attendance for own days only).
+    jonas = await Person.select(Person.id).where(Person.email == PERSONAS["instructor"]).first()
+    if not await SessionInstructor.exists().where(
+        (SessionInstructor.session == session["id"]) & (SessionInstructor.person == jonas["id"])
+    ):
+        await SessionInstructor.insert(SessionInstructor(session=session["id"], person=jonas["id"]))
     naestved_enrolment = await Enrolment.select(Enrolment.id).where(
         (Enrolment.cohort == planning["id"]) & (Enrolment.status == "enrolled") & (Enrolment.municipality.code == "370")
     ).first()

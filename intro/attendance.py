@@ -1,0 +1,214 @@
+"""Attendance on course days, catch-up needs, and booking a missed module in another
+cohort."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import UTC, datetime
+
+from intro import audit
+from intro.db import write_transaction
+from intro.errors import Invalid
+from intro.i18n import _
+from intro.tables import (
+    Attendance,
+    AttendanceStatus,
+    CatchUpBooking,
+    Cohort,
+    Enrolment,
+    Session,
+    SessionStatus,
+)
+from intro.timefmt import COPENHAGEN, local
+
+ON_COHORT = ["enrolled", "completed"]
+STATUS_NAMES = {
+    AttendanceStatus.present.value: _("Til stede"),
+    AttendanceStatus.absent.value: _("Fraværende"),
+    AttendanceStatus.excused.value: _("Afbud"),
+}
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+async def sheet(session: dict) -> list[dict]:
+    """Everyone expected on the day: the cohort's participants and those booked in to
+    catch up, with what has been recorded."""
+    people = await Enrolment.select(
+        Enrolment.person,
+        Enrolment.person.full_name.as_alias("full_name"),
+        Enrolment.municipality.name.as_alias("municipality_name"),
+    ).where((Enrolment.cohort == session["cohort"]) & Enrolment.status.is_in(ON_COHORT))
+    for p in people:
+        p["catch_up"] = False
+    guests = await CatchUpBooking.select(
+        CatchUpBooking.person,
+        CatchUpBooking.person.full_name.as_alias("full_name"),
+    ).where((CatchUpBooking.session == session["id"]) & CatchUpBooking.cancelled_at.is_null())
+    known = {p["person"] for p in people}
+    for g in guests:
+        if g["person"] not in known:
+            people.append({**g, "municipality_name": "", "catch_up": True})
+    marks = {
+        a["person"]: a["status"]
+        for a in await Attendance.select(Attendance.person, Attendance.status).where(
+            Attendance.session == session["id"]
+        )
+    }
+    for p in people:
+        p["status"] = marks.get(p["person"])
+    people.sort(key=lambda p: p["full_name"])
+    return people
+
+
+def may_record_on(session: dict, now: datetime | None = None) -> bool:
+    """Attendance is taken on the day or afterwards, never ahead."""
+    now = now or _now()
+    return local(session["starts_at"]).date() <= now.astimezone(COPENHAGEN).date()
+
+
+async def mark(actor_id: int, session: dict, person_id: int, status: str) -> None:
+    if status not in STATUS_NAMES:
+        raise Invalid({"status": _("Vælg til stede, fraværende eller afbud.")})
+    if session["status"] != SessionStatus.scheduled.value:
+        raise Invalid({"status": _("Der tages kun fremmøde på planlagte kursusdage.")})
+    if not may_record_on(session):
+        raise Invalid({"status": _("Fremmøde kan først registreres på selve dagen.")})
+    if person_id not in {p["person"] for p in await sheet(session)}:
+        raise Invalid({"person": _("Personen er ikke på holdet eller booket ind på dagen.")})
+    async with write_transaction(Attendance._meta.db):
+        existing = await Attendance.select(Attendance.id, Attendance.status).where(
+            (Attendance.session == session["id"]) & (Attendance.person == person_id)
+        ).first()
+        if existing and existing["status"] == status:
+            return
+        if existing:
+            await Attendance.update(
+                {Attendance.status: status, Attendance.recorded_by: actor_id, Attendance.recorded_at: _now()}
+            ).where(Attendance.id == existing["id"])
+        else:
+            await Attendance.insert(
+                Attendance(session=session["id"], person=person_id, status=status, recorded_by=actor_id)
+            )
+        await audit.record(
+            actor_id, "attendance.mark", "session", session["id"], person=person_id, status=status
+        )
+
+
+async def catch_up_needs(cohort_id: int) -> list[dict]:
+    """Missed modules not yet made up: a participant was absent or excused (or nobody
+    recorded them) on a course day that has passed, and has not attended — nor been
+    booked into — the same module elsewhere."""
+    people = await Enrolment.select(
+        Enrolment.person, Enrolment.person.full_name.as_alias("full_name")
+    ).where((Enrolment.cohort == cohort_id) & (Enrolment.status == "enrolled"))
+    if not people:
+        return []
+    person_ids = [p["person"] for p in people]
+    past = await Session.select(
+        Session.id, Session.module, Session.starts_at, Session.part,
+        Session.module.code.as_alias("code"), Session.module.title.as_alias("title"),
+    ).where(
+        (Session.cohort == cohort_id)
+        & (Session.status == SessionStatus.scheduled.value)
+        & (Session.ends_at < _now())
+    ).order_by(Session.starts_at)
+    if not past:
+        return []
+    marks = {
+        (a["session"], a["person"]): a["status"]
+        for a in await Attendance.select(Attendance.session, Attendance.person, Attendance.status).where(
+            Attendance.session.is_in([s["id"] for s in past]) & Attendance.person.is_in(person_ids)
+        )
+    }
+    # Made up elsewhere: present at, or booked into, a session of the same module code.
+    made_up: dict[int, set[str]] = defaultdict(set)
+    for a in await Attendance.select(
+        Attendance.person, Attendance.session.module.code.as_alias("code")
+    ).where(
+        Attendance.person.is_in(person_ids)
+        & (Attendance.status == AttendanceStatus.present.value)
+        & (Attendance.session.cohort != cohort_id)
+    ):
+        made_up[a["person"]].add(a["code"])
+    bookings: dict[tuple[int, str], dict] = {}
+    for b in await CatchUpBooking.select(
+        CatchUpBooking.person,
+        CatchUpBooking.session,
+        CatchUpBooking.session.starts_at.as_alias("starts_at"),
+        CatchUpBooking.session.module.code.as_alias("code"),
+        CatchUpBooking.session.cohort.name.as_alias("cohort_name"),
+    ).where(CatchUpBooking.person.is_in(person_ids) & CatchUpBooking.cancelled_at.is_null()):
+        bookings[(b["person"], b["code"])] = b
+    needs = []
+    for p in people:
+        for s in past:
+            status = marks.get((s["id"], p["person"]))
+            if status == AttendanceStatus.present.value or s["code"] in made_up[p["person"]]:
+                continue
+            needs.append(
+                {
+                    "person": p["person"],
+                    "full_name": p["full_name"],
+                    "session": s,
+                    "status": status,
+                    "booking": bookings.get((p["person"], s["code"])),
+                }
+            )
+    return needs
+
+
+async def catch_up_options(cohort: dict, module_codes: set[str]) -> dict[str, list[dict]]:
+    """Future course days of these modules in the partnership's other cohorts."""
+    if not module_codes:
+        return {}
+    rows = await Session.select(
+        Session.id, Session.starts_at, Session.ends_at,
+        Session.module.code.as_alias("code"), Session.cohort.name.as_alias("cohort_name"),
+        Session.venue.city.as_alias("city"),
+    ).where(
+        (Session.cohort.partnership == cohort["partnership"])
+        & (Session.cohort != cohort["id"])
+        & (Session.status == SessionStatus.scheduled.value)
+        & (Session.starts_at > _now())
+        & Session.module.code.is_in(sorted(module_codes))
+    ).order_by(Session.starts_at)
+    options: dict[str, list[dict]] = defaultdict(list)
+    for r in rows:
+        options[r["code"]].append(r)
+    return options
+
+
+async def book_catch_up(actor_id: int, cohort: dict, person_id: int, missed_session_id: int, session_id: int) -> None:
+    needs = await catch_up_needs(cohort["id"])
+    need = next(
+        (n for n in needs if n["person"] == person_id and n["session"]["id"] == missed_session_id), None
+    )
+    if need is None:
+        raise Invalid({"session": _("Der er ikke noget at indhente for denne person og dag.")})
+    options = (await catch_up_options(cohort, {need["session"]["code"]})).get(need["session"]["code"], [])
+    if session_id not in {o["id"] for o in options}:
+        raise Invalid({"session": _("Vælg en kommende kursusdag med samme modul på et andet hold.")})
+    async with write_transaction(CatchUpBooking._meta.db):
+        existing = await CatchUpBooking.select(CatchUpBooking.id).where(
+            (CatchUpBooking.person == person_id) & (CatchUpBooking.session == session_id)
+        ).first()
+        if existing:
+            await CatchUpBooking.update(
+                {CatchUpBooking.cancelled_at: None, CatchUpBooking.booked_by: actor_id}
+            ).where(CatchUpBooking.id == existing["id"])
+        else:
+            await CatchUpBooking.insert(
+                CatchUpBooking(
+                    person=person_id, session=session_id, missed_session=missed_session_id, booked_by=actor_id
+                )
+            )
+        await audit.record(
+            actor_id, "catch_up.book", "session", session_id, person=person_id, missed_session=missed_session_id
+        )
+
+
+async def cohort_of(session: dict) -> dict:
+    return await Cohort.select().where(Cohort.id == session["cohort"]).first()

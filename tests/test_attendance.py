@@ -1,0 +1,144 @@
+"""Attendance in one tap, and catching up on a missed module in another cohort."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from intro import attendance, cohorts
+from intro.tables import (
+    Attendance,
+    AuditLog,
+    CatchUpBooking,
+    Cohort,
+    Enrolment,
+    Person,
+    Session,
+    SessionInstructor,
+)
+from tests.conftest import login, post_form
+
+
+async def _todays_session_taught_by(email: str) -> dict:
+    """A Hold B session moved to today, taught by this instructor."""
+    person = await Person.select(Person.id).where(Person.email == email).first()
+    cohort = await Cohort.select(Cohort.id).where(Cohort.status == "active").first()
+    session = await Session.select().where(
+        (Session.cohort == cohort["id"]) & (Session.starts_at > datetime.now(UTC))
+    ).order_by(Session.starts_at).first()
+    now = datetime.now(UTC)
+    await Session.update({Session.starts_at: now - timedelta(hours=1), Session.ends_at: now + timedelta(hours=4)}).where(
+        Session.id == session["id"]
+    )
+    await SessionInstructor.delete().where(SessionInstructor.session == session["id"])
+    await SessionInstructor.insert(SessionInstructor(session=session["id"], person=person["id"]))
+    return await Session.select().where(Session.id == session["id"]).first()
+
+
+async def test_the_instructor_marks_people_with_one_tap(demo_client):
+    session = await _todays_session_taught_by("underviser@intro.example")
+    await login(demo_client, "underviser@intro.example")
+    page = await demo_client.get(f"/sessions/{session['id']}/attendance")
+    assert page.status_code == 200 and "Til stede" in page.text
+    person = await Enrolment.select(Enrolment.person).where(
+        (Enrolment.cohort == session["cohort"]) & (Enrolment.status == "enrolled")
+    ).first()
+    fragment = await post_form(
+        demo_client,
+        f"/sessions/{session['id']}/attendance",
+        {"person": person["person"], "status": "absent"},
+        headers={"HX-Request": "true"},
+    )
+    assert fragment.status_code == 200
+    assert "<html" not in fragment.text and 'aria-pressed="true"' in fragment.text
+    mark = await Attendance.select().where(
+        (Attendance.session == session["id"]) & (Attendance.person == person["person"])
+    ).first()
+    assert mark["status"] == "absent"
+    # Changing one's mind updates the same row; a plain form post works too.
+    plain = await post_form(
+        demo_client, f"/sessions/{session['id']}/attendance", {"person": person["person"], "status": "present"}
+    )
+    assert plain.status_code == 303
+    assert await Attendance.count().where(Attendance.session == session["id"]) == 1
+    assert await AuditLog.count().where(AuditLog.action == "attendance.mark") == 2
+
+
+async def test_attendance_cannot_be_taken_ahead_or_for_strangers(demo_client):
+    session = await _todays_session_taught_by("underviser@intro.example")
+    future = await Session.select().where(
+        (Session.cohort == session["cohort"]) & (Session.starts_at > datetime.now(UTC) + timedelta(days=1))
+    ).first()
+    await SessionInstructor.insert(SessionInstructor(session=future["id"], person=(await Person.select(Person.id).where(Person.email == "underviser@intro.example").first())["id"]))
+    await login(demo_client, "underviser@intro.example")
+    person = await Enrolment.select(Enrolment.person).where(Enrolment.cohort == session["cohort"]).first()
+    ahead = await post_form(demo_client, f"/sessions/{future['id']}/attendance", {"person": person["person"], "status": "present"})
+    assert ahead.status_code == 400 and "selve dagen" in ahead.text
+    stranger = await Person.select(Person.id).where(Person.email == "admin@intro.example").first()
+    refused = await post_form(demo_client, f"/sessions/{session['id']}/attendance", {"person": stranger["id"], "status": "present"})
+    assert refused.status_code == 400
+    assert await Attendance.count().where(Attendance.person == stranger["id"]) == 0
+
+
+async def test_another_instructor_cannot_take_attendance(demo_client):
+    session = await _todays_session_taught_by("underviser@intro.example")
+    await login(demo_client, "underviser2@intro.example")
+    assert (await demo_client.get(f"/sessions/{session['id']}/attendance")).status_code == 404
+
+
+async def test_a_missed_module_is_a_catch_up_need_and_can_be_booked_in_another_cohort(demo_client):
+    hold_b = await Cohort.select(Cohort.id).where(Cohort.status == "active").first()
+    hold_c = await cohorts.cohort_or_404((await Cohort.select(Cohort.id).where(Cohort.status == "planning").first())["id"])
+    await cohorts.accept_timetable(1, hold_c)
+    first = await Session.select().where(Session.cohort == hold_b["id"]).order_by(Session.starts_at).first()
+    person = await Enrolment.select(Enrolment.person).where(
+        (Enrolment.cohort == hold_b["id"]) & (Enrolment.status == "enrolled")
+    ).first()
+    await Attendance.update({Attendance.status: "absent"}).where(
+        (Attendance.session == first["id"]) & (Attendance.person == person["person"])
+    )
+    needs = await attendance.catch_up_needs(hold_b["id"])
+    need = next(n for n in needs if n["person"] == person["person"] and n["session"]["id"] == first["id"])
+    assert need["status"] == "absent" and need["booking"] is None
+
+    await login(demo_client, "koordinator@intro.example")
+    page = await demo_client.get(f"/cohorts/{hold_b['id']}/catch-up")
+    assert page.status_code == 200
+    target = await Session.select(Session.id).where(
+        (Session.cohort == hold_c["id"]) & (Session.module == first["module"])
+    ).order_by(Session.starts_at).first()
+    booked = await post_form(
+        demo_client,
+        f"/cohorts/{hold_b['id']}/catch-up",
+        {"person": person["person"], "missed_session": first["id"], "session": target["id"]},
+    )
+    assert booked.status_code == 303
+    assert await CatchUpBooking.exists().where(
+        (CatchUpBooking.person == person["person"]) & (CatchUpBooking.session == target["id"])
+    )
+    # The person is now on that day's attendance sheet as catching up.
+    sheet = await attendance.sheet(await Session.select().where(Session.id == target["id"]).first())
+    assert any(p["person"] == person["person"] and p["catch_up"] for p in sheet)
+    again = await attendance.catch_up_needs(hold_b["id"])
+    assert next(n for n in again if n["person"] == person["person"] and n["session"]["id"] == first["id"])["booking"]
+
+
+async def test_booking_into_an_unrelated_day_is_refused(demo_client):
+    hold_b = await Cohort.select(Cohort.id).where(Cohort.status == "active").first()
+    first = await Session.select().where(Session.cohort == hold_b["id"]).order_by(Session.starts_at).first()
+    other_module = await Session.select(Session.id).where(
+        (Session.cohort == hold_b["id"]) & (Session.module != first["module"]) & (Session.starts_at > datetime.now(UTC))
+    ).first()
+    person = await Enrolment.select(Enrolment.person).where(
+        (Enrolment.cohort == hold_b["id"]) & (Enrolment.status == "enrolled")
+    ).first()
+    await Attendance.update({Attendance.status: "absent"}).where(
+        (Attendance.session == first["id"]) & (Attendance.person == person["person"])
+    )
+    await login(demo_client, "koordinator@intro.example")
+    response = await post_form(
+        demo_client,
+        f"/cohorts/{hold_b['id']}/catch-up",
+        {"person": person["person"], "missed_session": first["id"], "session": other_module["id"]},
+    )
+    assert response.status_code == 400
+    assert await CatchUpBooking.count() == 0
