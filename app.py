@@ -43,7 +43,16 @@ def _security_headers(response: Response) -> Response:
 
 def create_app() -> Litestar:
     import piccolo_conf  # noqa: F401  (sets up the engine and the SQLite constraint fix)
-    from intro.web import admin, attendance, cohorts, curriculum, enrolment, health, home
+    from intro.web import (
+        admin,
+        attendance,
+        cohorts,
+        curriculum,
+        enrolment,
+        health,
+        home,
+        programme,
+    )
     from intro.web.auth import SessionMiddleware, login_page, login_submit, logout, require_login
     from intro.web.errors import EXCEPTION_HANDLERS
     from intro.web.templating import template_config
@@ -82,6 +91,7 @@ def create_app() -> Litestar:
             *cohorts.ROUTES,
             *enrolment.ROUTES,
             *attendance.ROUTES,
+            *programme.ROUTES,
             *admin.ROUTES,
         ],
         guards=[require_login],

@@ -10,6 +10,7 @@ import pytest
 
 from app import create_app
 from intro.tables import (
+    ClosedPeriod,
     Cohort,
     CurriculumVersion,
     Enrolment,
@@ -65,6 +66,10 @@ RULES: list[tuple[str, str, set[str]]] = [
     ("POST", "/sessions/{session_id}/attendance", {"coordinator", "instructor"}),
     ("GET", "/cohorts/{cohort_id}/catch-up", COORDINATOR),
     ("POST", "/cohorts/{cohort_id}/catch-up", COORDINATOR),
+    ("GET", "/partnerships/{partnership_id}/programme", COORDINATOR),
+    ("POST", "/partnerships/{partnership_id}/closed-periods", COORDINATOR),
+    ("POST", "/partnerships/{partnership_id}/closed-periods/{period_id}/remove", COORDINATOR),
+    ("POST", "/partnerships/{partnership_id}/instructors/{person_id}/qualifications", COORDINATOR),
     ("GET", "/schema/openapi.json", ALL),
 ]
 
@@ -116,7 +121,10 @@ async def ids(demo_db):
     naestved_enrolment = await Enrolment.select(Enrolment.id).where(
         (Enrolment.cohort == planning["id"]) & (Enrolment.status == "enrolled") & (Enrolment.municipality.code == "370")
     ).first()
+    period = await ClosedPeriod.select(ClosedPeriod.id).first()
     return {
+        "period_id": period["id"],
+        "person_id": jonas["id"],
         "enrolment_id": naestved_enrolment["id"],
         "version_id": version["id"],
         "module_id": module["id"],

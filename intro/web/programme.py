@@ -1,0 +1,109 @@
+"""The partnership's programme settings page: closed periods and instructors' modules."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from litestar import Request, get, post
+from litestar.enums import RequestEncodingType
+from litestar.params import Body, FromPath, FromQuery
+from litestar.response import Redirect, Template
+
+from intro import programme
+from intro.accounts import User
+from intro.cohorts import parse_date
+from intro.errors import Invalid, NotFound
+from intro.i18n import _
+from intro.tables import Partnership, Role
+from intro.timefmt import COPENHAGEN
+from intro.web.auth import requires
+
+Form = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]
+PLANNERS = requires(Role.coordinator)
+NOTICES = {
+    "period_added": _("Lukkeperioden er tilføjet. Nye forslag til planer springer den over."),
+    "period_removed": _("Lukkeperioden er fjernet."),
+    "qualified": _("Underviserens moduler er gemt."),
+}
+
+
+def _own(user: User, partnership_id: int) -> int:
+    if partnership_id not in user.partnerships(Role.coordinator):
+        raise NotFound()
+    return partnership_id
+
+
+async def _page(partnership_id: int, form: dict, errors: dict, notice: str | None, status: int = 200) -> Template:
+    partnership = await Partnership.select(Partnership.name).where(Partnership.id == partnership_id).first()
+    today = datetime.now(COPENHAGEN).date()
+    return Template(
+        "programme/settings.html",
+        context={
+            "partnership_id": partnership_id,
+            "partnership_name": partnership["name"],
+            "periods": await programme.closed_periods(partnership_id, since=today),
+            "instructors": await programme.instructors(partnership_id),
+            "modules": await programme.module_codes(partnership_id),
+            "form": form,
+            "errors": errors,
+            "notice": NOTICES.get(notice or ""),
+        },
+        status_code=status,
+    )
+
+
+@get("/partnerships/{partnership_id:int}/programme", guards=[PLANNERS], name="programme")
+async def programme_page(
+    request: Request[User, None, None], partnership_id: FromPath[int], notice: FromQuery[str | None] = None
+) -> Template:
+    return await _page(_own(request.user, partnership_id), {}, {}, notice)
+
+
+@post("/partnerships/{partnership_id:int}/closed-periods", guards=[PLANNERS], name="closed_period_add")
+async def closed_period_add(
+    request: Request[User, None, None], partnership_id: FromPath[int], data: Form
+) -> Template | Redirect:
+    partnership_id = _own(request.user, partnership_id)
+    try:
+        await programme.add_closed_period(
+            request.user.id, partnership_id, str(data.get("name", "")),
+            parse_date(data.get("start_date")), parse_date(data.get("end_date")),
+        )
+    except Invalid as invalid:
+        return await _page(partnership_id, dict(data), invalid.errors, None, 400)
+    return Redirect(f"/partnerships/{partnership_id}/programme?notice=period_added", status_code=303)
+
+
+@post(
+    "/partnerships/{partnership_id:int}/closed-periods/{period_id:int}/remove",
+    guards=[PLANNERS],
+    name="closed_period_remove",
+)
+async def closed_period_remove(
+    request: Request[User, None, None], partnership_id: FromPath[int], period_id: FromPath[int]
+) -> Redirect:
+    partnership_id = _own(request.user, partnership_id)
+    await programme.remove_closed_period(request.user.id, partnership_id, period_id)
+    return Redirect(f"/partnerships/{partnership_id}/programme?notice=period_removed", status_code=303)
+
+
+@post(
+    "/partnerships/{partnership_id:int}/instructors/{person_id:int}/qualifications",
+    guards=[PLANNERS],
+    name="qualifications",
+)
+async def qualifications(
+    request: Request[User, None, None], partnership_id: FromPath[int], person_id: FromPath[int], data: Form
+) -> Template | Redirect:
+    partnership_id = _own(request.user, partnership_id)
+    codes = data.get("codes", [])
+    codes = codes if isinstance(codes, list) else [codes]
+    try:
+        await programme.set_qualifications(request.user.id, partnership_id, person_id, [str(c) for c in codes])
+    except Invalid as invalid:
+        return await _page(partnership_id, {}, invalid.errors, None, 400)
+    return Redirect(f"/partnerships/{partnership_id}/programme?notice=qualified#instructor-{person_id}", status_code=303)
+
+
+ROUTES = [programme_page, closed_period_add, closed_period_remove, qualifications]
