@@ -46,6 +46,7 @@ def create_app() -> Litestar:
     from intro.web import (
         admin,
         attendance,
+        busy,
         cohorts,
         curriculum,
         enrolment,
@@ -92,6 +93,7 @@ def create_app() -> Litestar:
             *enrolment.ROUTES,
             *attendance.ROUTES,
             *programme.ROUTES,
+            *busy.ROUTES,
             *admin.ROUTES,
         ],
         guards=[require_login],

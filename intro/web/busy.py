@@ -1,0 +1,3 @@
+"""Instructors' own busy calendars (being built)."""
+
+ROUTES: list = []
