@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import UTC, datetime
 
-from intro import audit
+from intro import audit, plan
 from intro.db import write_transaction
 from intro.errors import Invalid
 from intro.i18n import _
@@ -208,6 +208,7 @@ async def book_catch_up(actor_id: int, cohort: dict, person_id: int, missed_sess
         await audit.record(
             actor_id, "catch_up.book", "session", session_id, person=person_id, missed_session=missed_session_id
         )
+    await plan.sync_plan(person_id)
 
 
 async def cohort_of(session: dict) -> dict:

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from intro import audit
+from intro import audit, plan
 from intro.db import write_transaction
 from intro.errors import Invalid, NotFound
 from intro.i18n import _
@@ -535,6 +535,7 @@ async def accept_timetable(actor_id: int, cohort: dict) -> None:
         ).where((Session.cohort == cohort["id"]) & (Session.status == SessionStatus.proposed.value))
         await Cohort.update({Cohort.status: CohortStatus.active.value}).where(Cohort.id == cohort["id"])
         await audit.record(actor_id, "cohort.accept", "cohort", cohort["id"])
+    await plan.sync_cohort(cohort["id"])
 
 
 async def missing_modules(cohort_id: int) -> list[dict]:
@@ -674,6 +675,8 @@ async def change_session(actor_id: int, session: dict, cohort: dict, change: Ses
             starts_at=starts.isoformat(), venue=change.venue_id, instructors=list(change.instructor_ids),
             reason=change.reason,
         )
+    if scheduled:
+        await plan.sync_cohort(cohort["id"])
 
 
 async def cancel_session(actor_id: int, session: dict, reason: str) -> None:
@@ -692,6 +695,7 @@ async def cancel_session(actor_id: int, session: dict, reason: str) -> None:
             }
         ).where(Session.id == session["id"])
         await audit.record(actor_id, "session.cancel", "session", session["id"], reason=reason)
+    await plan.sync_cohort(session["cohort"])
 
 
 # --------------------------------------------------------------------------------------

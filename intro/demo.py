@@ -11,7 +11,7 @@ import random
 import uuid
 from datetime import UTC, date, datetime, time, timedelta
 
-from intro import accounts, audit
+from intro import accounts, audit, plan
 from intro.curriculum import sync_directory
 from intro.db import write_transaction
 from intro.scheduling import (
@@ -452,6 +452,11 @@ async def seed(today: date | None = None) -> str:
                     await Attendance.insert(*marks)
 
         await audit.record(None, "demo.seed", "partnership", partnership_id, participants=summary_people)
+
+    # Everyone's intro plan, built from their cohort and municipality as in real use.
+    participants = await RoleGrant.select(RoleGrant.person).where(RoleGrant.role == Role.participant.value)
+    for p in participants:
+        await plan.sync_plan(p["person"])
 
     return (
         f"Demodata indlæst: 1 samarbejde, {len(MUNICIPALITIES)} kommuner, {len(VENUES)} lokationer, "

@@ -16,7 +16,7 @@ from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from intro import audit
+from intro import audit, plan
 from intro.db import write_transaction
 from intro.errors import Invalid, NotFound
 from intro.i18n import _
@@ -187,6 +187,7 @@ async def enrol(actor_id: int, cohort_id: int, person_id: int, municipality_id: 
             actor_id, "enrolment.create", "enrolment", enrolment_id,
             cohort=cohort_id, person=person_id, status=status,
         )
+    await plan.sync_plan(person_id)
     return status
 
 
@@ -216,6 +217,9 @@ async def withdraw(actor_id: int, enrolment_id: int, reason: str) -> list[int]:
             cohort=cohort["id"], person=enrolment["person"], reason=reason,
         )
         promoted = await _move_up(actor_id, cohort)
+    await plan.sync_plan(enrolment["person"])
+    for row in await Enrolment.select(Enrolment.person).where(Enrolment.id.is_in(promoted or [0])):
+        await plan.sync_plan(row["person"])
     return promoted
 
 
