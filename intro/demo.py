@@ -33,6 +33,7 @@ from intro.tables import (
     Cohort,
     CohortModule,
     CohortSeats,
+    Competence,
     CurriculumVersion,
     Employment,
     EndReason,
@@ -45,8 +46,11 @@ from intro.tables import (
     Partnership,
     PartnershipMember,
     Person,
+    PlanItem,
+    Reflection,
     Role,
     RoleGrant,
+    SelfAssessment,
     Session,
     SessionInstructor,
     Venue,
@@ -117,6 +121,84 @@ def _closed_periods(year: int) -> list[tuple[str, date, date]]:
         ("Efterårsferie", date(year, 10, 12), date(year, 10, 18)),
         ("Jul og nytår", date(year, 12, 21), date(year + 1, 1, 3)),
     ]
+
+
+TRANSFER_ANSWERS = [
+    (
+        "Jeg prøvede det af i to samtaler i ugen efter kursusdagen.",
+        "Borgeren tog mere ordet, og vi fandt et konkret næste skridt sammen.",
+    ),
+    (
+        "Jeg brugte redskabet på et teammøde og i en sag om sygedagpenge.",
+        "Det gav et fælles overblik; kollegerne vil prøve det samme skema.",
+    ),
+    (
+        "Jeg gennemgik tre af mine egne sager med det nye blik.",
+        "Jeg fandt to steder, hvor partshøringen skulle have været tydeligere.",
+    ),
+]
+REFLECTIONS = [
+    "Dagen gav mig et sprog for noget, jeg allerede gjorde, men ikke kunne forklare.",
+    "Jeg vil øve mig i at stille flere åbne spørgsmål i starten af samtalen.",
+    "Godt at møde kolleger fra de andre kommuner – vi arbejder meget forskelligt med det samme.",
+]
+
+
+async def _progress(rng: random.Random, today: date, version_id: int) -> None:
+    """Plans in every state: tasks done or overdue, transfer assignments answered,
+    reflections and self-assessments, as a cohort under way would have them."""
+    now = datetime.now(UTC)
+    items = await PlanItem.select(
+        PlanItem.id, PlanItem.person, PlanItem.kind, PlanItem.due_date, PlanItem.module
+    ).where(PlanItem.kind.is_in(["local_task", "transfer"]) & (PlanItem.status == "open"))
+    done_tasks, answered = [], []
+    reflections = []
+    for item in items:
+        if item["due_date"] is None or item["due_date"] >= today:
+            continue
+        if item["kind"] == "local_task" and rng.random() < 0.85:
+            done_tasks.append(item["id"])
+        elif item["kind"] == "transfer" and rng.random() < 0.8:
+            answered.append(item["id"])
+            if rng.random() < 0.4:
+                reflections.append(
+                    Reflection(person=item["person"], module=item["module"], body=rng.choice(REFLECTIONS))
+                )
+    if done_tasks:
+        await PlanItem.update({PlanItem.status: "done", PlanItem.done_at: now}).where(
+            PlanItem.id.is_in(done_tasks)
+        )
+    for item_id in answered:
+        tried, outcome = rng.choice(TRANSFER_ANSWERS)
+        await PlanItem.update(
+            {
+                PlanItem.status: "done",
+                PlanItem.done_at: now,
+                PlanItem.answer_tried: tried,
+                PlanItem.answer_outcome: outcome,
+                PlanItem.shared_with_colleagues: rng.random() < 0.7,
+                PlanItem.answered_at: now,
+            }
+        ).where(PlanItem.id == item_id)
+    if reflections:
+        await Reflection.insert(*reflections)
+
+    competences = await Competence.select(Competence.id, Competence.profile.kind.as_alias("kind")).where(
+        Competence.curriculum_version == version_id
+    )
+    base = [c["id"] for c in competences if c["kind"] == "base"]
+    rows = []
+    for e in await Enrolment.select(Enrolment.person, Enrolment.status, Enrolment.cohort.status.as_alias("cohort_status")):
+        if e["cohort_status"] == "planning" or e["status"] == "withdrawn":
+            continue
+        for competence in base:
+            start = rng.randint(1, 3)
+            rows.append(SelfAssessment(person=e["person"], competence=competence, phase="start", score=start))
+            if e["cohort_status"] == "completed":
+                end = min(5, start + rng.randint(0, 3))
+                rows.append(SelfAssessment(person=e["person"], competence=competence, phase="end", score=end))
+    if rows:
+        await SelfAssessment.insert(*rows)
 
 
 async def is_empty() -> bool:
@@ -457,6 +539,7 @@ async def seed(today: date | None = None) -> str:
     participants = await RoleGrant.select(RoleGrant.person).where(RoleGrant.role == Role.participant.value)
     for p in participants:
         await plan.sync_plan(p["person"])
+    await _progress(rng, today, version_id)
 
     return (
         f"Demodata indlæst: 1 samarbejde, {len(MUNICIPALITIES)} kommuner, {len(VENUES)} lokationer, "
