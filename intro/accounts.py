@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
+from piccolo.columns.combination import WhereRaw
 
 from intro import audit
 from intro.db import write_transaction
@@ -290,6 +291,12 @@ async def set_password(actor_id: int | None, person_id: int, password: str) -> N
 
 
 async def set_active(actor_id: int | None, person_id: int, active: bool) -> None:
+    if not active and actor_id is not None and actor_id == person_id:
+        # Deactivating oneself ends one's own session at once and, for the last
+        # administrator, locks everybody out of the administration.
+        raise Invalid(
+            {"active": _("Du kan ikke deaktivere dig selv. Bed en anden administrator om det.")}
+        )
     async with write_transaction(Person._meta.db):
         await Person.update({Person.is_active: active}).where(Person.id == person_id)
         if not active:
@@ -380,6 +387,16 @@ async def revoke_role(actor_id: int | None, grant_id: int) -> None:
     grant = await RoleGrant.select().where(RoleGrant.id == grant_id).first()
     if grant is None:
         raise NotFound()
+    if grant["role"] == Role.admin.value and actor_id is not None and grant["person"] == actor_id:
+        # Same reason as in set_active: an admin could lock out the last administrator.
+        raise Invalid(
+            {
+                "roles": _(
+                    "Du kan ikke fjerne din egen administratorrolle. "
+                    "Bed en anden administrator om det."
+                )
+            }
+        )
     async with write_transaction(RoleGrant._meta.db):
         await RoleGrant.delete().where(RoleGrant.id == grant_id)
         await audit.record(
@@ -391,3 +408,111 @@ async def revoke_role(actor_id: int | None, grant_id: int) -> None:
             municipality=grant["municipality"],
             partnership=grant["partnership"],
         )
+
+
+# --------------------------------------------------------------------------------------
+# Looking people up (admin)
+
+PEOPLE_LIMIT = 200
+SEARCH_MAX_LENGTH = 100
+
+# Capitals SQLite's lower() leaves alone (it folds ASCII only). Folding them by hand
+# lets "øster" find "Østergaard" on SQLite as it does on PostgreSQL.
+_CAPITALS = [("Æ", "æ"), ("Ø", "ø"), ("Å", "å"), ("Ä", "ä"), ("Ö", "ö"), ("Ü", "ü"), ("É", "é")]
+
+
+def _folded(column: str) -> str:
+    sql = f"lower({column})"
+    for capital, small in _CAPITALS:
+        sql = f"replace({sql}, '{capital}', '{small}')"
+    return sql
+
+
+def like_pattern(term: str) -> str:
+    """A LIKE pattern (with ESCAPE '\\') that finds `term` anywhere, taking % and _
+    in the term literally."""
+    escaped = term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def grant_label(role: str, scope_name: str | None) -> str:
+    """E.g. "Chef for Slagelse", "Koordinator for Introsamarbejdet Vestsjælland"."""
+    name = ROLE_NAMES[Role(role)]
+    if not scope_name:
+        return name
+    return _("{role} for {scope}").format(role=name, scope=scope_name)
+
+
+@dataclass(frozen=True)
+class PeopleFound:
+    people: list[dict]  # each with its "grants"
+    total: int  # how many match, of which at most `limit` are in `people`
+
+    @property
+    def capped(self) -> bool:
+        return self.total > len(self.people)
+
+
+async def grants_of(person_ids: list[int]) -> dict[int, list[dict]]:
+    """Every grant of these people with its scope's name, in one query."""
+    if not person_ids:
+        return {}
+    rows = await RoleGrant.select(
+        RoleGrant.id,
+        RoleGrant.person,
+        RoleGrant.role,
+        RoleGrant.municipality,
+        RoleGrant.partnership,
+        RoleGrant.granted_at,
+        RoleGrant.municipality.name.as_alias("municipality_name"),
+        RoleGrant.partnership.name.as_alias("partnership_name"),
+    ).where(RoleGrant.person.is_in(sorted(set(person_ids))))
+    order = list(Role)
+    for g in rows:
+        g["scope_name"] = g["municipality_name"] or g["partnership_name"]
+        g["label"] = grant_label(g["role"], g["scope_name"])
+    rows.sort(key=lambda g: (order.index(Role(g["role"])), g["scope_name"] or ""))
+    result: dict[int, list[dict]] = {}
+    for g in rows:
+        result.setdefault(g["person"], []).append(g)
+    return result
+
+
+async def find_people(search: str = "", limit: int = PEOPLE_LIMIT) -> PeopleFound:
+    """People whose name or e-mail address contains `search` (any case), by name."""
+    query = Person.select(
+        Person.id, Person.email, Person.full_name, Person.is_active
+    ).order_by(Person.full_name, Person.id)
+    count = Person.count()
+    term = (search or "").strip()[:SEARCH_MAX_LENGTH].lower()
+    if term:
+        pattern = like_pattern(term)
+        matches = WhereRaw(
+            f"({_folded('full_name')} LIKE {{}} ESCAPE '\\' OR email LIKE {{}} ESCAPE '\\')",
+            pattern,
+            pattern,
+        )
+        query, count = query.where(matches), count.where(matches)
+    people = await query.limit(limit)
+    grants = await grants_of([p["id"] for p in people])
+    for p in people:
+        p["grants"] = grants.get(p["id"], [])
+    return PeopleFound(people=people, total=await count)
+
+
+async def person_detail(person_id: int) -> dict | None:
+    """A person with their grants; whether a password is set, never the hash."""
+    person = await Person.select(
+        Person.id,
+        Person.email,
+        Person.full_name,
+        Person.is_active,
+        Person.created_at,
+        Person.last_login_at,
+        Person.password_hash,
+    ).where(Person.id == person_id).first()
+    if person is None:
+        return None
+    person["has_password"] = person.pop("password_hash") is not None
+    person["grants"] = (await grants_of([person_id])).get(person_id, [])
+    return person

@@ -185,3 +185,90 @@ async def partnerships_of_municipality(municipality_id: int) -> list[int]:
         PartnershipMember.municipality == municipality_id
     )
     return [r["partnership"] for r in rows]
+
+
+# --------------------------------------------------------------------------------------
+# Looking things up (admin)
+
+
+async def list_municipalities() -> list[dict]:
+    """Every municipality by name, with the names of the partnerships it belongs to."""
+    municipalities = await Municipality.select(
+        Municipality.id, Municipality.code, Municipality.name, Municipality.region
+    ).order_by(Municipality.name)
+    memberships = await PartnershipMember.select(
+        PartnershipMember.municipality,
+        PartnershipMember.partnership.name.as_alias("partnership_name"),
+    ).order_by(PartnershipMember.partnership.name)
+    names: dict[int, list[str]] = {}
+    for m in memberships:
+        names.setdefault(m["municipality"], []).append(m["partnership_name"])
+    for m in municipalities:
+        m["partnerships"] = names.get(m["id"], [])
+    return municipalities
+
+
+async def _members_by_partnership(partnership_ids: list[int]) -> dict[int, list[dict]]:
+    if not partnership_ids:
+        return {}
+    rows = await PartnershipMember.select(
+        PartnershipMember.partnership,
+        PartnershipMember.municipality.id.as_alias("id"),
+        PartnershipMember.municipality.code.as_alias("code"),
+        PartnershipMember.municipality.name.as_alias("name"),
+    ).where(PartnershipMember.partnership.is_in(partnership_ids)).order_by(
+        PartnershipMember.municipality.name
+    )
+    members: dict[int, list[dict]] = {}
+    for r in rows:
+        members.setdefault(r.pop("partnership"), []).append(r)
+    return members
+
+
+async def list_partnerships() -> list[dict]:
+    """Every partnership by name, with its member municipalities."""
+    partnerships = await Partnership.select(
+        Partnership.id, Partnership.name, Partnership.description
+    ).order_by(Partnership.name)
+    members = await _members_by_partnership([p["id"] for p in partnerships])
+    for p in partnerships:
+        p["members"] = members.get(p["id"], [])
+    return partnerships
+
+
+async def partnership_detail(partnership_id: int) -> dict | None:
+    partnership = await Partnership.select(
+        Partnership.id, Partnership.name, Partnership.description, Partnership.created_at
+    ).where(Partnership.id == partnership_id).first()
+    if partnership is None:
+        return None
+    partnership["members"] = (await _members_by_partnership([partnership_id])).get(
+        partnership_id, []
+    )
+    return partnership
+
+
+async def list_venues() -> list[dict]:
+    """Every venue, by host municipality and name."""
+    return await Venue.select(
+        Venue.id,
+        Venue.name,
+        Venue.address,
+        Venue.postcode,
+        Venue.city,
+        Venue.capacity,
+        Venue.is_active,
+        Venue.municipality.name.as_alias("municipality_name"),
+    ).order_by(Venue.municipality.name, Venue.name)
+
+
+async def municipality_choices() -> list[tuple[int, str]]:
+    rows = await Municipality.select(
+        Municipality.id, Municipality.code, Municipality.name
+    ).order_by(Municipality.name)
+    return [(r["id"], f"{r['name']} ({r['code']})") for r in rows]
+
+
+async def partnership_choices() -> list[tuple[int, str]]:
+    rows = await Partnership.select(Partnership.id, Partnership.name).order_by(Partnership.name)
+    return [(r["id"], r["name"]) for r in rows]

@@ -1,0 +1,176 @@
+"""Administration of people: finding them, creating them, their roles, password and
+whether they may sign in. Mounted by `admin` under /admin, whose router holds the
+admin guard."""
+
+from __future__ import annotations
+
+from litestar import Request, get, post
+from litestar.exceptions import NotFoundException
+from litestar.params import FromPath, FromQuery
+from litestar.response import Redirect, Template
+
+from intro import accounts, organisation
+from intro.accounts import ROLE_NAMES, User
+from intro.errors import Invalid, NotFound
+from intro.i18n import _
+from intro.tables import Role
+from intro.web import forms
+from intro.web.forms import FormData
+
+# The list answers a full page or, to htmx, only the table; caches must keep them apart.
+VARY = {"Vary": "HX-Request"}
+
+NOTICES = {
+    "created": _("Brugeren er oprettet."),
+    "granted": _("Rollen er givet."),
+    "revoked": _("Rollen er fjernet."),
+    "password": _("Adgangskoden er skiftet. Brugeren er logget ud alle steder."),
+    "activated": _("Brugeren er aktiveret og kan logge ind igen."),
+    "deactivated": _("Brugeren er deaktiveret og logget ud alle steder."),
+}
+
+
+def _wants_table_only(request: Request) -> bool:
+    # When htmx restores a page missing from its history cache it asks for the whole page.
+    return bool(request.headers.get("hx-request")) and not request.headers.get(
+        "hx-history-restore-request"
+    )
+
+
+async def _users_page(q: str, form: dict, errors: dict | None = None) -> Template:
+    context = {"found": await accounts.find_people(q), "q": q, "form": form, "errors": errors or {}}
+    return Template(
+        "admin/users.html", context=context, status_code=400 if errors else 200, headers=VARY
+    )
+
+
+@get("/users", name="admin_users")
+async def users(request: Request, q: FromQuery[str] = "") -> Template:
+    q = q.strip()[: accounts.SEARCH_MAX_LENGTH]
+    if _wants_table_only(request):
+        context = {"found": await accounts.find_people(q), "q": q}
+        return Template("admin/_users_table.html", context=context, headers=VARY)
+    return await _users_page(q, {})
+
+
+@post("/users", name="admin_user_create")
+async def user_create(request: Request[User, None, None], data: FormData) -> Template | Redirect:
+    password = forms.text(data, "password", 1024)
+    try:
+        person_id = await accounts.create_person(
+            request.user.id,
+            forms.text(data, "email", 254),
+            forms.text(data, "full_name", 200),
+            password or None,
+        )
+    except Invalid as invalid:
+        return await _users_page("", forms.kept(data), invalid.errors)
+    return Redirect(f"/admin/users/{person_id}?notice=created", status_code=303)
+
+
+# --------------------------------------------------------------------------------------
+# One person
+
+
+async def _person_or_404(person_id: int) -> dict:
+    person = await accounts.person_detail(person_id)
+    if person is None:
+        raise NotFoundException()
+    return person
+
+
+async def _user_page(
+    request: Request[User, None, None],
+    person: dict,
+    form: dict | None = None,
+    errors: dict | None = None,
+    notice: str | None = None,
+) -> Template:
+    context = {
+        "person": person,
+        "is_self": person["id"] == request.user.id,
+        "roles": [(r.value, ROLE_NAMES[r]) for r in Role],
+        "municipalities": await organisation.municipality_choices(),
+        "partnerships": await organisation.partnership_choices(),
+        "form": form or {},
+        "errors": errors or {},
+        "notice": NOTICES.get(notice or ""),
+    }
+    return Template("admin/user.html", context=context, status_code=400 if errors else 200)
+
+
+@get("/users/{person_id:int}", name="admin_user")
+async def user(
+    request: Request[User, None, None],
+    person_id: FromPath[int],
+    notice: FromQuery[str | None] = None,
+) -> Template:
+    return await _user_page(request, await _person_or_404(person_id), notice=notice)
+
+
+def _done(person_id: int, notice: str) -> Redirect:
+    return Redirect(f"/admin/users/{person_id}?notice={notice}", status_code=303)
+
+
+@post("/users/{person_id:int}/roles", name="admin_user_grant")
+async def user_grant(
+    request: Request[User, None, None], person_id: FromPath[int], data: FormData
+) -> Template | Redirect:
+    person = await _person_or_404(person_id)
+    try:
+        await accounts.grant_role(
+            request.user.id,
+            person_id,
+            forms.text(data, "role", 20),
+            municipality_id=forms.optional_id(data, "municipality"),
+            partnership_id=forms.optional_id(data, "partnership"),
+        )
+    except Invalid as invalid:
+        return await _user_page(request, person, forms.kept(data), invalid.errors)
+    return _done(person_id, "granted")
+
+
+@post("/users/{person_id:int}/roles/{grant_id:int}/revoke", name="admin_user_revoke")
+async def user_revoke(
+    request: Request[User, None, None], person_id: FromPath[int], grant_id: FromPath[int]
+) -> Template | Redirect:
+    person = await _person_or_404(person_id)
+    if not any(g["id"] == grant_id for g in person["grants"]):
+        raise NotFoundException()
+    try:
+        await accounts.revoke_role(request.user.id, grant_id)
+    except NotFound:
+        raise NotFoundException() from None  # revoked by someone else meanwhile
+    except Invalid as invalid:
+        return await _user_page(request, person, errors=invalid.errors)
+    return _done(person_id, "revoked")
+
+
+@post("/users/{person_id:int}/password", name="admin_user_password")
+async def user_password(
+    request: Request[User, None, None], person_id: FromPath[int], data: FormData
+) -> Template | Redirect:
+    person = await _person_or_404(person_id)
+    try:
+        await accounts.set_password(request.user.id, person_id, forms.text(data, "password", 1024))
+    except Invalid as invalid:
+        return await _user_page(request, person, errors=invalid.errors)
+    return _done(person_id, "password")
+
+
+@post("/users/{person_id:int}/active", name="admin_user_active")
+async def user_active(
+    request: Request[User, None, None], person_id: FromPath[int], data: FormData
+) -> Template | Redirect:
+    person = await _person_or_404(person_id)
+    choice = forms.text(data, "active", 5)
+    try:
+        if choice not in ("1", "0"):
+            raise Invalid({"active": _("Vælg, om brugeren skal være aktiv.")})
+        await accounts.set_active(request.user.id, person_id, choice == "1")
+    except Invalid as invalid:
+        return await _user_page(request, person, errors=invalid.errors)
+    return _done(person_id, "activated" if choice == "1" else "deactivated")
+
+
+HANDLERS = [users, user_create, user, user_grant, user_revoke, user_password, user_active]
