@@ -70,6 +70,17 @@ MUNICIPALITIES = [
     ("370", "Næstved"),
 ]
 
+# Fictional labour-market chiefs, one per municipality.
+CHIEFS = {
+    "306": "Karen Bjerre",
+    "316": "Torben Lykke",
+    "326": "Susanne Krogh",
+    "329": "Per Enevoldsen",
+    "330": "Hanne Skov",
+    "340": "Niels Brandt",
+    "370": "Lone Winther",
+}
+
 VENUES = [
     # (municipality code, name, address, postcode, city, capacity)
     ("330", "Jobcenter Slagelse, Kursussalen", "Rosengade 12", "4200", "Slagelse", 28),
@@ -337,8 +348,7 @@ async def seed(today: date | None = None) -> str:
             slug = (
                 name.lower().replace("æ", "ae").replace("ø", "oe").replace("å", "aa")
             )
-            first, last = rng.choice(FIRST_NAMES), rng.choice(LAST_NAMES)
-            pid = await person(f"chef.{slug}@{DEMO_DOMAIN}", f"{first} {last}")
+            pid = await person(f"chef.{slug}@{DEMO_DOMAIN}", CHIEFS[code])
             await grant(pid, Role.chief, municipality=municipality_ids[code])
 
         for code in ("370", "330"):

@@ -192,11 +192,17 @@ async def chief_overview(user: User) -> list[dict]:
         own = [h for h in hires if h["municipality"] == m["id"]]
         for h in own:
             h["enrolment"] = status_by_person.get(h["person"])
+        today = date.today()
+        for h in own:
+            h["starts_later"] = h["start_date"] > today
+        started = [h for h in own if not h["starts_later"]]
         result.append(
             {
                 **m,
                 "hires": own,
-                "still_employed": sum(1 for h in own if h["end_date"] is None),
+                "started": len(started),
+                "starting": len(own) - len(started),
+                "still_employed": sum(1 for h in started if h["end_date"] is None),
                 "enrolled": sum(
                     1 for h in own if h["enrolment"] and h["enrolment"]["status"] in ACTIVE_ENROLMENT
                 ),
