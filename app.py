@@ -52,6 +52,7 @@ def create_app() -> Litestar:
         enrolment,
         health,
         home,
+        plan,
         programme,
     )
     from intro.web.auth import SessionMiddleware, login_page, login_submit, logout, require_login
@@ -94,6 +95,7 @@ def create_app() -> Litestar:
             *attendance.ROUTES,
             *programme.ROUTES,
             *busy.ROUTES,
+            *plan.ROUTES,
             *admin.ROUTES,
         ],
         guards=[require_login],

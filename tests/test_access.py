@@ -16,6 +16,7 @@ from intro.tables import (
     Enrolment,
     Module,
     Person,
+    PlanItem,
     Session,
     SessionInstructor,
 )
@@ -67,6 +68,14 @@ RULES: list[tuple[str, str, set[str]]] = [
     ("GET", "/cohorts/{cohort_id}/catch-up", COORDINATOR),
     ("POST", "/cohorts/{cohort_id}/catch-up", COORDINATOR),
     ("GET", "/partnerships/{partnership_id}/programme", COORDINATOR),
+    ("GET", "/plan", {"participant"}),
+    ("POST", "/plan/items/{own_task_id}/done", {"participant"}),
+    ("GET", "/plan/items/{own_transfer_id}/answer", {"participant"}),
+    ("POST", "/plan/items/{own_transfer_id}/answer", {"participant"}),
+    ("GET", "/plan/reflections", {"participant"}),
+    ("POST", "/plan/reflections", {"participant"}),
+    ("GET", "/plan/self-assessment", {"participant"}),
+    ("POST", "/plan/self-assessment/{phase}", {"participant"}),
     ("POST", "/partnerships/{partnership_id}/closed-periods", COORDINATOR),
     ("POST", "/partnerships/{partnership_id}/closed-periods/{period_id}/remove", COORDINATOR),
     ("POST", "/partnerships/{partnership_id}/instructors/{person_id}/qualifications", COORDINATOR),
@@ -122,8 +131,13 @@ async def ids(demo_db):
         (Enrolment.cohort == planning["id"]) & (Enrolment.status == "enrolled") & (Enrolment.municipality.code == "370")
     ).first()
     period = await ClosedPeriod.select(ClosedPeriod.id).first()
+    sara = await Person.select(Person.id).where(Person.email == PERSONAS["participant"]).first()
+    own = await PlanItem.select(PlanItem.id, PlanItem.kind).where(PlanItem.person == sara["id"])
     return {
         "period_id": period["id"],
+        "own_task_id": next(i["id"] for i in own if i["kind"] == "local_task"),
+        "own_transfer_id": next(i["id"] for i in own if i["kind"] == "transfer"),
+        "phase": "start",
         "person_id": jonas["id"],
         "enrolment_id": naestved_enrolment["id"],
         "version_id": version["id"],

@@ -26,6 +26,8 @@ def nav_for(user: User | None) -> list[NavItem]:
     if user is None:
         return []
     items = [NavItem("/", _("Forside"))]
+    if user.has(Role.participant):
+        items.append(NavItem("/plan", _("Mit introforløb")))
     if user.has(Role.coordinator, Role.chief, Role.instructor):
         items.append(NavItem("/cohorts", _("Hold")))
     if user.has(Role.coordinator, Role.instructor, Role.chief, Role.admin, Role.participant):

@@ -1,0 +1,214 @@
+"""Mit introforløb: the participant's own plan, on a phone as well as a desk.
+
+Every handler acts for the signed-in person only: items, reflections and ratings are
+loaded through `participation.own_item` and friends, which never return another
+person's rows, whatever id a URL or form carries.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from typing import Annotated, Any
+
+from litestar import Request, get, post
+from litestar.enums import RequestEncodingType
+from litestar.params import Body, FromPath, FromQuery
+from litestar.response import Redirect, Template
+
+from intro import participation, plan, progress
+from intro.accounts import User
+from intro.errors import Invalid, NotFound
+from intro.i18n import _
+from intro.tables import Role
+from intro.timefmt import COPENHAGEN
+from intro.web.auth import requires
+
+Form = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]
+PARTICIPANTS = requires(Role.participant)
+KIND_NAMES = {"session": _("Kursusdag"), "local_task": _("Lokal opgave"), "transfer": _("Transferopgave")}
+NOTICES = {
+    "answered": _("Tak – dit svar på transferopgaven er gemt."),
+    "reflection": _("Din refleksion er gemt."),
+    "assessed": _("Din selvvurdering er gemt."),
+}
+
+
+def _today() -> date:
+    return datetime.now(COPENHAGEN).date()
+
+
+def group_items(items: list[dict], today: date) -> dict[str, list[dict]]:
+    """Overdue, this week, later and done — what the page shows in that order."""
+    week_end = today + timedelta(days=7)
+    groups: dict[str, list[dict]] = {"overdue": [], "week": [], "later": [], "done": [], "undated": []}
+    for i in items:
+        finished = i["status"] == "done" or (i["kind"] == "session" and i["due_date"] and i["due_date"] < today)
+        if finished:
+            groups["done"].append(i)
+        elif i["due_date"] is None:
+            groups["undated"].append(i)
+        elif i["due_date"] < today:
+            groups["overdue"].append(i)
+        elif i["due_date"] <= week_end:
+            groups["week"].append(i)
+        else:
+            groups["later"].append(i)
+    groups["done"].reverse()
+    return groups
+
+
+@get("/plan", guards=[PARTICIPANTS], name="plan")
+async def plan_page(request: Request[User, None, None], notice: FromQuery[str | None] = None) -> Template:
+    person = request.user.id
+    items = await plan.plan_items(person)
+    today = _today()
+    states = await plan.module_states(person)
+    next_day = next(
+        (i for i in items if i["kind"] == "session" and i["due_date"] and i["due_date"] >= today and i["status"] != "done"),
+        None,
+    )
+    return Template(
+        "plan/plan.html",
+        context={
+            "groups": group_items(items, today),
+            "next_day": next_day,
+            "progress": progress.progress(states),
+            "complete": progress.is_complete(states),
+            "kind_names": KIND_NAMES,
+            "today": today,
+            "notice": NOTICES.get(notice or ""),
+        },
+    )
+
+
+@post("/plan/items/{item_id:int}/done", guards=[PARTICIPANTS], name="plan_task_done")
+async def task_done(request: Request[User, None, None], item_id: FromPath[int], data: Form) -> Template | Redirect:
+    done = str(data.get("done", "1")) == "1"
+    try:
+        await participation.set_task_done(request.user.id, item_id, done)
+    except Invalid:
+        raise NotFound() from None
+    if request.headers.get("hx-request"):
+        item = next(i for i in await plan.plan_items(request.user.id) if i["id"] == item_id)
+        return Template("plan/_item.html", context={"i": item, "kind_names": KIND_NAMES, "today": _today()})
+    return Redirect(f"/plan#item-{item_id}", status_code=303)
+
+
+async def _transfer_page(person: int, item_id: int, form: dict, errors: dict, status: int = 200) -> Template:
+    item = await participation.own_item(person, item_id)
+    if item["kind"] != "transfer":
+        raise NotFound()
+    full = next(i for i in await plan.plan_items(person) if i["id"] == item_id)
+    return Template(
+        "plan/transfer.html",
+        context={"item": full, "form": form, "errors": errors},
+        status_code=status,
+    )
+
+
+@get("/plan/items/{item_id:int}/answer", guards=[PARTICIPANTS], name="plan_transfer")
+async def transfer_form(request: Request[User, None, None], item_id: FromPath[int]) -> Template:
+    item = await participation.own_item(request.user.id, item_id)
+    form = {
+        "answer_tried": item["answer_tried"],
+        "answer_outcome": item["answer_outcome"],
+        "shared": "" if item["shared_with_colleagues"] is None else ("yes" if item["shared_with_colleagues"] else "no"),
+    }
+    return await _transfer_page(request.user.id, item_id, form, {})
+
+
+@post("/plan/items/{item_id:int}/answer", guards=[PARTICIPANTS], name="plan_transfer_answer")
+async def transfer_answer(
+    request: Request[User, None, None], item_id: FromPath[int], data: Form
+) -> Template | Redirect:
+    form = {k: str(v) for k, v in data.items()}
+    try:
+        await participation.answer_transfer(
+            request.user.id, item_id, form.get("answer_tried", ""), form.get("answer_outcome", ""), form.get("shared", "")
+        )
+    except Invalid as invalid:
+        return await _transfer_page(request.user.id, item_id, form, invalid.errors, 400)
+    return Redirect("/plan?notice=answered", status_code=303)
+
+
+async def _reflections_page(person: int, form: dict, errors: dict, notice: str | None = None, status: int = 200) -> Template:
+    return Template(
+        "plan/reflections.html",
+        context={
+            "reflections": await participation.reflections(person),
+            "modules": await participation.own_modules(person),
+            "form": form,
+            "errors": errors,
+            "notice": NOTICES.get(notice or ""),
+        },
+        status_code=status,
+    )
+
+
+@get("/plan/reflections", guards=[PARTICIPANTS], name="reflections")
+async def reflections_page(
+    request: Request[User, None, None], module: FromQuery[int | None] = None, notice: FromQuery[str | None] = None
+) -> Template:
+    return await _reflections_page(request.user.id, {"module": module}, {}, notice)
+
+
+@post("/plan/reflections", guards=[PARTICIPANTS], name="reflection_add")
+async def reflection_add(request: Request[User, None, None], data: Form) -> Template | Redirect:
+    raw = str(data.get("module", "")).strip()
+    module_id = int(raw) if raw.isdigit() else None
+    try:
+        await participation.add_reflection(request.user.id, module_id, str(data.get("body", "")))
+    except Invalid as invalid:
+        return await _reflections_page(request.user.id, dict(data), invalid.errors, status=400)
+    return Redirect("/plan/reflections?notice=reflection", status_code=303)
+
+
+async def _assessment_page(person: int, phase: str, form: dict, errors: dict, notice: str | None = None, status: int = 200) -> Template:
+    competences = await participation.competences_to_assess(person)
+    scores = await participation.assessments(person)
+    if not form:
+        form = {f"c{c['id']}": str(scores.get(c["id"], {}).get(phase, "")) for c in competences}
+    return Template(
+        "plan/assessment.html",
+        context={
+            "phase": phase,
+            "phases": participation.PHASE_NAMES,
+            "scale": participation.SCALE,
+            "competences": competences,
+            "scores": scores,
+            "form": form,
+            "errors": errors,
+            "notice": NOTICES.get(notice or ""),
+        },
+        status_code=status,
+    )
+
+
+@get("/plan/self-assessment", guards=[PARTICIPANTS], name="self_assessment")
+async def assessment_page(
+    request: Request[User, None, None], phase: FromQuery[str] = "start", notice: FromQuery[str | None] = None
+) -> Template:
+    if phase not in participation.PHASE_NAMES:
+        raise NotFound()
+    return await _assessment_page(request.user.id, phase, {}, {}, notice)
+
+
+@post("/plan/self-assessment/{phase:str}", guards=[PARTICIPANTS], name="self_assessment_save")
+async def assessment_save(request: Request[User, None, None], phase: FromPath[str], data: Form) -> Template | Redirect:
+    try:
+        await participation.save_assessment(request.user.id, phase, data)
+    except Invalid as invalid:
+        return await _assessment_page(request.user.id, phase, {k: str(v) for k, v in data.items()}, invalid.errors, status=400)
+    return Redirect(f"/plan/self-assessment?phase={phase}&notice=assessed", status_code=303)
+
+
+ROUTES = [
+    plan_page,
+    task_done,
+    transfer_form,
+    transfer_answer,
+    reflections_page,
+    reflection_add,
+    assessment_page,
+    assessment_save,
+]
