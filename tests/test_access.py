@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 import pytest
 
 from app import create_app
+from intro import busy
 from intro.tables import (
     ClosedPeriod,
     Cohort,
@@ -69,6 +70,10 @@ RULES: list[tuple[str, str, set[str]]] = [
     ("POST", "/cohorts/{cohort_id}/catch-up", COORDINATOR),
     ("GET", "/partnerships/{partnership_id}/programme", COORDINATOR),
     ("GET", "/plan", {"participant"}),
+    ("GET", "/cohorts/{cohort_id}/progress", COHORT_VIEWERS),
+    ("POST", "/enrolments/{enrolment_id}/complete", COORDINATOR),
+    ("GET", "/enrolments/{completed_enrolment_id}/certificate", COORDINATOR),
+    ("GET", "/plan/certificate", set()),  # Sara has not completed; tests/test_follow_up.py covers the holder
     ("POST", "/plan/items/{own_task_id}/done", {"participant"}),
     ("GET", "/plan/items/{own_transfer_id}/answer", {"participant"}),
     ("POST", "/plan/items/{own_transfer_id}/answer", {"participant"}),
@@ -79,6 +84,11 @@ RULES: list[tuple[str, str, set[str]]] = [
     ("POST", "/partnerships/{partnership_id}/closed-periods", COORDINATOR),
     ("POST", "/partnerships/{partnership_id}/closed-periods/{period_id}/remove", COORDINATOR),
     ("POST", "/partnerships/{partnership_id}/instructors/{person_id}/qualifications", COORDINATOR),
+    ("GET", "/me/calendars", {"instructor"}),
+    ("POST", "/me/calendars/url", {"instructor"}),
+    ("POST", "/me/calendars/file", {"instructor"}),
+    ("POST", "/me/calendars/{calendar_id}/refresh", {"instructor"}),
+    ("POST", "/me/calendars/{calendar_id}/remove", {"instructor"}),
     ("GET", "/schema/openapi.json", ALL),
 ]
 
@@ -133,8 +143,16 @@ async def ids(demo_db):
     period = await ClosedPeriod.select(ClosedPeriod.id).first()
     sara = await Person.select(Person.id).where(Person.email == PERSONAS["participant"]).first()
     own = await PlanItem.select(PlanItem.id, PlanItem.kind).where(PlanItem.person == sara["id"])
+    # A busy calendar of the instructor persona's own (a file, so nothing is fetched).
+    calendar_id = await busy.add_calendar(
+        jonas["id"], jonas["id"],
+        ics_text="BEGIN:VCALENDAR\nVERSION:2.0\nPRODID:-//t//t//DA\nBEGIN:VEVENT\nUID:a@t\n"
+        "DTSTART:20270105T080000Z\nDTEND:20270105T090000Z\nEND:VEVENT\nEND:VCALENDAR\n",
+    )
     return {
+        "calendar_id": calendar_id,
         "period_id": period["id"],
+        "completed_enrolment_id": (await Enrolment.select(Enrolment.id).where(Enrolment.status == "completed").first())["id"],
         "own_task_id": next(i["id"] for i in own if i["kind"] == "local_task"),
         "own_transfer_id": next(i["id"] for i in own if i["kind"] == "transfer"),
         "phase": "start",

@@ -19,7 +19,7 @@ from intro import participation, plan, progress
 from intro.accounts import User
 from intro.errors import Invalid, NotFound
 from intro.i18n import _
-from intro.tables import Role
+from intro.tables import Enrolment, Role
 from intro.timefmt import COPENHAGEN
 from intro.web.auth import requires
 
@@ -74,6 +74,9 @@ async def plan_page(request: Request[User, None, None], notice: FromQuery[str | 
             "next_day": next_day,
             "progress": progress.progress(states),
             "complete": progress.is_complete(states),
+            "completed": await Enrolment.exists().where(
+                (Enrolment.person == person) & (Enrolment.status == "completed")
+            ),
             "kind_names": KIND_NAMES,
             "today": today,
             "notice": NOTICES.get(notice or ""),

@@ -1,0 +1,207 @@
+"""Following a cohort: the progress grid (participants × modules), who is falling
+behind and why, and confirming completion.
+
+Everything for a cohort is loaded in a fixed number of queries, however many people
+and modules it has; the decisions are intro.progress's pure rules.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from intro import audit
+from intro.db import write_transaction
+from intro.errors import Invalid, NotFound
+from intro.i18n import _
+from intro.progress import Behind, ModuleState, falling_behind, is_complete, progress
+from intro.tables import (
+    Attendance,
+    CatchUpBooking,
+    CohortModule,
+    Enrolment,
+    Person,
+    PlanItem,
+    Session,
+    SessionStatus,
+)
+from intro.timefmt import COPENHAGEN
+
+
+@dataclass
+class Cell:
+    state: str  # attended, caught_up, booked, missed, excused, unrecorded, upcoming
+    transfer: str  # answered, overdue, open, none
+
+
+CELL_NAMES = {
+    "attended": _("Deltaget"),
+    "caught_up": _("Indhentet"),
+    "booked": _("Booket til indhentning"),
+    "missed": _("Fraværende"),
+    "excused": _("Afbud"),
+    "unrecorded": _("Ikke registreret"),
+    "upcoming": _("Kommer"),
+}
+TRANSFER_NAMES = {
+    "answered": _("Transfer besvaret"),
+    "overdue": _("Transfer over fristen"),
+    "open": _("Transfer ikke besvaret"),
+    "none": "",
+}
+
+
+async def cohort_grid(cohort: dict, municipality_ids: set[int] | None = None) -> dict:
+    """Rows of participants (only from `municipality_ids` when given) with a cell per
+    module, each person's progress, and reasons for falling behind."""
+    today = datetime.now(COPENHAGEN).date()
+    now = datetime.now(UTC)
+    enrolments = await Enrolment.select(
+        Enrolment.id, Enrolment.person, Enrolment.status, Enrolment.municipality, Enrolment.enrolled_at,
+        Enrolment.completed_at, Enrolment.person.full_name.as_alias("full_name"),
+        Enrolment.municipality.name.as_alias("municipality_name"),
+    ).where((Enrolment.cohort == cohort["id"]) & Enrolment.status.is_in(["enrolled", "completed"]))
+    if municipality_ids is not None:
+        enrolments = [e for e in enrolments if e["municipality"] in municipality_ids]
+    enrolments.sort(key=lambda e: e["full_name"])
+    modules = await CohortModule.select(
+        CohortModule.module.id.as_alias("id"), CohortModule.module.code.as_alias("code"),
+        CohortModule.module.title.as_alias("title"), CohortModule.module.days.as_alias("days"),
+        CohortModule.module.duration_minutes.as_alias("minutes"),
+        CohortModule.module.strand.name.as_alias("strand"), CohortModule.module.position.as_alias("position"),
+    ).where(CohortModule.cohort == cohort["id"])
+    modules.sort(key=lambda m: (m["position"], m["code"]))
+    people = [e["person"] for e in enrolments]
+    sessions = await Session.select(Session.id, Session.module, Session.part, Session.ends_at).where(
+        (Session.cohort == cohort["id"]) & (Session.status == SessionStatus.scheduled.value)
+    )
+    marks: dict[tuple[int, int], str] = {}
+    elsewhere: dict[int, dict[str, set[int]]] = defaultdict(lambda: defaultdict(set))
+    booked: dict[int, set[str]] = defaultdict(set)
+    last_seen: dict[int, datetime] = {}
+    transfers: dict[tuple[int, str], dict] = {}
+    overdue_tasks: dict[int, int] = defaultdict(int)
+    if people:
+        for a in await Attendance.select(
+            Attendance.session, Attendance.person, Attendance.status,
+            Attendance.session.cohort.as_alias("cohort"), Attendance.session.part.as_alias("part"),
+            Attendance.session.module.code.as_alias("code"),
+        ).where(Attendance.person.is_in(people)):
+            if a["cohort"] == cohort["id"]:
+                marks[(a["session"], a["person"])] = a["status"]
+            elif a["status"] == "present":
+                elsewhere[a["person"]][a["code"]].add(a["part"])
+        for b in await CatchUpBooking.select(
+            CatchUpBooking.person, CatchUpBooking.session.module.code.as_alias("code")
+        ).where(CatchUpBooking.person.is_in(people) & CatchUpBooking.cancelled_at.is_null()):
+            booked[b["person"]].add(b["code"])
+        for p in await Person.select(Person.id, Person.last_login_at).where(Person.id.is_in(people)):
+            if p["last_login_at"]:
+                last_seen[p["id"]] = p["last_login_at"]
+        for item in await PlanItem.select(
+            PlanItem.person, PlanItem.kind, PlanItem.source_key, PlanItem.status, PlanItem.due_date, PlanItem.answered_at
+        ).where(PlanItem.person.is_in(people) & (PlanItem.status != "dropped")):
+            if item["kind"] == "transfer" and item["source_key"].startswith(f"transfer:{cohort['id']}:"):
+                transfers[(item["person"], item["source_key"].rsplit(":", 1)[1])] = item
+            elif item["kind"] == "local_task" and item["status"] == "open" and item["due_date"] and item["due_date"] < today:
+                overdue_tasks[item["person"]] += 1
+
+    rows = []
+    for e in enrolments:
+        person = e["person"]
+        cells, states = [], []
+        for m in modules:
+            own = [s for s in sessions if s["module"] == m["id"]]
+            past = [s for s in own if s["ends_at"] < now]
+            present_parts = {s["part"] for s in own if marks.get((s["id"], person)) == "present"}
+            other_parts = elsewhere[person][m["code"]]
+            parts = present_parts | other_parts
+            missed = [s for s in past if marks.get((s["id"], person)) != "present" and s["part"] not in other_parts]
+            if len(present_parts) >= m["days"]:
+                state = "attended"
+            elif len(parts) >= m["days"]:
+                state = "caught_up"
+            elif missed and m["code"] in booked[person]:
+                state = "booked"
+            elif missed:
+                worst = {marks.get((s["id"], person)) for s in missed}
+                state = "missed" if "absent" in worst else "excused" if "excused" in worst else "unrecorded"
+            else:
+                state = "upcoming"
+            transfer = transfers.get((person, m["code"]))
+            if transfer is None:
+                t_state = "none"
+            elif transfer["answered_at"]:
+                t_state = "answered"
+            elif transfer["due_date"] and transfer["due_date"] < today:
+                t_state = "overdue"
+            else:
+                t_state = "open"
+            cells.append(Cell(state, t_state))
+            states.append(
+                ModuleState(
+                    module_id=m["id"], code=m["code"], title=m["title"], strand=m["strand"], minutes=m["minutes"],
+                    days_needed=m["days"], days_attended=min(len(parts), m["days"]),
+                    days_missed=0 if len(parts) >= m["days"] else len(missed),
+                    transfer_answered=bool(transfer and transfer["answered_at"]),
+                    transfer_due=transfer["due_date"] if transfer else None,
+                )
+            )
+        enrolled_since = (e["enrolled_at"] or now).astimezone(COPENHAGEN).date()
+        behind: list[Behind] = falling_behind(
+            states, today=today, last_sign_in=last_seen.get(person),
+            enrolled_since=enrolled_since, overdue_tasks=overdue_tasks[person],
+        ) if e["status"] == "enrolled" else []
+        rows.append(
+            {
+                **e,
+                "cells": cells,
+                "progress": progress(states),
+                "complete": is_complete(states),
+                "behind": behind,
+            }
+        )
+    return {"modules": modules, "rows": rows}
+
+
+async def confirm_completion(actor_id: int, cohort: dict, enrolment_id: int) -> None:
+    """The coordinator confirms that a participant has completed the programme. Only
+    when every module is attended or caught up and every transfer answered."""
+    grid = await cohort_grid(cohort)
+    row = next((r for r in grid["rows"] if r["id"] == enrolment_id), None)
+    if row is None:
+        raise NotFound()
+    if row["status"] == "completed":
+        return
+    if not row["complete"]:
+        raise Invalid({"enrolment": _("{name} mangler stadig moduler eller transferopgaver.").format(name=row["full_name"])})
+    async with write_transaction(Enrolment._meta.db):
+        await Enrolment.update({Enrolment.status: "completed", Enrolment.completed_at: datetime.now(UTC)}).where(
+            Enrolment.id == enrolment_id
+        )
+        await audit.record(actor_id, "enrolment.complete", "enrolment", enrolment_id, person=row["person"])
+
+
+async def certificate(person_id: int, enrolment_id: int | None = None) -> dict | None:
+    """What a course certificate lists: the completed cohort, its modules and hours."""
+    query = Enrolment.select(
+        Enrolment.id, Enrolment.cohort, Enrolment.completed_at,
+        Enrolment.person.full_name.as_alias("full_name"),
+        Enrolment.cohort.name.as_alias("cohort_name"),
+        Enrolment.cohort.partnership.name.as_alias("partnership_name"),
+        Enrolment.municipality.name.as_alias("municipality_name"),
+        Enrolment.cohort.curriculum_version.label.as_alias("version_label"),
+    ).where((Enrolment.person == person_id) & (Enrolment.status == "completed"))
+    if enrolment_id is not None:
+        query = query.where(Enrolment.id == enrolment_id)
+    enrolment = await query.order_by(Enrolment.completed_at, ascending=False).first()
+    if enrolment is None:
+        return None
+    modules = await CohortModule.select(
+        CohortModule.module.code.as_alias("code"), CohortModule.module.title.as_alias("title"),
+        CohortModule.module.duration_minutes.as_alias("minutes"), CohortModule.module.strand.name.as_alias("strand"),
+        CohortModule.module.position.as_alias("position"),
+    ).where(CohortModule.cohort == enrolment["cohort"])
+    modules.sort(key=lambda m: (m["position"], m["code"]))
+    return {**enrolment, "modules": modules, "hours": sum(m["minutes"] for m in modules) / 60}

@@ -1,0 +1,92 @@
+"""Following a cohort: the progress grid, who is falling behind, completion and the
+course certificate."""
+
+from __future__ import annotations
+
+from litestar import Request, get, post
+from litestar.params import FromPath, FromQuery
+from litestar.response import Redirect, Template
+
+from intro import access, follow_up
+from intro.accounts import User
+from intro.errors import Invalid, NotFound
+from intro.i18n import _
+from intro.tables import Enrolment, Role
+from intro.web.auth import requires
+
+FOLLOWERS = requires(Role.coordinator, Role.instructor, Role.chief)
+PLANNERS = requires(Role.coordinator)
+PARTICIPANTS = requires(Role.participant)
+
+
+async def _scope(user: User, cohort_id: int) -> tuple[dict, set[int] | None]:
+    """Coordinators and the partnership's instructors see everyone on the cohort; a
+    chief only the people of their own municipality."""
+    cohort = await access.cohort_for(user, cohort_id)
+    partnership = cohort["partnership"]
+    if partnership in user.partnerships(Role.coordinator) | user.partnerships(Role.instructor):
+        return cohort, None
+    return cohort, user.municipalities(Role.chief) & await access.member_municipalities({partnership})
+
+
+async def _page(user: User, cohort_id: int, errors: dict, notice: str | None, status: int = 200) -> Template:
+    cohort, municipalities = await _scope(user, cohort_id)
+    grid = await follow_up.cohort_grid(cohort, municipalities)
+    return Template(
+        "follow_up/grid.html",
+        context={
+            "cohort": cohort,
+            "grid": grid,
+            "behind": [r for r in grid["rows"] if r["behind"]],
+            "cell_names": follow_up.CELL_NAMES,
+            "transfer_names": follow_up.TRANSFER_NAMES,
+            "can_confirm": cohort["partnership"] in user.partnerships(Role.coordinator),
+            "own_only": municipalities is not None,
+            "errors": errors,
+            "notice": _("Gennemførelsen er bekræftet.") if notice == "completed" else None,
+        },
+        status_code=status,
+    )
+
+
+@get("/cohorts/{cohort_id:int}/progress", guards=[FOLLOWERS], name="cohort_progress")
+async def progress_page(
+    request: Request[User, None, None], cohort_id: FromPath[int], notice: FromQuery[str | None] = None
+) -> Template:
+    return await _page(request.user, cohort_id, {}, notice)
+
+
+@post("/enrolments/{enrolment_id:int}/complete", guards=[PLANNERS], name="confirm_completion")
+async def confirm(request: Request[User, None, None], enrolment_id: FromPath[int]) -> Template | Redirect:
+    row = await Enrolment.select(Enrolment.cohort).where(Enrolment.id == enrolment_id).first()
+    if row is None:
+        raise NotFound()
+    cohort = await access.cohort_to_manage(request.user, row["cohort"])
+    try:
+        await follow_up.confirm_completion(request.user.id, cohort, enrolment_id)
+    except Invalid as invalid:
+        return await _page(request.user, cohort["id"], invalid.errors, None, 400)
+    return Redirect(f"/cohorts/{cohort['id']}/progress?notice=completed", status_code=303)
+
+
+@get("/plan/certificate", guards=[PARTICIPANTS], name="my_certificate")
+async def my_certificate(request: Request[User, None, None]) -> Template:
+    data = await follow_up.certificate(request.user.id)
+    if data is None:
+        raise NotFound()
+    return Template("follow_up/certificate.html", context={"c": data})
+
+
+@get("/enrolments/{enrolment_id:int}/certificate", guards=[PLANNERS], name="certificate")
+async def certificate(request: Request[User, None, None], enrolment_id: FromPath[int]) -> Template:
+    row = await Enrolment.select(Enrolment.cohort, Enrolment.person).where(Enrolment.id == enrolment_id).first()
+    if row is None:
+        raise NotFound()
+    await access.cohort_to_manage(request.user, row["cohort"])
+    data = await follow_up.certificate(row["person"], enrolment_id)
+    if data is None:
+        raise NotFound()
+    return Template("follow_up/certificate.html", context={"c": data})
+
+
+ROUTES = [progress_page, confirm, my_certificate, certificate]

@@ -1,0 +1,85 @@
+"""The cohort progress grid, falling behind, completion and the certificate."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from intro import follow_up
+from intro.tables import Attendance, Cohort, Enrolment, Person, PlanItem, Session
+from tests.conftest import login, post_form
+
+
+async def _hold(status: str) -> dict:
+    return await Cohort.select().where(Cohort.status == status).output(load_json=True).first()
+
+
+async def test_the_grid_shows_each_module_state(demo_db):
+    hold_b = await _hold("active")
+    grid = await follow_up.cohort_grid(hold_b)
+    assert len(grid["modules"]) == 14
+    assert grid["rows"] and all(len(r["cells"]) == 14 for r in grid["rows"])
+    row = grid["rows"][0]
+    first = await Session.select().where(Session.cohort == hold_b["id"]).order_by(Session.starts_at).first()
+    # Make this person absent on the first day: the first module shows as missed and they fall behind.
+    await Attendance.update({Attendance.status: "absent"}).where(
+        (Attendance.session == first["id"]) & (Attendance.person == row["person"])
+    )
+    grid = await follow_up.cohort_grid(hold_b)
+    row = next(r for r in grid["rows"] if r["person"] == row["person"])
+    index = next(i for i, m in enumerate(grid["modules"]) if m["id"] == first["module"])
+    assert row["cells"][index].state == "missed"
+    assert any(b.reason == "missed_session" for b in row["behind"])
+    assert all(c.state == "upcoming" for c in row["cells"][-2:])
+
+
+async def test_completion_is_confirmed_only_when_everything_is_done(demo_client):
+    hold_a = await _hold("completed")
+    enrolment = await Enrolment.select().where((Enrolment.cohort == hold_a["id"]) & (Enrolment.status == "completed")).first()
+    person = enrolment["person"]
+    await Enrolment.update({Enrolment.status: "enrolled", Enrolment.completed_at: None}).where(Enrolment.id == enrolment["id"])
+    await PlanItem.update({PlanItem.answered_at: None, PlanItem.status: "open"}).where(
+        (PlanItem.person == person) & (PlanItem.kind == "transfer")
+    )
+    await login(demo_client, "koordinator@intro.example")
+    refused = await post_form(demo_client, f"/enrolments/{enrolment['id']}/complete")
+    assert refused.status_code == 400 and "mangler stadig" in refused.text
+    # Everything attended and answered:
+    sessions = [s["id"] for s in await Session.select(Session.id).where(Session.cohort == hold_a["id"])]
+    await Attendance.delete().where((Attendance.person == person) & Attendance.session.is_in(sessions))
+    await Attendance.insert(*[Attendance(session=s, person=person, status="present") for s in sessions])
+    await PlanItem.update({PlanItem.answered_at: datetime.now(UTC), PlanItem.status: "done", PlanItem.done_at: datetime.now(UTC)}).where(
+        (PlanItem.person == person) & (PlanItem.kind == "transfer")
+    )
+    page = await demo_client.get(f"/cohorts/{hold_a['id']}/progress")
+    assert "Bekræft" in page.text
+    ok = await post_form(demo_client, f"/enrolments/{enrolment['id']}/complete")
+    assert ok.status_code == 303
+    assert (await Enrolment.select(Enrolment.status).where(Enrolment.id == enrolment["id"]).first())["status"] == "completed"
+    certificate = await demo_client.get(f"/enrolments/{enrolment['id']}/certificate")
+    assert certificate.status_code == 200 and "Kursusbevis" in certificate.text and "78 timer" in certificate.text
+
+
+async def test_a_participant_downloads_their_own_certificate(demo_client):
+    hold_a = await _hold("completed")
+    enrolment = await Enrolment.select(Enrolment.person).where((Enrolment.cohort == hold_a["id"]) & (Enrolment.status == "completed")).first()
+    email = (await Person.select(Person.email).where(Person.id == enrolment["person"]).first())["email"]
+    await login(demo_client, email)
+    page = await demo_client.get("/plan/certificate")
+    assert page.status_code == 200 and "har gennemført" in page.text
+
+
+async def test_a_chief_sees_only_own_municipalitys_people_in_the_grid(demo_client):
+    hold_b = await _hold("active")
+    names = {
+        r["municipality"]: r["name"]
+        for r in await Enrolment.select(Enrolment.municipality.code.as_alias("municipality"), Enrolment.person.full_name.as_alias("name")).where(
+            (Enrolment.cohort == hold_b["id"]) & (Enrolment.status == "enrolled")
+        )
+    }
+    await login(demo_client, "chef.slagelse@intro.example")
+    page = await demo_client.get(f"/cohorts/{hold_b['id']}/progress")
+    assert page.status_code == 200 and "egen kommune" in page.text
+    for code, name in names.items():
+        assert (name in page.text) == (code == "330"), (code, name)
+    refused = await post_form(demo_client, "/enrolments/1/complete")
+    assert refused.status_code == 403
