@@ -70,6 +70,7 @@ RULES: list[tuple[str, str, set[str]]] = [
     ("POST", "/cohorts/{cohort_id}/catch-up", COORDINATOR),
     ("GET", "/partnerships/{partnership_id}/programme", COORDINATOR),
     ("GET", "/plan", {"participant"}),
+    ("GET", "/competences", {"chief"}),
     ("GET", "/cohorts/{cohort_id}/progress", COHORT_VIEWERS),
     ("POST", "/enrolments/{enrolment_id}/complete", COORDINATOR),
     ("GET", "/enrolments/{completed_enrolment_id}/certificate", COORDINATOR),
