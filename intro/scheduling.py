@@ -307,10 +307,19 @@ def propose(request: PlanRequest) -> Proposal:
             reasons = list(skipped)
             skipped = []
             if venue is not None:
-                venues_taken.add(venue.id, starts, ends, module.code)
-                hosted[venue.municipality_id] += 1
                 if venue_why:
                     reasons.append(venue_why)
+                reasons.append(
+                    _("{venue}: {municipality} har været vært {n} gange før").format(
+                        venue=venue.name, municipality=venue.municipality_name,
+                        n=hosted[venue.municipality_id],
+                    )
+                )
+                venues_taken.add(venue.id, starts, ends, module.code)
+                hosted[venue.municipality_id] += 1
+            reasons.append(
+                _("{name} er godkendt til modulet og ledig").format(name=teacher.name)
+            )
             teachers_taken.add(teacher.id, starts, ends, module.code)
             teaching_load[teacher.id] += 1
             placed_parts.append(
