@@ -238,6 +238,18 @@ def seed_demo(force: bool) -> None:
     _run(run())
 
 
+@cli.command("calendars-refresh")
+def calendars_refresh() -> None:
+    """Read every instructor's busy calendar again (run it nightly, e.g. from cron)."""
+    from intro import busy
+
+    async def run():
+        summary = await busy.refresh_all()
+        click.echo(str(summary))
+
+    _run(run())
+
+
 @cli.command()
 @click.pass_context
 def setup(ctx: click.Context) -> None:

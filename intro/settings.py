@@ -33,6 +33,9 @@ class Settings:
     login_max_failures: int
     login_window_minutes: int
     debug: bool
+    # Instructors' busy calendars may be fetched from loopback and private network
+    # addresses. Off: a typed address must not reach the server's own network (SSRF).
+    calendar_allow_private_hosts: bool = False
 
     @property
     def uses_postgres(self) -> bool:
@@ -81,6 +84,7 @@ def load_settings() -> Settings:
         login_max_failures=int(os.environ.get("INTRO_LOGIN_MAX_FAILURES", "5")),
         login_window_minutes=int(os.environ.get("INTRO_LOGIN_WINDOW_MINUTES", "15")),
         debug=_flag("INTRO_DEBUG", False),
+        calendar_allow_private_hosts=_flag("INTRO_CALENDAR_ALLOW_PRIVATE_HOSTS", False),
     )
 
 
