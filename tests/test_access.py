@@ -4,6 +4,7 @@ new page cannot arrive without its access rule."""
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 
 import pytest
@@ -117,10 +118,15 @@ def _app_routes() -> set[tuple[str, str]]:
     return found
 
 
+def _shape(path: str) -> str:
+    """/plan/items/{own_task_id}/done -> /plan/items/{}/done: names may differ."""
+    return re.sub(r"\{[^}]*\}", "{}", path)
+
+
 def test_every_route_has_an_access_rule():
-    listed = {(m, p) for m, p, _ in RULES} | set(TESTED_ELSEWHERE)
-    admin_routes = {r for r in _app_routes() if r[1].startswith("/admin")}
-    missing = _app_routes() - listed - admin_routes
+    listed = {(m, _shape(p)) for m, p, _ in RULES} | {(m, _shape(p)) for m, p in TESTED_ELSEWHERE}
+    routes = {(m, _shape(p)) for m, p in _app_routes() if not p.startswith("/admin")}
+    missing = routes - listed
     assert not missing, f"routes without an access rule in tests/test_access.py: {sorted(missing)}"
 
 
