@@ -194,6 +194,13 @@ async def _progress(rng: random.Random, today: date, version_id: int) -> None:
     if reflections:
         await Reflection.insert(*reflections)
 
+    # When people last signed in: most this week, a few not for weeks (they fall behind).
+    for e in await Enrolment.select(Enrolment.person).where(Enrolment.status == "enrolled"):
+        days = rng.randint(0, 9) if rng.random() < 0.85 else rng.randint(22, 40)
+        await Person.update({Person.last_login_at: now - timedelta(days=days, hours=rng.randint(0, 8))}).where(
+            Person.id == e["person"]
+        )
+
     competences = await Competence.select(Competence.id, Competence.profile.kind.as_alias("kind")).where(
         Competence.curriculum_version == version_id
     )
