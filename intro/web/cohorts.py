@@ -241,8 +241,14 @@ async def session_edit(request: Request[User, None, None], session_id: FromPath[
     cohort = await access.cohort_to_manage(request.user, session["cohort"])
     current = next(s for s in await cohorts.timetable(cohort["id"]) if s["id"] == session_id)
     form = _form_from_session(session, current["instructor_ids"])
-    change = await cohorts.read_session_form(session, cohort, {**form, "reason": "x"})
-    conflicts = await cohorts.conflicts_for_change(session, cohort, change)
+    try:
+        change = await cohorts.read_session_form(session, cohort, {**form, "reason": "x"})
+    except Invalid:
+        # A course day that has been held: its own date is in the past, so there is
+        # nothing to check until a new one is chosen.
+        conflicts = None
+    else:
+        conflicts = await cohorts.conflicts_for_change(session, cohort, change)
     return Template(
         "cohorts/session_edit.html",
         context=await _session_form_context(session, cohort, form, {}, conflicts),
