@@ -142,3 +142,19 @@ async def test_booking_into_an_unrelated_day_is_refused(demo_client):
     )
     assert response.status_code == 400
     assert await CatchUpBooking.count() == 0
+
+
+async def test_an_htmx_tap_that_is_refused_says_why_in_the_row(demo_client):
+    session = await _todays_session_taught_by("underviser@intro.example")
+    person = await Enrolment.select(Enrolment.person).where(
+        (Enrolment.cohort == session["cohort"]) & (Enrolment.status == "enrolled")
+    ).first()
+    await login(demo_client, "underviser@intro.example")
+    fragment = await post_form(
+        demo_client, f"/sessions/{session['id']}/attendance",
+        {"person": person["person"], "status": "maybe"}, headers={"HX-Request": "true"},
+    )
+    assert fragment.status_code == 200
+    assert "Vælg til stede, fraværende eller afbud." in fragment.text and "<html" not in fragment.text
+    mark = await Attendance.select(Attendance.status).where((Attendance.session == session["id"]) & (Attendance.person == person["person"])).first()
+    assert mark is None or mark["status"] != "maybe"

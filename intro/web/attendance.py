@@ -64,7 +64,17 @@ async def attendance_mark(
         await attendance.mark(request.user.id, session, person_id, str(data.get("status", "")))
     except Invalid as invalid:
         if request.headers.get("hx-request"):
-            return Response(next(iter(invalid.errors.values())), status_code=400, media_type="text/plain")
+            # htmx swaps only successful answers: show the message in the row itself.
+            person = next((p for p in await attendance.sheet(session) if p["person"] == person_id), None)
+            if person is None:
+                return Response(next(iter(invalid.errors.values())), status_code=400, media_type="text/plain")
+            return Template(
+                "attendance/_row.html",
+                context={
+                    "session": session, "p": person, "open": attendance.may_record_on(session),
+                    "status_names": attendance.STATUS_NAMES, "error": next(iter(invalid.errors.values())),
+                },
+            )
         return Template(
             "attendance/sheet.html",
             context={
