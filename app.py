@@ -56,6 +56,7 @@ def create_app() -> Litestar:
         home,
         plan,
         programme,
+        tasks,
     )
     from intro.web.auth import SessionMiddleware, login_page, login_submit, logout, require_login
     from intro.web.errors import EXCEPTION_HANDLERS
@@ -100,6 +101,7 @@ def create_app() -> Litestar:
             *plan.ROUTES,
             *follow_up.ROUTES,
             *competences.ROUTES,
+            *tasks.ROUTES,
             *admin.ROUTES,
         ],
         guards=[require_login],

@@ -34,6 +34,27 @@ ACTION_NAMES = {
     "session.cancel": _("Kursusdag aflyst"),
     "session.edit_proposal": _("Foreslået kursusdag ændret"),
     "demo.seed": _("Demodata indlæst"),
+    "enrolment.create": _("Tilmeldt hold"),
+    "enrolment.withdraw": _("Afmeldt hold"),
+    "enrolment.move_up": _("Rykket op fra venteliste"),
+    "enrolment.complete": _("Gennemførelse bekræftet"),
+    "attendance.mark": _("Fremmøde registreret"),
+    "catch_up.book": _("Booket til indhentning"),
+    "closed_period.add": _("Lukkeperiode tilføjet"),
+    "closed_period.remove": _("Lukkeperiode fjernet"),
+    "instructor.qualifications": _("Undervisers moduler ændret"),
+    "plan.task_done": _("Lokal opgave gjort"),
+    "plan.task_reopened": _("Lokal opgave genåbnet"),
+    "plan.transfer_answered": _("Transferopgave besvaret"),
+    "reflection.add": _("Refleksion skrevet"),
+    "self_assessment.save": _("Selvvurdering gemt"),
+    "task_template.add": _("Lokal opgave tilføjet skabelonen"),
+    "task_template.update": _("Lokal opgave i skabelonen ændret"),
+    "task_template.active": _("Lokal opgave taget ud eller med"),
+    "busy_calendar.add": _("Optaget-kalender tilføjet"),
+    "busy_calendar.refresh": _("Optaget-kalender læst igen"),
+    "busy_calendar.refresh_failed": _("Optaget-kalender kunne ikke læses"),
+    "busy_calendar.remove": _("Optaget-kalender fjernet"),
 }
 OBJECT_TYPE_NAMES = {
     "person": _("Bruger"),
@@ -44,6 +65,9 @@ OBJECT_TYPE_NAMES = {
     "module": _("Modul"),
     "cohort": _("Hold"),
     "session": _("Kursusdag"),
+    "enrolment": _("Tilmelding"),
+    "plan_item": _("Punkt i introforløb"),
+    "reflection": _("Refleksion"),
 }
 
 

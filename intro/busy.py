@@ -260,7 +260,7 @@ async def _send(client: httpx.AsyncClient, url: httpx.URL, addresses: list[str])
             "GET",
             url.copy_with(host=address),
             headers={"Host": url.netloc.decode("ascii")},
-            extensions={"sni_hostname": url.host},
+            extensions={"sni_hostname": url.raw_host.decode("ascii")},
         )
         try:
             return await client.send(request, stream=True)
@@ -283,7 +283,8 @@ async def _get(client: httpx.AsyncClient, url: str, allow_private: bool) -> str:
     for _hop in range(MAX_REDIRECTS + 1):
         host = current.host
         port = current.port or (443 if current.scheme == "https" else 80)
-        response = await _send(client, current, await _resolve(host, port, allow_private))
+        addresses = await _resolve(current.raw_host.decode("ascii"), port, allow_private)
+        response = await _send(client, current, addresses)
         try:
             if response.status_code in (301, 302, 303, 307, 308):
                 location = response.headers.get("location", "")

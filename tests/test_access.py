@@ -16,7 +16,9 @@ from intro.tables import (
     Cohort,
     CurriculumVersion,
     Enrolment,
+    LocalTaskTemplate,
     Module,
+    Municipality,
     Person,
     PlanItem,
     Session,
@@ -72,6 +74,10 @@ RULES: list[tuple[str, str, set[str]]] = [
     ("GET", "/partnerships/{partnership_id}/programme", COORDINATOR),
     ("GET", "/plan", {"participant"}),
     ("GET", "/competences", {"chief"}),
+    ("GET", "/municipalities/{slagelse_id}/tasks", {"chief"}),
+    ("POST", "/municipalities/{slagelse_id}/tasks", {"chief"}),
+    ("POST", "/municipalities/{slagelse_id}/tasks/{slagelse_task_id}", {"chief"}),
+    ("POST", "/municipalities/{slagelse_id}/tasks/{slagelse_task_id}/active", {"chief"}),
     ("GET", "/cohorts/{cohort_id}/progress", COHORT_VIEWERS),
     ("POST", "/enrolments/{enrolment_id}/complete", COORDINATOR),
     ("GET", "/enrolments/{completed_enrolment_id}/certificate", COORDINATOR),
@@ -148,6 +154,7 @@ async def ids(demo_db):
         (Enrolment.cohort == planning["id"]) & (Enrolment.status == "enrolled") & (Enrolment.municipality.code == "370")
     ).first()
     period = await ClosedPeriod.select(ClosedPeriod.id).first()
+    slagelse = await Municipality.select(Municipality.id).where(Municipality.code == "330").first()
     sara = await Person.select(Person.id).where(Person.email == PERSONAS["participant"]).first()
     own = await PlanItem.select(PlanItem.id, PlanItem.kind).where(PlanItem.person == sara["id"])
     # A busy calendar of the instructor persona's own (a file, so nothing is fetched).
@@ -159,6 +166,8 @@ async def ids(demo_db):
     return {
         "calendar_id": calendar_id,
         "period_id": period["id"],
+        "slagelse_id": slagelse["id"],
+        "slagelse_task_id": (await LocalTaskTemplate.select(LocalTaskTemplate.id).where(LocalTaskTemplate.municipality == slagelse["id"]).first())["id"],
         "completed_enrolment_id": (await Enrolment.select(Enrolment.id).where(Enrolment.status == "completed").first())["id"],
         "own_task_id": next(i["id"] for i in own if i["kind"] == "local_task"),
         "own_transfer_id": next(i["id"] for i in own if i["kind"] == "transfer"),

@@ -32,6 +32,8 @@ def nav_for(user: User | None) -> list[NavItem]:
         items.append(NavItem("/cohorts", _("Hold")))
     if user.has(Role.chief):
         items.append(NavItem("/competences", _("Kompetencer")))
+    if user.has(Role.instructor):
+        items.append(NavItem("/me/calendars", _("Min kalender")))
     if user.has(Role.coordinator, Role.instructor, Role.chief, Role.admin, Role.participant):
         items.append(NavItem("/curriculum", _("Læreplan")))
     if user.is_admin:
