@@ -15,6 +15,7 @@ from pathlib import Path
 
 import click
 from litestar import Litestar, Response
+from litestar.config.compression import CompressionConfig
 from litestar.config.csrf import CSRFConfig
 from litestar.datastructures import CacheControlHeader
 from litestar.plugins.htmx import HTMXPlugin
@@ -51,6 +52,7 @@ def create_app() -> Litestar:
         competences,
         curriculum,
         enrolment,
+        feeds,
         follow_up,
         health,
         home,
@@ -102,6 +104,7 @@ def create_app() -> Litestar:
             *follow_up.ROUTES,
             *competences.ROUTES,
             *tasks.ROUTES,
+            *feeds.ROUTES,
             *admin.ROUTES,
         ],
         guards=[require_login],
@@ -115,6 +118,8 @@ def create_app() -> Litestar:
             exclude=["/healthz"],
         ),
         template_config=template_config(),
+        # Pages and calendar feeds are text: gzip them (feeds of years of course days shrink ~10x).
+        compression_config=CompressionConfig(backend="gzip", minimum_size=1000),
         plugins=[HTMXPlugin()],
         exception_handlers=EXCEPTION_HANDLERS,
         after_request=_security_headers,

@@ -74,6 +74,11 @@ RULES: list[tuple[str, str, set[str]]] = [
     ("GET", "/partnerships/{partnership_id}/programme", COORDINATOR),
     ("GET", "/plan", {"participant"}),
     ("GET", "/competences", {"chief"}),
+    ("GET", "/me/feeds", {"participant", "coordinator", "instructor", "chief"}),
+    ("POST", "/me/feeds", {"participant", "coordinator", "instructor", "chief"}),
+    ("POST", "/me/feeds/{feed_id}/regenerate", set()),  # only the feed's owner: tests/test_feeds.py
+    ("POST", "/me/feeds/{feed_id}/revoke", set()),
+    ("GET", "/sessions/{session_id}/event.ics", {"participant", "coordinator", "instructor", "chief"}),  # Sara is on that cohort
     ("GET", "/municipalities/{slagelse_id}/tasks", {"chief"}),
     ("POST", "/municipalities/{slagelse_id}/tasks", {"chief"}),
     ("POST", "/municipalities/{slagelse_id}/tasks/{slagelse_task_id}", {"chief"}),
@@ -104,6 +109,8 @@ SCHEMA_VIEWS = {"", "/elements", "/oauth2-redirect.html", "/openapi.yaml", "/ope
 
 # Routes whose access is tested elsewhere, with the reason.
 TESTED_ELSEWHERE = {
+    ("GET", "/feeds/{name}"): "public by secret token: tests/test_feeds.py",
+    ("HEAD", "/feeds/{name}"): "public by secret token: tests/test_feeds.py",
     ("POST", "/login"): "tests/test_auth.py signs in and checks CSRF",
     ("POST", "/logout"): "tests/test_auth.py",
     ("GET", "/static/{file_path}"): "public files; the rule for /static/css/intro.css covers them",
@@ -166,6 +173,7 @@ async def ids(demo_db):
     return {
         "calendar_id": calendar_id,
         "period_id": period["id"],
+        "feed_id": 999999,
         "slagelse_id": slagelse["id"],
         "slagelse_task_id": (await LocalTaskTemplate.select(LocalTaskTemplate.id).where(LocalTaskTemplate.municipality == slagelse["id"]).first())["id"],
         "completed_enrolment_id": (await Enrolment.select(Enrolment.id).where(Enrolment.status == "completed").first())["id"],

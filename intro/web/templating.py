@@ -36,6 +36,8 @@ def nav_for(user: User | None) -> list[NavItem]:
         items.append(NavItem("/me/calendars", _("Min kalender")))
     if user.has(Role.coordinator, Role.instructor, Role.chief, Role.admin, Role.participant):
         items.append(NavItem("/curriculum", _("Læreplan")))
+    if user.has(Role.participant, Role.coordinator, Role.instructor, Role.chief):
+        items.append(NavItem("/me/feeds", _("Kalendere")))
     if user.is_admin:
         items.append(NavItem("/admin", _("Administration")))
     return items

@@ -1,0 +1,294 @@
+"""Calendar feeds behind secret URLs.
+
+A feed URL is /feeds/<token>.ics: the token is 192 random bits, only its SHA-256 is
+stored, and the URL says nothing about whose feed it is. Regenerating replaces the
+token (the old URL answers 404 at once); revoking ends it. A feed never shows more
+than its owner may see today: access is checked again on every fetch.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from intro import access, audit
+from intro.accounts import User, load_user
+from intro.db import write_transaction
+from intro.errors import Invalid, NotFound
+from intro.i18n import _
+from intro.ical import FeedEvent
+from intro.settings import get_settings
+from intro.tables import (
+    CalendarFeedToken,
+    CatchUpBooking,
+    Cohort,
+    Enrolment,
+    FeedKind,
+    Municipality,
+    Partnership,
+    Person,
+    Role,
+    Session,
+    SessionInstructor,
+    SessionStatus,
+    Venue,
+)
+
+# Cancelled course days stay in feeds this long, so every calendar sees the cancellation.
+KEEP_CANCELLED = timedelta(days=60)
+KIND_NAMES = {
+    FeedKind.person.value: _("Mine kursusdage"),
+    FeedKind.instructor.value: _("Mine undervisningsdage"),
+    FeedKind.cohort.value: _("Hold"),
+    FeedKind.venue.value: _("Lokation"),
+    FeedKind.municipality.value: _("Kommune"),
+    FeedKind.partnership.value: _("Samarbejde"),
+}
+
+
+def _hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def feed_url(token: str) -> str:
+    return f"{get_settings().base_url}/feeds/{token}.ics"
+
+
+@dataclass(frozen=True)
+class FeedTarget:
+    kind: str
+    target_id: int | None
+    name: str
+
+
+async def allowed_targets(user: User) -> list[FeedTarget]:
+    """Every feed this user may subscribe to."""
+    targets: list[FeedTarget] = []
+    if user.has(Role.participant):
+        targets.append(FeedTarget(FeedKind.person.value, None, _("Mine kursusdage")))
+    if user.has(Role.instructor):
+        targets.append(FeedTarget(FeedKind.instructor.value, None, _("Mine undervisningsdage")))
+    partnerships = await access.visible_partnerships(user)
+    for c in await Cohort.select(Cohort.id, Cohort.name).where(Cohort.partnership.is_in(sorted(partnerships) or [0])):
+        targets.append(FeedTarget(FeedKind.cohort.value, c["id"], c["name"]))
+    coordinated = user.partnerships(Role.coordinator)
+    for p in await Partnership.select(Partnership.id, Partnership.name).where(Partnership.id.is_in(sorted(coordinated) or [0])):
+        targets.append(FeedTarget(FeedKind.partnership.value, p["id"], p["name"]))
+    municipalities = user.municipalities(Role.chief) | await access.member_municipalities(coordinated)
+    for m in await Municipality.select(Municipality.id, Municipality.name).where(Municipality.id.is_in(sorted(municipalities) or [0])):
+        targets.append(FeedTarget(FeedKind.municipality.value, m["id"], m["name"]))
+    venue_municipalities = await access.member_municipalities(coordinated)
+    for v in await Venue.select(Venue.id, Venue.name).where(Venue.municipality.is_in(sorted(venue_municipalities) or [0])):
+        targets.append(FeedTarget(FeedKind.venue.value, v["id"], v["name"]))
+    return targets
+
+
+async def _may(user: User, kind: str, target_id: int | None) -> bool:
+    return any(t.kind == kind and t.target_id == target_id for t in await allowed_targets(user))
+
+
+TARGET_COLUMN = {
+    FeedKind.cohort.value: "cohort",
+    FeedKind.venue.value: "venue",
+    FeedKind.municipality.value: "municipality",
+    FeedKind.partnership.value: "partnership",
+}
+
+
+async def create_feed(user: User, kind: str, target_id: int | None, include_deadlines: bool = False) -> str:
+    """Make a feed; returns its token (shown once, as a URL)."""
+    if kind not in KIND_NAMES or not await _may(user, kind, target_id):
+        raise Invalid({"feed": _("Vælg en kalender, du har adgang til.")})
+    token = secrets.token_urlsafe(24)
+    fields = {
+        "owner": user.id,
+        "kind": kind,
+        "token_hash": _hash(token),
+        "include_deadlines": include_deadlines and kind == FeedKind.person.value,
+    }
+    if kind in TARGET_COLUMN:
+        fields[TARGET_COLUMN[kind]] = target_id
+    async with write_transaction(CalendarFeedToken._meta.db):
+        row = await CalendarFeedToken.insert(CalendarFeedToken(**fields)).returning(CalendarFeedToken.id)
+        await audit.record(user.id, "feed.create", "feed", row[0]["id"], kind=kind, target=target_id)
+    return token
+
+
+async def own_feeds(user: User) -> list[dict]:
+    return await CalendarFeedToken.select(
+        CalendarFeedToken.id, CalendarFeedToken.kind, CalendarFeedToken.created_at, CalendarFeedToken.last_used_at,
+        CalendarFeedToken.include_deadlines, CalendarFeedToken.cohort.name.as_alias("cohort_name"),
+        CalendarFeedToken.venue.name.as_alias("venue_name"), CalendarFeedToken.municipality.name.as_alias("municipality_name"),
+        CalendarFeedToken.partnership.name.as_alias("partnership_name"),
+    ).where((CalendarFeedToken.owner == user.id) & CalendarFeedToken.revoked_at.is_null()).order_by(CalendarFeedToken.id)
+
+
+async def _own_feed(user: User, feed_id: int) -> dict:
+    feed = await CalendarFeedToken.select().where(
+        (CalendarFeedToken.id == feed_id) & (CalendarFeedToken.owner == user.id) & CalendarFeedToken.revoked_at.is_null()
+    ).first()
+    if feed is None:
+        raise NotFound()
+    return feed
+
+
+async def regenerate(user: User, feed_id: int) -> str:
+    await _own_feed(user, feed_id)
+    token = secrets.token_urlsafe(24)
+    async with write_transaction(CalendarFeedToken._meta.db):
+        await CalendarFeedToken.update({CalendarFeedToken.token_hash: _hash(token)}).where(CalendarFeedToken.id == feed_id)
+        await audit.record(user.id, "feed.regenerate", "feed", feed_id)
+    return token
+
+
+async def revoke(user: User, feed_id: int) -> None:
+    await _own_feed(user, feed_id)
+    async with write_transaction(CalendarFeedToken._meta.db):
+        await CalendarFeedToken.update({CalendarFeedToken.revoked_at: datetime.now(UTC)}).where(CalendarFeedToken.id == feed_id)
+        await audit.record(user.id, "feed.revoke", "feed", feed_id)
+
+
+async def revoke_all(actor_id: int, person_id: int) -> int:
+    """An admin ends every feed a person owns."""
+    async with write_transaction(CalendarFeedToken._meta.db):
+        rows = await CalendarFeedToken.update({CalendarFeedToken.revoked_at: datetime.now(UTC)}).where(
+            (CalendarFeedToken.owner == person_id) & CalendarFeedToken.revoked_at.is_null()
+        ).returning(CalendarFeedToken.id)
+        await audit.record(actor_id, "feed.revoke_all", "person", person_id, count=len(rows))
+    return len(rows)
+
+
+async def resolve(token: str) -> tuple[dict, User] | None:
+    """The live feed behind a token, with its owner as they are today — or None when
+    the token is unknown or revoked, the owner deactivated, or the owner may no longer
+    see what the feed shows."""
+    if not token or len(token) > 100:
+        return None
+    feed = await CalendarFeedToken.select().where(
+        (CalendarFeedToken.token_hash == _hash(token)) & CalendarFeedToken.revoked_at.is_null()
+    ).first()
+    if feed is None:
+        return None
+    owner = await Person.select(Person.is_active).where(Person.id == feed["owner"]).first()
+    if owner is None or not owner["is_active"]:
+        return None
+    user = await load_user(feed["owner"])
+    target = next((feed[c] for k, c in TARGET_COLUMN.items() if k == feed["kind"]), None)
+    if not await _may(user, feed["kind"], target):
+        return None
+    return feed, user
+
+
+def _session_where(feed: dict):
+    kind = feed["kind"]
+    if kind == "single":  # one session, for "add to calendar"
+        return Session.id == feed["session"]
+    if kind == FeedKind.cohort.value:
+        return Session.cohort == feed["cohort"]
+    if kind == FeedKind.venue.value:
+        return Session.venue == feed["venue"]
+    if kind == FeedKind.partnership.value:
+        return Session.cohort.partnership == feed["partnership"]
+    return None
+
+
+async def _session_ids_for(feed: dict) -> list[int] | None:
+    """For person, instructor and municipality feeds: which sessions (None: use a filter)."""
+    kind = feed["kind"]
+    if kind == FeedKind.instructor.value:
+        return [r["session"] for r in await SessionInstructor.select(SessionInstructor.session).where(
+            SessionInstructor.person == feed["owner"]
+        )]
+    if kind == FeedKind.person.value:
+        cohorts = [e["cohort"] for e in await Enrolment.select(Enrolment.cohort).where(
+            (Enrolment.person == feed["owner"]) & Enrolment.status.is_in(["enrolled", "completed"])
+        )]
+        own = [r["id"] for r in await Session.select(Session.id).where(Session.cohort.is_in(cohorts or [0]))]
+        booked = [b["session"] for b in await CatchUpBooking.select(CatchUpBooking.session).where(
+            (CatchUpBooking.person == feed["owner"]) & CatchUpBooking.cancelled_at.is_null()
+        )]
+        return own + booked
+    if kind == FeedKind.municipality.value:
+        cohorts = {e["cohort"] for e in await Enrolment.select(Enrolment.cohort).where(
+            (Enrolment.municipality == feed["municipality"]) & Enrolment.status.is_in(["enrolled", "completed"])
+        )}
+        return [r["id"] for r in await Session.select(Session.id).where(Session.cohort.is_in(sorted(cohorts) or [0]))]
+    return None
+
+
+async def feed_sessions(feed: dict) -> list[dict]:
+    """The sessions a feed carries: scheduled ones, and cancelled ones for 60 days."""
+    query = Session.select(
+        Session.id, Session.uid, Session.starts_at, Session.ends_at, Session.status, Session.revision,
+        Session.updated_at, Session.part, Session.change_reason, Session.module,
+        Session.module.code.as_alias("code"), Session.module.title.as_alias("title"),
+        Session.module.days.as_alias("days"), Session.module.summary.as_alias("summary"),
+        Session.module.preparation.as_alias("preparation"), Session.module.format.as_alias("format"),
+        Session.module.curriculum_version.as_alias("version"),
+        Session.cohort.name.as_alias("cohort_name"),
+        Session.venue.name.as_alias("venue_name"), Session.venue.address.as_alias("address"),
+        Session.venue.postcode.as_alias("postcode"), Session.venue.city.as_alias("city"),
+    ).where(Session.status != SessionStatus.proposed.value)
+    where = _session_where(feed)
+    if where is not None:
+        query = query.where(where)
+    else:
+        ids = await _session_ids_for(feed)
+        query = query.where(Session.id.is_in(ids or [0]))
+    rows = await query
+    horizon = datetime.now(UTC) - KEEP_CANCELLED
+    return [
+        r for r in rows
+        if r["status"] == SessionStatus.scheduled.value or r["updated_at"] >= horizon or r["starts_at"] >= horizon
+    ]
+
+
+def to_events(rows: list[dict]) -> list[FeedEvent]:
+    base = get_settings().base_url
+    events = []
+    for r in rows:
+        title = r["title"] if r["days"] == 1 else f"{r['title']} (dag {r['part']} af {r['days']})"
+        if r["venue_name"]:
+            location = f"{r['venue_name']}, {r['address']}, {r['postcode']} {r['city']}"
+        else:
+            location = "Online" if r["format"] == "online" else "I eget jobcenter"
+        url = f"{base}/curriculum/{r['version']}/modules/{r['module']}"
+        lines = [f"{r['code']} {r['title']} – {r['cohort_name']}"]
+        if r["summary"]:
+            lines.append(r["summary"])
+        if r["preparation"]:
+            lines.append("Forbered dig: " + r["preparation"])
+        if r["status"] == SessionStatus.cancelled.value and r["change_reason"]:
+            lines.append("Aflyst: " + r["change_reason"])
+        lines.append(f"Se mere i Intro: {url}")
+        events.append(
+            FeedEvent(
+                uid=r["uid"], starts_at=r["starts_at"], ends_at=r["ends_at"], sequence=r["revision"],
+                cancelled=r["status"] == SessionStatus.cancelled.value,
+                summary=f"{r['code']} {title}", location=location, description="\n\n".join(lines),
+                url=url, last_modified=r["updated_at"],
+            )
+        )
+    return events
+
+
+def version_key(feed: dict, rows: list[dict]) -> tuple[str, datetime]:
+    """A strong ETag and Last-Modified for what the feed would contain."""
+    digest = hashlib.sha256()
+    digest.update(f"{feed['id']}:{feed['kind']}:{feed['include_deadlines']}".encode())
+    latest = feed["created_at"]
+    for r in sorted(rows, key=lambda r: r["id"]):
+        digest.update(f"{r['id']}:{r['revision']}:{r['status']}:{r['updated_at'].isoformat()}".encode())
+        latest = max(latest, r["updated_at"])
+    return f'"{digest.hexdigest()[:32]}"', latest
+
+
+async def touch(feed_id: int) -> None:
+    await CalendarFeedToken.update({CalendarFeedToken.last_used_at: datetime.now(UTC)}).where(CalendarFeedToken.id == feed_id)
+
+
+def feed_name(feed: dict, user: User, target_name: str | None = None) -> str:
+    base = KIND_NAMES[feed["kind"]]
+    return f"Intro – {base}" + (f": {target_name}" if target_name else "")

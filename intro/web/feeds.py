@@ -1,0 +1,138 @@
+"""Calendar feeds: the secret feed URLs that calendars poll, the page where people
+make and manage them, and "add to calendar" for one course day."""
+
+from __future__ import annotations
+
+from email.utils import format_datetime, parsedate_to_datetime
+from typing import Annotated, Any
+
+from litestar import Request, Response, get, post, route
+from litestar.enums import RequestEncodingType
+from litestar.params import Body, FromPath
+from litestar.response import Template
+
+from intro import access, feeds, ical
+from intro.accounts import User
+from intro.errors import Invalid, NotFound
+from intro.tables import CatchUpBooking, Enrolment, Role, Session
+from intro.web.auth import requires
+
+Form = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]
+ANY_ROLE = requires(Role.participant, Role.coordinator, Role.instructor, Role.chief)
+CALENDAR = "text/calendar; charset=utf-8"
+
+
+def _not_modified(request: Request, etag: str, last_modified) -> bool:
+    match = request.headers.get("if-none-match")
+    if match is not None:
+        return etag in {m.strip() for m in match.split(",")} or match.strip() == "*"
+    since = request.headers.get("if-modified-since")
+    if since:
+        try:
+            return last_modified.replace(microsecond=0) <= parsedate_to_datetime(since)
+        except (TypeError, ValueError):
+            return False
+    return False
+
+
+@route("/feeds/{name:str}", http_method=["GET", "HEAD"], opt={"public": True}, name="feed", cache=False)
+async def feed(request: Request, name: FromPath[str]) -> Response:
+    token = name.removesuffix(".ics")
+    found = await feeds.resolve(token)
+    if found is None:
+        return Response("Kalenderen findes ikke.", status_code=404, media_type="text/plain; charset=utf-8",
+                        headers={"Cache-Control": "no-store"})
+    row, owner = found
+    sessions = await feeds.feed_sessions(row)
+    etag, last_modified = feeds.version_key(row, sessions)
+    headers = {
+        "ETag": etag,
+        "Last-Modified": format_datetime(last_modified.replace(microsecond=0), usegmt=True),
+        "Cache-Control": "private, no-cache",
+    }
+    if _not_modified(request, etag, last_modified):
+        return Response(b"", status_code=304, headers=headers)
+    await feeds.touch(row["id"])
+    body = ical.build_calendar(feeds.feed_name(row, owner), feeds.to_events(sessions))
+    if request.method == "HEAD":
+        headers["Content-Length"] = str(len(body))
+        return Response(b"", media_type=CALENDAR, headers=headers)
+    return Response(body, media_type=CALENDAR, headers=headers)
+
+
+async def _page(user: User, new_url: str | None = None, errors: dict | None = None, status: int = 200) -> Template:
+    return Template(
+        "feeds/feeds.html",
+        context={
+            "targets": await feeds.allowed_targets(user),
+            "feeds": await feeds.own_feeds(user),
+            "kind_names": feeds.KIND_NAMES,
+            "new_url": new_url,
+            "errors": errors or {},
+        },
+        status_code=status,
+    )
+
+
+@get("/me/feeds", guards=[ANY_ROLE], name="my_feeds")
+async def my_feeds(request: Request[User, None, None]) -> Template:
+    return await _page(request.user)
+
+
+@post("/me/feeds", guards=[ANY_ROLE], name="feed_create")
+async def feed_create(request: Request[User, None, None], data: Form) -> Template:
+    kind, _sep, target = str(data.get("target", "")).partition(":")
+    try:
+        token = await feeds.create_feed(
+            request.user, kind, int(target) if target.isdigit() else None, str(data.get("deadlines", "")) == "1"
+        )
+    except Invalid as invalid:
+        return await _page(request.user, errors=invalid.errors, status=400)
+    # The address is shown this once; only its hash is kept.
+    return await _page(request.user, new_url=feeds.feed_url(token))
+
+
+@post("/me/feeds/{feed_id:int}/regenerate", guards=[ANY_ROLE], name="feed_regenerate")
+async def feed_regenerate(request: Request[User, None, None], feed_id: FromPath[int]) -> Template:
+    token = await feeds.regenerate(request.user, feed_id)
+    return await _page(request.user, new_url=feeds.feed_url(token))
+
+
+@post("/me/feeds/{feed_id:int}/revoke", guards=[ANY_ROLE], name="feed_revoke")
+async def feed_revoke(request: Request[User, None, None], feed_id: FromPath[int]) -> Template:
+    await feeds.revoke(request.user, feed_id)
+    return await _page(request.user)
+
+
+async def _session_visible_to(user: User, session_id: int) -> None:
+    """A participant sees the days of their own cohorts and catch-up bookings; staff the
+    sessions of cohorts they may see."""
+    session = await Session.select(Session.id, Session.cohort).where(Session.id == session_id).first()
+    if session is None:
+        raise NotFound()
+    if user.has(Role.participant):
+        own = await Enrolment.exists().where(
+            (Enrolment.person == user.id) & (Enrolment.cohort == session["cohort"])
+            & Enrolment.status.is_in(["enrolled", "completed"])
+        ) or await CatchUpBooking.exists().where(
+            (CatchUpBooking.person == user.id) & (CatchUpBooking.session == session_id) & CatchUpBooking.cancelled_at.is_null()
+        )
+        if own:
+            return
+    await access.session_for(user, session_id)
+
+
+@get("/sessions/{session_id:int}/event.ics", guards=[ANY_ROLE], name="session_ics")
+async def session_ics(request: Request[User, None, None], session_id: FromPath[int]) -> Response:
+    await _session_visible_to(request.user, session_id)
+    row = await feeds.feed_sessions({"kind": "single", "session": session_id})
+    if not row:
+        raise NotFound()
+    body = ical.single_event(feeds.to_events(row)[0])
+    return Response(
+        body, media_type=CALENDAR,
+        headers={"Content-Disposition": 'attachment; filename="kursusdag.ics"'},
+    )
+
+
+ROUTES = [feed, my_feeds, feed_create, feed_regenerate, feed_revoke, session_ics]
