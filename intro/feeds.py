@@ -18,7 +18,7 @@ from intro.accounts import User, load_user
 from intro.db import write_transaction
 from intro.errors import Invalid, NotFound
 from intro.i18n import _
-from intro.ical import FeedEvent
+from intro.ical import FeedDeadline, FeedEvent
 from intro.settings import get_settings
 from intro.tables import (
     CalendarFeedToken,
@@ -29,6 +29,7 @@ from intro.tables import (
     Municipality,
     Partnership,
     Person,
+    PlanItem,
     Role,
     Session,
     SessionInstructor,
@@ -274,7 +275,36 @@ def to_events(rows: list[dict]) -> list[FeedEvent]:
     return events
 
 
-def version_key(feed: dict, rows: list[dict]) -> tuple[str, datetime]:
+async def feed_deadlines(feed: dict) -> list[dict]:
+    """Open deadlines of the owner's plan (local tasks and transfer assignments), for a
+    personal feed that asked for them."""
+    if feed["kind"] != FeedKind.person.value or not feed["include_deadlines"]:
+        return []
+    return await PlanItem.select(
+        PlanItem.id, PlanItem.title, PlanItem.kind, PlanItem.due_date, PlanItem.updated_at
+    ).where(
+        (PlanItem.person == feed["owner"])
+        & PlanItem.kind.is_in(["local_task", "transfer"])
+        & (PlanItem.status == "open")
+        & PlanItem.due_date.is_not_null()
+    )
+
+
+def to_deadlines(items: list[dict]) -> list[FeedDeadline]:
+    base = get_settings().base_url
+    return [
+        FeedDeadline(
+            uid=f"plan-{i['id']}@intro",
+            day=i["due_date"],
+            summary=("Frist: transferopgave – " if i["kind"] == "transfer" else "Frist: ") + i["title"],
+            description=f"Se og markér den i Intro: {base}/plan",
+            url=f"{base}/plan",
+        )
+        for i in items
+    ]
+
+
+def version_key(feed: dict, rows: list[dict], deadlines: list[dict] = ()) -> tuple[str, datetime]:
     """A strong ETag and Last-Modified for what the feed would contain."""
     digest = hashlib.sha256()
     digest.update(f"{feed['id']}:{feed['kind']}:{feed['include_deadlines']}".encode())
@@ -282,6 +312,9 @@ def version_key(feed: dict, rows: list[dict]) -> tuple[str, datetime]:
     for r in sorted(rows, key=lambda r: r["id"]):
         digest.update(f"{r['id']}:{r['revision']}:{r['status']}:{r['updated_at'].isoformat()}".encode())
         latest = max(latest, r["updated_at"])
+    for d in sorted(deadlines, key=lambda d: d["id"]):
+        digest.update(f"d{d['id']}:{d['due_date']}:{d['updated_at'].isoformat()}".encode())
+        latest = max(latest, d["updated_at"])
     return f'"{digest.hexdigest()[:32]}"', latest
 
 

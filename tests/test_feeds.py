@@ -11,7 +11,7 @@ from litestar.testing import AsyncTestClient
 from app import create_app
 from intro import cohorts, feeds
 from intro.ical import FeedEvent, build_calendar
-from intro.tables import Cohort, Enrolment, Person, RoleGrant, Session
+from intro.tables import Cohort, Enrolment, Person, PlanItem, RoleGrant, Session
 from intro.timefmt import local
 from tests.conftest import login, post_form
 
@@ -149,3 +149,21 @@ async def test_add_one_course_day_to_a_calendar(demo_client):
     [single] = list(Calendar.from_ical(response.content).walk("VEVENT"))
     assert single["UID"] == own["uid"]
     assert (await demo_client.get(f"/sessions/{other['id']}/event.ics")).status_code == 404
+
+
+async def test_a_personal_feed_can_carry_plan_deadlines_as_all_day_events(demo_client):
+    await login(demo_client, SARA)
+    page = await post_form(demo_client, "/me/feeds", {"target": "person:", "deadlines": "1"})
+    path = "/" + re.search(r'id="feed-url" type="text" readonly value="([^"]+)"', page.text).group(1).split("/", 3)[3]
+    async with AsyncTestClient(app=create_app(), base_url="http://intro.test") as calendar:
+        first = await calendar.get(path)
+        parsed = Calendar.from_ical(first.content)
+        deadlines = [e for e in parsed.walk("VEVENT") if str(e["UID"]).startswith("plan-")]
+        assert deadlines and all(str(e["SUMMARY"]).startswith("Frist") for e in deadlines)
+        assert all(e.decoded("DTSTART").__class__.__name__ == "date" for e in deadlines)
+        # Ticking one off removes it, and the ETag changes.
+        item_id = int(str(deadlines[0]["UID"]).removeprefix("plan-").removesuffix("@intro"))
+        await PlanItem.update({PlanItem.status: "done", PlanItem.done_at: datetime.now(UTC), PlanItem.updated_at: datetime.now(UTC)}).where(PlanItem.id == item_id)
+        second = await calendar.get(path, headers={"If-None-Match": first.headers["etag"]})
+        assert second.status_code == 200
+        assert f"plan-{item_id}@intro" not in second.content.decode()

@@ -44,7 +44,8 @@ async def feed(request: Request, name: FromPath[str]) -> Response:
                         headers={"Cache-Control": "no-store"})
     row, owner = found
     sessions = await feeds.feed_sessions(row)
-    etag, last_modified = feeds.version_key(row, sessions)
+    deadlines = await feeds.feed_deadlines(row)
+    etag, last_modified = feeds.version_key(row, sessions, deadlines)
     headers = {
         "ETag": etag,
         "Last-Modified": format_datetime(last_modified.replace(microsecond=0), usegmt=True),
@@ -53,7 +54,9 @@ async def feed(request: Request, name: FromPath[str]) -> Response:
     if _not_modified(request, etag, last_modified):
         return Response(b"", status_code=304, headers=headers)
     await feeds.touch(row["id"])
-    body = ical.build_calendar(feeds.feed_name(row, owner), feeds.to_events(sessions))
+    body = ical.build_calendar(
+        feeds.feed_name(row, owner), feeds.to_events(sessions), feeds.to_deadlines(deadlines)
+    )
     if request.method == "HEAD":
         headers["Content-Length"] = str(len(body))
         return Response(b"", media_type=CALENDAR, headers=headers)
