@@ -120,6 +120,7 @@ POST_ROUTES = {
     "/admin/users/{person_id}/roles/{grant_id}/revoke": lambda ids: {},
     "/admin/users/{person_id}/password": lambda ids: {"password": NEW_PASSWORD},
     "/admin/users/{person_id}/active": lambda ids: {"active": "0"},
+    "/admin/users/{person_id}/feeds/revoke": lambda ids: {},
 }
 
 ROLES = ["anonymous", *PERSONAS]

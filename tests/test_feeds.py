@@ -167,3 +167,17 @@ async def test_a_personal_feed_can_carry_plan_deadlines_as_all_day_events(demo_c
         second = await calendar.get(path, headers={"If-None-Match": first.headers["etag"]})
         assert second.status_code == 200
         assert f"plan-{item_id}@intro" not in second.content.decode()
+
+
+async def test_an_admin_stops_a_persons_feeds_from_the_user_page(demo_client):
+    await login(demo_client, SARA)
+    path = "/" + (await _make_feed(demo_client, "person:")).split("/", 3)[3]
+    sara = await Person.select(Person.id).where(Person.email == SARA).first()
+    await login(demo_client, "admin@intro.example")
+    page = await demo_client.get(f"/admin/users/{sara['id']}")
+    assert "Stop alle kalenderadresser" in page.text
+    assert (await post_form(demo_client, f"/admin/users/{sara['id']}/feeds/revoke")).status_code == 303
+    async with AsyncTestClient(app=create_app(), base_url="http://intro.test") as calendar:
+        assert (await calendar.get(path)).status_code == 404
+    await login(demo_client, "koordinator@intro.example")
+    assert (await post_form(demo_client, f"/admin/users/{sara['id']}/feeds/revoke")).status_code == 403

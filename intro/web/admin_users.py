@@ -9,7 +9,7 @@ from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 
-from intro import accounts, organisation
+from intro import accounts, feeds, organisation
 from intro.accounts import ROLE_NAMES, User
 from intro.errors import Invalid, NotFound
 from intro.i18n import _
@@ -25,6 +25,7 @@ NOTICES = {
     "granted": _("Rollen er givet."),
     "revoked": _("Rollen er fjernet."),
     "password": _("Adgangskoden er skiftet. Brugeren er logget ud alle steder."),
+    "feeds_revoked": _("Alle brugerens kalenderadresser er stoppet."),
     "activated": _("Brugeren er aktiveret og kan logge ind igen."),
     "deactivated": _("Brugeren er deaktiveret og logget ud alle steder."),
 }
@@ -173,4 +174,14 @@ async def user_active(
     return _done(person_id, "activated" if choice == "1" else "deactivated")
 
 
-HANDLERS = [users, user_create, user, user_grant, user_revoke, user_password, user_active]
+@post("/users/{person_id:int}/feeds/revoke", name="admin_user_feeds_revoke")
+async def user_feeds_revoke(request: Request[User, None, None], person_id: FromPath[int]) -> Redirect:
+    """End every calendar feed the person has made (e.g. a lost phone, a leaver)."""
+    await _person_or_404(person_id)
+    await feeds.revoke_all(request.user.id, person_id)
+    return _done(person_id, "feeds_revoked")
+
+
+HANDLERS = [
+    users, user_create, user, user_grant, user_revoke, user_password, user_active, user_feeds_revoke,
+]
