@@ -3,6 +3,7 @@ make and manage them, and "add to calendar" for one course day."""
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from email.utils import format_datetime, parsedate_to_datetime
 from typing import Annotated, Any
 
@@ -20,6 +21,23 @@ from intro.web.auth import requires
 Form = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]
 ANY_ROLE = requires(Role.participant, Role.coordinator, Role.instructor, Role.chief)
 CALENDAR = "text/calendar; charset=utf-8"
+
+# Built feeds by (feed, ETag), per worker: a calendar that polls an unchanged feed
+# without If-None-Match gets the bytes built last time instead of a rebuild.
+_BUILT: OrderedDict[tuple[int, str], bytes] = OrderedDict()
+_BUILT_MAX = 256
+
+
+def _cached_build(key: tuple[int, str], build) -> bytes:
+    body = _BUILT.get(key)
+    if body is None:
+        body = build()
+        _BUILT[key] = body
+        if len(_BUILT) > _BUILT_MAX:
+            _BUILT.popitem(last=False)
+    else:
+        _BUILT.move_to_end(key)
+    return body
 
 
 def _not_modified(request: Request, etag: str, last_modified) -> bool:
@@ -54,8 +72,11 @@ async def feed(request: Request, name: FromPath[str]) -> Response:
     if _not_modified(request, etag, last_modified):
         return Response(b"", status_code=304, headers=headers)
     await feeds.touch(row["id"])
-    body = ical.build_calendar(
-        feeds.feed_name(row, owner), feeds.to_events(sessions), feeds.to_deadlines(deadlines)
+    body = _cached_build(
+        (row["id"], etag),
+        lambda: ical.build_calendar(
+            feeds.feed_name(row, owner), feeds.to_events(sessions), feeds.to_deadlines(deadlines)
+        ),
     )
     if request.method == "HEAD":
         headers["Content-Length"] = str(len(body))
