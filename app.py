@@ -257,6 +257,19 @@ def calendars_refresh() -> None:
     _run(run())
 
 
+@cli.command("send-notices")
+@click.option("--limit", default=100, show_default=True, type=int, help="Højst så mange beskeder.")
+def send_notices(limit: int) -> None:
+    """Send queued change notices by e-mail (run every minute, e.g. from cron or a systemd timer)."""
+    from intro import notices
+
+    async def run():
+        summary = await notices.send_due(limit=limit)
+        click.echo(str(summary))
+
+    _run(run())
+
+
 @cli.command()
 @click.pass_context
 def setup(ctx: click.Context) -> None:

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from intro import audit, plan
+from intro import audit, notices, plan
 from intro.db import write_transaction
 from intro.errors import Invalid, NotFound
 from intro.i18n import _
@@ -675,6 +675,13 @@ async def change_session(actor_id: int, session: dict, cohort: dict, change: Ses
             starts_at=starts.isoformat(), venue=change.venue_id, instructors=list(change.instructor_ids),
             reason=change.reason,
         )
+        if scheduled:
+            await notices.queue_session_change(
+                {**session, "instructor_ids": current},
+                {**session, "starts_at": starts, "ends_at": ends, "venue": change.venue_id,
+                 "instructor_ids": change.instructor_ids},
+                change.reason,
+            )
     if scheduled:
         await plan.sync_cohort(cohort["id"])
 
@@ -695,6 +702,9 @@ async def cancel_session(actor_id: int, session: dict, reason: str) -> None:
             }
         ).where(Session.id == session["id"])
         await audit.record(actor_id, "session.cancel", "session", session["id"], reason=reason)
+        await notices.queue_session_change(
+            session, {**session, "status": SessionStatus.cancelled.value}, reason
+        )
     await plan.sync_cohort(session["cohort"])
 
 

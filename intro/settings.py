@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import os
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
@@ -36,6 +36,13 @@ class Settings:
     # Instructors' busy calendars may be fetched from loopback and private network
     # addresses. Off: a typed address must not reach the server's own network (SSRF).
     calendar_allow_private_hosts: bool = False
+    # Change notices by e-mail. No host: sending is off and notices stay queued.
+    smtp_host: str | None = None
+    smtp_port: int = 25
+    smtp_user: str | None = None
+    smtp_password: str | None = field(default=None, repr=False)
+    smtp_starttls: bool = False
+    mail_from: str = "intro@localhost"
 
     @property
     def uses_postgres(self) -> bool:
@@ -85,6 +92,12 @@ def load_settings() -> Settings:
         login_window_minutes=int(os.environ.get("INTRO_LOGIN_WINDOW_MINUTES", "15")),
         debug=_flag("INTRO_DEBUG", False),
         calendar_allow_private_hosts=_flag("INTRO_CALENDAR_ALLOW_PRIVATE_HOSTS", False),
+        smtp_host=os.environ.get("INTRO_SMTP_HOST") or None,
+        smtp_port=int(os.environ.get("INTRO_SMTP_PORT") or "25"),
+        smtp_user=os.environ.get("INTRO_SMTP_USER") or None,
+        smtp_password=os.environ.get("INTRO_SMTP_PASSWORD") or None,
+        smtp_starttls=_flag("INTRO_SMTP_STARTTLS", False),
+        mail_from=os.environ.get("INTRO_MAIL_FROM") or "intro@localhost",
     )
 
 

@@ -663,3 +663,45 @@ class CatchUpBooking(Table):
     cancelled_at = Timestamptz(null=True, default=None)
 
     catch_up_booking_once = Unique(["person", "session"])
+
+
+# --------------------------------------------------------------------------------------
+# Change notices (issue 5)
+
+
+class NoticeKind(StrEnum):
+    session_moved = "session_moved"
+    session_cancelled = "session_cancelled"
+
+
+class Notice(Table):
+    """An e-mail to one person about a changed course day: an outbox. A change only
+    queues its notices (in its own transaction); `intro.notices.send_due` sends them
+    later and retries, so a mail server that is down never blocks or loses a change.
+    The address is the one the person had when the notice was queued.
+
+    `next_attempt_at` is set while the notice waits and cleared when it is sent, so the
+    sender's one query (`next_attempt_at <= now`) is a range scan of its index that
+    never walks through the notices already sent."""
+
+    recipient = ForeignKey(Person, on_delete=OnDelete.restrict, null=False, index=True)
+    email = Varchar(length=254, null=False)
+    subject = Varchar(length=300, null=False)
+    body = Text(null=False)
+    session = ForeignKey(Session, on_delete=OnDelete.set_null, null=True, index=True)
+    kind = Varchar(length=30, null=False, choices=NoticeKind)
+    created_at = Timestamptz(default=TimestamptzNow())
+    sent_at = Timestamptz(null=True, default=None)
+    attempts = Integer(null=False, default=0)
+    next_attempt_at = Timestamptz(null=True, default=TimestamptzNow(), index=True)
+    last_error = Text(default="")
+
+    notice_known_kind = Check(_one_of("kind", NoticeKind))
+    notice_attempts_not_negative = Check("attempts >= 0")
+    notice_sent_after_an_attempt = Check("sent_at IS NULL OR attempts >= 1")
+    notice_waits_until_sent = Check(
+        "(sent_at IS NULL AND next_attempt_at IS NOT NULL)"
+        " OR (sent_at IS NOT NULL AND next_attempt_at IS NULL)"
+    )
+    notice_email_not_blank = Check(_not_blank("email"))
+    notice_subject_not_blank = Check(_not_blank("subject"))
