@@ -87,7 +87,26 @@ async def allowed_targets(user: User) -> list[FeedTarget]:
 
 
 async def _may(user: User, kind: str, target_id: int | None) -> bool:
-    return any(t.kind == kind and t.target_id == target_id for t in await allowed_targets(user))
+    """May the user see this one feed? The same rules as allowed_targets, checked for one
+    target only: this runs on every fetch of every feed."""
+    if kind == FeedKind.person.value:
+        return target_id is None and user.has(Role.participant)
+    if kind == FeedKind.instructor.value:
+        return target_id is None and user.has(Role.instructor)
+    if target_id is None:
+        return False
+    coordinated = user.partnerships(Role.coordinator)
+    if kind == FeedKind.partnership.value:
+        return target_id in coordinated
+    if kind == FeedKind.cohort.value:
+        cohort = await Cohort.select(Cohort.partnership).where(Cohort.id == target_id).first()
+        return cohort is not None and cohort["partnership"] in await access.visible_partnerships(user)
+    if kind == FeedKind.municipality.value:
+        return target_id in user.municipalities(Role.chief) or target_id in await access.member_municipalities(coordinated)
+    if kind == FeedKind.venue.value:
+        venue = await Venue.select(Venue.municipality).where(Venue.id == target_id).first()
+        return venue is not None and venue["municipality"] in await access.member_municipalities(coordinated)
+    return False
 
 
 TARGET_COLUMN = {

@@ -46,15 +46,37 @@ class FeedDeadline:
 
 
 def _timezone(first: date, last: date) -> Timezone:
-    return Timezone.from_tzid(TZID, first_date=first, last_date=last)
+    timezone = Timezone.from_tzid(TZID, first_date=first, last_date=last)
+    # Each observance's DTSTART is its first onset, and its RDATEs the later ones. Some
+    # readers (ical.js: Thunderbird, Nextcloud) skip the DTSTART once there are RDATEs, and
+    # read only the first value of an RDATE list: either puts a change of the clocks in the
+    # wrong place. So every onset gets an RDATE line of its own, the DTSTART included, as
+    # libical writes them; RFC 5545 counts an onset given twice once.
+    for observance in timezone.subcomponents:
+        rdate = observance.get("RDATE")
+        if rdate is not None and "RRULE" not in observance:
+            onsets = [d.dt for r in (rdate if isinstance(rdate, list) else [rdate]) for d in r.dts]
+            observance.pop("RDATE")
+            for onset in [observance.decoded("DTSTART"), *onsets]:
+                observance.add("rdate", onset)
+    return timezone
+
+
+def _when(instant: datetime) -> datetime:
+    """Local time with TZID — except in the hour repeated when the clocks go back, where
+    the wall-clock time names two instants (readers take the first, or not): UTC there."""
+    local = instant.astimezone(COPENHAGEN)
+    if local.replace(fold=1 - local.fold).utcoffset() != local.utcoffset():
+        return instant.astimezone(UTC)
+    return local
 
 
 def _event(e: FeedEvent, stamp: datetime) -> Event:
     event = Event()
     event.add("uid", e.uid)
     event.add("dtstamp", stamp)
-    event.add("dtstart", e.starts_at.astimezone(COPENHAGEN))
-    event.add("dtend", e.ends_at.astimezone(COPENHAGEN))
+    event.add("dtstart", _when(e.starts_at))
+    event.add("dtend", _when(e.ends_at))
     event.add("sequence", e.sequence)
     event.add("status", "CANCELLED" if e.cancelled else "CONFIRMED")
     event.add("summary", ("Aflyst: " if e.cancelled else "") + e.summary)

@@ -181,3 +181,21 @@ async def test_an_admin_stops_a_persons_feeds_from_the_user_page(demo_client):
         assert (await calendar.get(path)).status_code == 404
     await login(demo_client, "koordinator@intro.example")
     assert (await post_form(demo_client, f"/admin/users/{sara['id']}/feeds/revoke")).status_code == 403
+
+
+async def test_the_per_fetch_check_agrees_with_the_list_of_allowed_feeds(demo_db):
+    from intro.accounts import load_user
+    from intro.feeds import _may, allowed_targets
+    from intro.tables import Municipality, Venue
+
+    everything = [("person", None), ("instructor", None)]
+    everything += [("cohort", c["id"]) for c in await Cohort.select(Cohort.id)]
+    everything += [("venue", v["id"]) for v in await Venue.select(Venue.id)]
+    everything += [("municipality", m["id"]) for m in await Municipality.select(Municipality.id)]
+    everything += [("partnership", 1), ("partnership", 999)]
+    for email in (SARA, "koordinator@intro.example", "underviser@intro.example", "chef.slagelse@intro.example", "admin@intro.example"):
+        person = await Person.select(Person.id).where(Person.email == email).first()
+        user = await load_user(person["id"])
+        allowed = {(t.kind, t.target_id) for t in await allowed_targets(user)}
+        for kind, target in everything:
+            assert await _may(user, kind, target) == ((kind, target) in allowed), (email, kind, target)
