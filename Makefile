@@ -25,11 +25,12 @@ setup: install
 run: setup
 	INTRO_SECURE_COOKIES=0 $(BIN)/python app.py serve --host 127.0.0.1 --port 8000
 
+# Tests run on every core (pytest-xdist); each worker builds its own template databases.
 test: install
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n auto
 	@if $(BIN)/python tests/pg_available.py; then \
 		echo "== The same suite on PostgreSQL =="; \
-		INTRO_TEST_BACKEND=postgres $(BIN)/python -m pytest -m "not browser"; \
+		INTRO_TEST_BACKEND=postgres $(BIN)/python -m pytest -n auto -m "not browser"; \
 	elif [ -n "$$INTRO_REQUIRE_POSTGRES" ]; then \
 		echo "PostgreSQL is required here but not reachable"; exit 1; \
 	else \
