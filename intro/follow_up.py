@@ -19,6 +19,7 @@ from intro.progress import Behind, ModuleState, falling_behind, is_complete, pro
 from intro.tables import (
     Attendance,
     CatchUpBooking,
+    Cohort,
     CohortModule,
     Enrolment,
     Person,
@@ -52,9 +53,12 @@ TRANSFER_NAMES = {
 }
 
 
-async def cohort_grid(cohort: dict, municipality_ids: set[int] | None = None) -> dict:
-    """Rows of participants (only from `municipality_ids` when given) with a cell per
-    module, each person's progress, and reasons for falling behind."""
+async def cohort_grid(
+    cohort: dict, municipality_ids: set[int] | None = None, person_id: int | None = None
+) -> dict:
+    """Rows of participants (only from `municipality_ids`, or only `person_id`, when
+    given) with a cell per module, each person's progress, and reasons for falling
+    behind. The participant's own page uses the same rows, so both always agree."""
     today = datetime.now(COPENHAGEN).date()
     now = datetime.now(UTC)
     enrolments = await Enrolment.select(
@@ -64,6 +68,8 @@ async def cohort_grid(cohort: dict, municipality_ids: set[int] | None = None) ->
     ).where((Enrolment.cohort == cohort["id"]) & Enrolment.status.is_in(["enrolled", "completed"]))
     if municipality_ids is not None:
         enrolments = [e for e in enrolments if e["municipality"] in municipality_ids]
+    if person_id is not None:
+        enrolments = [e for e in enrolments if e["person"] == person_id]
     enrolments.sort(key=lambda e: e["full_name"])
     modules = await CohortModule.select(
         CohortModule.module.id.as_alias("id"), CohortModule.module.code.as_alias("code"),
@@ -157,12 +163,26 @@ async def cohort_grid(cohort: dict, municipality_ids: set[int] | None = None) ->
             {
                 **e,
                 "cells": cells,
+                "states": states,
                 "progress": progress(states),
                 "complete": is_complete(states),
                 "behind": behind,
             }
         )
     return {"modules": modules, "rows": rows}
+
+
+async def own_progress(person_id: int) -> list[ModuleState]:
+    """A participant's modules across the cohorts they are (or were) on to the end."""
+    states: list[ModuleState] = []
+    for e in await Enrolment.select(Enrolment.cohort).where(
+        (Enrolment.person == person_id) & Enrolment.status.is_in(["enrolled", "completed"])
+    ):
+        cohort = await Cohort.select().where(Cohort.id == e["cohort"]).first()
+        grid = await cohort_grid(cohort, person_id=person_id)
+        for row in grid["rows"]:
+            states.extend(row["states"])
+    return states
 
 
 async def confirm_completion(actor_id: int, cohort: dict, enrolment_id: int) -> None:

@@ -15,9 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
 from intro.db import write_transaction
-from intro.progress import ModuleState
 from intro.tables import (
-    Attendance,
     CatchUpBooking,
     CohortModule,
     Employment,
@@ -289,65 +287,6 @@ async def sync_municipality(municipality_id: int) -> None:
 
 # --------------------------------------------------------------------------------------
 # Reading a plan for its pages
-
-
-async def module_states(person_id: int) -> list[ModuleState]:
-    """The person's modules with what is attended, missed and answered (for
-    intro.progress). Modules of every cohort the person is (or was) on to the end."""
-    enrolments = await Enrolment.select(Enrolment.cohort).where(
-        (Enrolment.person == person_id) & Enrolment.status.is_in(ON_COHORT)
-    )
-    cohort_ids = [e["cohort"] for e in enrolments]
-    if not cohort_ids:
-        return []
-    modules = await CohortModule.select(
-        CohortModule.module.id.as_alias("id"),
-        CohortModule.module.code.as_alias("code"),
-        CohortModule.module.title.as_alias("title"),
-        CohortModule.module.days.as_alias("days"),
-        CohortModule.module.duration_minutes.as_alias("minutes"),
-        CohortModule.module.strand.name.as_alias("strand"),
-        CohortModule.module.position.as_alias("position"),
-    ).where(CohortModule.cohort.is_in(cohort_ids))
-    modules.sort(key=lambda m: (m["position"], m["code"]))
-    own = await Session.select(Session.id, Session.module, Session.ends_at, Session.module.code.as_alias("code")).where(
-        Session.cohort.is_in(cohort_ids) & (Session.status == SessionStatus.scheduled.value)
-    )
-    present = await Attendance.select(
-        Attendance.session, Attendance.session.module.code.as_alias("code"), Attendance.session.part.as_alias("part")
-    ).where((Attendance.person == person_id) & (Attendance.status == "present"))
-    present_sessions = {p["session"] for p in present}
-    parts_by_code: dict[str, set[int]] = defaultdict(set)
-    for p in present:
-        parts_by_code[p["code"]].add(p["part"])
-    transfers = {
-        r["source_key"].rsplit(":", 1)[1]: r
-        for r in await PlanItem.select(PlanItem.source_key, PlanItem.answered_at, PlanItem.due_date).where(
-            (PlanItem.person == person_id) & (PlanItem.kind == PlanItemKind.transfer.value)
-        )
-    }
-    now = datetime.now(UTC)
-    states = []
-    for m in modules:
-        past_own = [s for s in own if s["module"] == m["id"] and s["ends_at"] < now]
-        attended_parts = len(parts_by_code[m["code"]])
-        missed = 0 if attended_parts >= m["days"] else sum(1 for s in past_own if s["id"] not in present_sessions)
-        transfer = transfers.get(m["code"])
-        states.append(
-            ModuleState(
-                module_id=m["id"],
-                code=m["code"],
-                title=m["title"],
-                strand=m["strand"],
-                minutes=m["minutes"],
-                days_needed=m["days"],
-                days_attended=min(attended_parts, m["days"]),
-                days_missed=missed,
-                transfer_answered=bool(transfer and transfer["answered_at"]),
-                transfer_due=transfer["due_date"] if transfer else None,
-            )
-        )
-    return states
 
 
 async def plan_items(person_id: int) -> list[dict]:

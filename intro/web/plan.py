@@ -15,7 +15,7 @@ from litestar.enums import RequestEncodingType
 from litestar.params import Body, FromPath, FromQuery
 from litestar.response import Redirect, Template
 
-from intro import participation, plan, progress
+from intro import follow_up, participation, plan, progress
 from intro.accounts import User
 from intro.errors import Invalid, NotFound
 from intro.i18n import _
@@ -62,7 +62,7 @@ async def plan_page(request: Request[User, None, None], notice: FromQuery[str | 
     person = request.user.id
     items = await plan.plan_items(person)
     today = _today()
-    states = await plan.module_states(person)
+    states = await follow_up.own_progress(person)
     next_day = next(
         (i for i in items if i["kind"] == "session" and i["due_date"] and i["due_date"] >= today and i["status"] != "done"),
         None,
