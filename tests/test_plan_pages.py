@@ -3,10 +3,19 @@
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime, timedelta
 
 from intro import accounts
 from intro.demo import DEMO_PASSWORD
-from intro.tables import AuditLog, Municipality, Person, PlanItem, Reflection, SelfAssessment
+from intro.tables import (
+    AuditLog,
+    Municipality,
+    Person,
+    PlanItem,
+    Reflection,
+    SelfAssessment,
+    Session,
+)
 from tests.conftest import login, post_form
 
 SARA = "deltager@intro.example"
@@ -113,3 +122,24 @@ async def test_a_participant_without_a_cohort_gets_an_empty_plan(demo_client):
     page = await demo_client.get("/plan")
     assert page.status_code == 200 and "ikke sat op endnu" in page.text
     assert (await demo_client.get("/plan/self-assessment")).status_code == 200
+
+
+async def test_a_course_day_that_is_over_is_no_longer_the_next_one(demo_client):
+    sara = await _sara()
+    items = await PlanItem.select(PlanItem.session).where(
+        (PlanItem.person == sara) & (PlanItem.kind == "session") & PlanItem.session.is_not_null()
+    )
+    upcoming = await Session.select(Session.id, Session.starts_at).where(
+        Session.id.is_in([i["session"] for i in items]) & (Session.starts_at > datetime.now(UTC))
+    ).order_by(Session.starts_at)
+    first, second = upcoming[0], upcoming[1]
+    now = datetime.now(UTC)
+    # The first one was held earlier today and is over.
+    await Session.update({Session.starts_at: now - timedelta(hours=3), Session.ends_at: now - timedelta(minutes=5)}).where(
+        Session.id == first["id"]
+    )
+    await login(demo_client, SARA)
+    page = await demo_client.get("/plan")
+    section = page.text.split('id="next-heading"', 1)[1].split("</section>", 1)[0]
+    second_title = (await PlanItem.select(PlanItem.title).where((PlanItem.person == sara) & (PlanItem.session == second["id"])).first())["title"]
+    assert second_title in section

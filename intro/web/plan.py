@@ -63,8 +63,13 @@ async def plan_page(request: Request[User, None, None], notice: FromQuery[str | 
     items = await plan.plan_items(person)
     today = _today()
     states = await follow_up.own_progress(person)
+    now = datetime.now(COPENHAGEN)
+    # The next course day that has not ended yet (today's until it is over).
     next_day = next(
-        (i for i in items if i["kind"] == "session" and i["due_date"] and i["due_date"] >= today and i["status"] != "done"),
+        (
+            i for i in items
+            if i["kind"] == "session" and i["ends_at"] and i["ends_at"] > now and i["status"] != "done"
+        ),
         None,
     )
     return Template(
