@@ -14,10 +14,12 @@ import sys
 from pathlib import Path
 
 import click
-from litestar import Litestar, Response
+from litestar import Litestar, Response, Router
 from litestar.config.compression import CompressionConfig
 from litestar.config.csrf import CSRFConfig
 from litestar.datastructures import CacheControlHeader
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import JsonRenderPlugin, YamlRenderPlugin
 from litestar.plugins.htmx import HTMXPlugin
 from litestar.static_files import create_static_files_router
 
@@ -46,6 +48,8 @@ def create_app() -> Litestar:
     import piccolo_conf  # noqa: F401  (sets up the engine and the SQLite constraint fix)
     from intro.web import (
         admin,
+        api,
+        api_tokens,
         attendance,
         busy,
         cohorts,
@@ -88,24 +92,29 @@ def create_app() -> Litestar:
 
     return Litestar(
         route_handlers=[
-            static,
-            health.healthz,
-            login_page,
-            login_submit,
-            logout,
-            home.home,
-            *curriculum.ROUTES,
-            *cohorts.ROUTES,
-            *enrolment.ROUTES,
-            *attendance.ROUTES,
-            *programme.ROUTES,
-            *busy.ROUTES,
-            *plan.ROUTES,
-            *follow_up.ROUTES,
-            *competences.ROUTES,
-            *tasks.ROUTES,
-            *feeds.ROUTES,
-            *admin.ROUTES,
+            # The pages are for people; the OpenAPI schema describes the HR API only.
+            Router(path="/", include_in_schema=False, route_handlers=[
+                static,
+                health.healthz,
+                login_page,
+                login_submit,
+                logout,
+                home.home,
+                *curriculum.ROUTES,
+                *cohorts.ROUTES,
+                *enrolment.ROUTES,
+                *attendance.ROUTES,
+                *programme.ROUTES,
+                *busy.ROUTES,
+                *plan.ROUTES,
+                *follow_up.ROUTES,
+                *competences.ROUTES,
+                *tasks.ROUTES,
+                *feeds.ROUTES,
+                *admin.ROUTES,
+                *api_tokens.ROUTES,
+            ]),
+            *api.ROUTES,
         ],
         guards=[require_login],
         middleware=[SessionMiddleware()],
@@ -115,12 +124,26 @@ def create_app() -> Litestar:
             # htmx takes the token from the page (hx-headers), never from the cookie.
             cookie_httponly=True,
             cookie_samesite="lax",
-            exclude=["/healthz"],
+            # The HR API authenticates each call by its bearer token and sets no cookie.
+            exclude=["/healthz", "/api/"],
         ),
         template_config=template_config(),
         # Pages and calendar feeds are text: gzip them (feeds of years of course days shrink ~10x).
         compression_config=CompressionConfig(backend="gzip", minimum_size=1000),
         plugins=[HTMXPlugin()],
+        openapi_config=OpenAPIConfig(
+            title="Intro – API for HR-systemer",
+            version="1",
+            description=(
+                "Ansættelser i én kommune, med en API-nøgle oprettet af kommunens chef eller en "
+                "administrator (Authorization: Bearer intro_…). Se siden 'API-nøgler' i Intro."
+            ),
+            path="/schema",
+            # The schema only, as JSON and YAML: the browsable renderings load scripts from
+            # other sites, which the pages' Content-Security-Policy rightly refuses.
+            render_plugins=[JsonRenderPlugin(), YamlRenderPlugin()],
+            components=[api.SECURITY_COMPONENTS],
+        ),
         exception_handlers=EXCEPTION_HANDLERS,
         after_request=_security_headers,
         on_startup=[open_pool],

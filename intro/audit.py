@@ -55,6 +55,12 @@ ACTION_NAMES = {
     "busy_calendar.refresh": _("Optaget-kalender læst igen"),
     "busy_calendar.refresh_failed": _("Optaget-kalender kunne ikke læses"),
     "busy_calendar.remove": _("Optaget-kalender fjernet"),
+    "employment.create": _("Ansættelse oprettet"),
+    "employment.update": _("Ansættelse ændret"),
+    "employment.end": _("Ansættelse afsluttet"),
+    "employment_import.commit": _("Ansættelser indlæst fra fil"),
+    "api_token.create": _("API-nøgle oprettet"),
+    "api_token.revoke": _("API-nøgle tilbagekaldt"),
 }
 OBJECT_TYPE_NAMES = {
     "person": _("Bruger"),
@@ -68,6 +74,9 @@ OBJECT_TYPE_NAMES = {
     "enrolment": _("Tilmelding"),
     "plan_item": _("Punkt i introforløb"),
     "reflection": _("Refleksion"),
+    "employment": _("Ansættelse"),
+    "employment_import": _("Filindlæsning"),
+    "api_token": _("API-nøgle"),
 }
 
 

@@ -705,3 +705,55 @@ class Notice(Table):
     )
     notice_email_not_blank = Check(_not_blank("email"))
     notice_subject_not_blank = Check(_not_blank("subject"))
+
+
+# --------------------------------------------------------------------------------------
+# HR data in: file imports and the HR systems' API (issue 6)
+
+
+class EmploymentImportStatus(StrEnum):
+    previewed = "previewed"  # read and checked, waiting for the user to commit it
+    committed = "committed"
+    discarded = "discarded"
+
+
+class EmploymentImport(Table):
+    """A CSV file of employments from a payroll/HR system. The file is kept between the
+    preview and the commit, so what is committed is exactly what was previewed; the row
+    stays afterwards as the import's history (counts, who, when)."""
+
+    uploaded_by = ForeignKey(Person, on_delete=OnDelete.restrict, null=False, index=True)
+    # The municipality the importer acts for; None for an administrator importing rows
+    # of several municipalities.
+    municipality = ForeignKey(Municipality, on_delete=OnDelete.restrict, null=True, index=True)
+    filename = Varchar(length=255, null=False, default="")
+    content = Text(null=False)  # the file as text, decoded
+    content_sha256 = Varchar(length=64, null=False)
+    status = Varchar(length=20, null=False, choices=EmploymentImportStatus)
+    rows = Integer(null=False, default=0)
+    created = Integer(null=False, default=0)
+    updated = Integer(null=False, default=0)
+    unchanged = Integer(null=False, default=0)
+    uploaded_at = Timestamptz(default=TimestamptzNow())
+    committed_at = Timestamptz(null=True, default=None)
+
+    employment_import_known_status = Check(_one_of("status", EmploymentImportStatus))
+    employment_import_committed_has_time = Check(
+        "status <> 'committed' OR committed_at IS NOT NULL"
+    )
+
+
+class ApiToken(Table):
+    """A bearer token for an HR system, scoped to one municipality. Only the SHA-256 of
+    the token is stored; the token is shown once when it is made."""
+
+    municipality = ForeignKey(Municipality, on_delete=OnDelete.restrict, null=False, index=True)
+    name = Varchar(length=120, null=False)
+    token_hash = Varchar(length=64, unique=True, null=False)
+    created_by = ForeignKey(Person, on_delete=OnDelete.set_null, null=True)
+    created_at = Timestamptz(default=TimestamptzNow())
+    revoked_at = Timestamptz(null=True, default=None)
+    revoked_by = ForeignKey(Person, on_delete=OnDelete.set_null, null=True)
+    last_used_at = Timestamptz(null=True, default=None)
+
+    api_token_name_not_blank = Check(_not_blank("name"))

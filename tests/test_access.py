@@ -10,8 +10,9 @@ from datetime import UTC, datetime
 import pytest
 
 from app import create_app
-from intro import busy
+from intro import api_tokens, busy
 from intro.tables import (
+    ApiToken,
     ClosedPeriod,
     Cohort,
     CurriculumVersion,
@@ -103,9 +104,12 @@ RULES: list[tuple[str, str, set[str]]] = [
     ("POST", "/me/calendars/{calendar_id}/refresh", {"instructor"}),
     ("POST", "/me/calendars/{calendar_id}/remove", {"instructor"}),
     ("GET", "/schema/openapi.json", ALL),
+    ("GET", "/municipalities/{slagelse_id}/api-tokens", {"chief", "admin"}),
+    ("POST", "/municipalities/{slagelse_id}/api-tokens", {"chief", "admin"}),
+    ("POST", "/municipalities/{slagelse_id}/api-tokens/{token_id}/revoke", {"chief", "admin"}),
 ]
 
-SCHEMA_VIEWS = {"", "/elements", "/oauth2-redirect.html", "/openapi.yaml", "/openapi.yml", "/rapidoc", "/redoc", "/swagger", "/{path}"}
+SCHEMA_VIEWS = {"", "/openapi.yaml", "/openapi.yml", "/{path}"}
 
 # Routes whose access is tested elsewhere, with the reason.
 TESTED_ELSEWHERE = {
@@ -115,6 +119,10 @@ TESTED_ELSEWHERE = {
     ("POST", "/logout"): "tests/test_auth.py",
     ("GET", "/static/{file_path}"): "public files; the rule for /static/css/intro.css covers them",
     ("HEAD", "/static/{file_path}"): "public files",
+    **{
+        (method, f"/api/v1/employments{tail}"): "HR API, by token only: tests/test_hr_api.py"
+        for method, tail in [("GET", ""), ("GET", "/{external_ref}"), ("PUT", "/{external_ref}"), ("POST", "/{external_ref}/end")]
+    },
     **{("GET", f"/schema{view}"): "other renderings of /schema/openapi.json, same guard" for view in SCHEMA_VIEWS},
 }
 
@@ -141,6 +149,11 @@ def test_every_route_has_an_access_rule():
     routes = {(m, _shape(p)) for m, p in _app_routes() if not p.startswith("/admin")}
     missing = routes - listed
     assert not missing, f"routes without an access rule in tests/test_access.py: {sorted(missing)}"
+
+
+async def _slagelse_token(slagelse_id: int) -> int:
+    await api_tokens.create_token(None, slagelse_id, "HR-system")
+    return (await ApiToken.select(ApiToken.id).where(ApiToken.municipality == slagelse_id).first())["id"]
 
 
 @pytest.fixture
@@ -174,6 +187,7 @@ async def ids(demo_db):
         "calendar_id": calendar_id,
         "period_id": period["id"],
         "feed_id": 999999,
+        "token_id": await _slagelse_token(slagelse["id"]),
         "slagelse_id": slagelse["id"],
         "slagelse_task_id": (await LocalTaskTemplate.select(LocalTaskTemplate.id).where(LocalTaskTemplate.municipality == slagelse["id"]).first())["id"],
         "completed_enrolment_id": (await Enrolment.select(Enrolment.id).where(Enrolment.status == "completed").first())["id"],

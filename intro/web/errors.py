@@ -60,6 +60,13 @@ def not_signed_in(request: Request, _exc: Exception) -> Response:
     target = login_redirect(request.url.path)
     if request.headers.get("hx-request"):
         return Response("", status_code=401, headers={"HX-Redirect": target})
+    if request.url.path.startswith("/api/"):
+        return Response(
+            {"status": 401, "error": MESSAGES[401][0], "detail": "API-nøglen mangler, er ukendt eller tilbagekaldt."},
+            status_code=401,
+            media_type=MediaType.JSON,
+            headers={"WWW-Authenticate": 'Bearer realm="intro"'},
+        )
     if _wants_json(request):
         return _error_response(request, 401)
     return Redirect(target, status_code=303)
@@ -74,6 +81,14 @@ def not_found(request: Request, _exc: Exception) -> Response:
 
 
 def http_error(request: Request, exc: HTTPException) -> Response:
+    if request.url.path.startswith("/api/") and exc.status_code == 400:
+        # An API client needs to know which field was wrong; the message names only
+        # the request's own fields, never stored data.
+        return Response(
+            {"status": 400, "error": MESSAGES[400][0], "detail": exc.detail, "errors": exc.extra},
+            status_code=400,
+            media_type=MediaType.JSON,
+        )
     return _error_response(request, exc.status_code)
 
 

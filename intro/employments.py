@@ -1,0 +1,309 @@
+"""Employments from the HR systems: the one write path that both the CSV import and
+the HR API go through, so a row means the same whichever way it arrives.
+
+An employment is matched on its stable key: the municipality plus the HR system's own
+reference (`external_ref`). Sending the same data again changes nothing and writes no
+log line; a changed field updates the row and logs what changed. The person is found
+by e-mail address, or created without a password (HR data does not give anyone a
+sign-in); a current employment gives the person the participant role in the
+municipality, so the coordinator and the chief can enrol them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, date, datetime
+
+from intro import audit
+from intro.accounts import EMAIL_PATTERN, normalise_email
+from intro.errors import Invalid
+from intro.i18n import _
+from intro.tables import (
+    Employment,
+    EndReason,
+    Municipality,
+    Person,
+    Profile,
+    Role,
+    RoleGrant,
+)
+
+# What a reason is called in Danish, and which Danish words HR exports use for it.
+END_REASON_NAMES = {
+    EndReason.resigned.value: _("Sagt op"),
+    EndReason.dismissed.value: _("Afskediget"),
+    EndReason.contract_ended.value: _("Tidsbegrænset ansættelse udløbet"),
+    EndReason.retired.value: _("Pension"),
+    EndReason.moved.value: _("Skiftet til anden kommune"),
+    EndReason.other.value: _("Andet"),
+}
+END_REASON_WORDS = {
+    "opsagt": EndReason.resigned.value,
+    "sagt op": EndReason.resigned.value,
+    "egen opsigelse": EndReason.resigned.value,
+    "afsked": EndReason.dismissed.value,
+    "afskediget": EndReason.dismissed.value,
+    "bortvist": EndReason.dismissed.value,
+    "udløbet": EndReason.contract_ended.value,
+    "tidsbegrænset": EndReason.contract_ended.value,
+    "pension": EndReason.retired.value,
+    "efterløn": EndReason.retired.value,
+    "flyttet": EndReason.moved.value,
+    "skiftet kommune": EndReason.moved.value,
+    "andet": EndReason.other.value,
+    **{reason.value: reason.value for reason in EndReason},
+}
+
+FIELDS = (
+    "external_ref",
+    "full_name",
+    "email",
+    "municipality_code",
+    "job_function",
+    "profile_code",
+    "start_date",
+    "end_date",
+    "end_reason",
+)
+
+
+@dataclass(frozen=True)
+class EmploymentRecord:
+    """One employment as an HR system states it."""
+
+    external_ref: str
+    full_name: str
+    email: str
+    municipality_code: str
+    job_function: str
+    start_date: date
+    profile_code: str | None = None
+    end_date: date | None = None
+    end_reason: str | None = None
+
+
+@dataclass
+class Applied:
+    created: list[int] = field(default_factory=list)
+    updated: list[int] = field(default_factory=list)
+    unchanged: list[int] = field(default_factory=list)
+
+    @property
+    def counts(self) -> dict[str, int]:
+        return {
+            "created": len(self.created),
+            "updated": len(self.updated),
+            "unchanged": len(self.unchanged),
+        }
+
+
+def parse_end_reason(text: str | None) -> str | None:
+    """The reason code for an HR system's word; None for blank. Raises ValueError."""
+    word = (text or "").strip().lower()
+    if not word:
+        return None
+    if word in END_REASON_WORDS:
+        return END_REASON_WORDS[word]
+    raise ValueError(word)
+
+
+async def known_profile_codes() -> set[str]:
+    rows = await Profile.select(Profile.code).distinct()
+    return {r["code"] for r in rows}
+
+
+async def municipality_ids_by_code() -> dict[str, int]:
+    return {r["code"]: r["id"] for r in await Municipality.select(Municipality.id, Municipality.code)}
+
+
+def check_record(
+    record: EmploymentRecord,
+    *,
+    codes: dict[str, int],
+    profiles: set[str],
+    allowed: set[int] | None,
+) -> dict[str, str]:
+    """Every problem with one record, by field; empty when it can be written.
+    `allowed` limits the municipalities the writer acts for (None: any)."""
+    errors: dict[str, str] = {}
+    if not record.external_ref.strip():
+        errors["external_ref"] = _("Ansættelsens id mangler.")
+    elif len(record.external_ref) > 100:
+        errors["external_ref"] = _("Ansættelsens id må højst være 100 tegn.")
+    if not record.full_name.strip():
+        errors["full_name"] = _("Navnet mangler.")
+    elif len(record.full_name) > 200:
+        errors["full_name"] = _("Navnet må højst være 200 tegn.")
+    email = normalise_email(record.email)
+    if not EMAIL_PATTERN.match(email) or len(email) > 254:
+        errors["email"] = _("'{value}' er ikke en e-mailadresse.").format(value=record.email)
+    municipality = codes.get(record.municipality_code.strip())
+    if municipality is None:
+        errors["municipality_code"] = _("Ukendt kommunekode '{value}'.").format(
+            value=record.municipality_code
+        )
+    elif allowed is not None and municipality not in allowed:
+        errors["municipality_code"] = _(
+            "Kommunekode {value} er ikke en kommune, du kan indlæse ansættelser for."
+        ).format(value=record.municipality_code)
+    if not record.job_function.strip():
+        errors["job_function"] = _("Stillingen mangler.")
+    elif len(record.job_function) > 120:
+        errors["job_function"] = _("Stillingen må højst være 120 tegn.")
+    if record.profile_code and record.profile_code not in profiles:
+        errors["profile_code"] = _("Ukendt fagprofil '{value}'. Kendte: {known}.").format(
+            value=record.profile_code, known=", ".join(sorted(profiles))
+        )
+    if record.end_date is not None and record.end_date < record.start_date:
+        errors["end_date"] = _("Slutdatoen ligger før startdatoen.")
+    if record.end_reason is not None and record.end_reason not in END_REASON_NAMES:
+        errors["end_reason"] = _("Ukendt fratrædelsesårsag '{value}'.").format(
+            value=record.end_reason
+        )
+    if record.end_reason is not None and record.end_date is None:
+        errors["end_reason"] = _("En fratrædelsesårsag kræver en slutdato.")
+    return errors
+
+
+async def check_records(
+    records: list[EmploymentRecord], *, allowed: set[int] | None
+) -> dict[int, dict[str, str]]:
+    """Problems by record index, including the same key twice in one batch."""
+    codes = await municipality_ids_by_code()
+    profiles = await known_profile_codes()
+    problems: dict[int, dict[str, str]] = {}
+    seen: dict[tuple[str, str], int] = {}
+    for index, record in enumerate(records):
+        errors = check_record(record, codes=codes, profiles=profiles, allowed=allowed)
+        key = (record.municipality_code.strip(), record.external_ref.strip())
+        if key in seen and "external_ref" not in errors:
+            errors["external_ref"] = _(
+                "Ansættelsen '{ref}' står der allerede (række {row})."
+            ).format(ref=record.external_ref, row=seen[key] + 1)
+        seen.setdefault(key, index)
+        if errors:
+            problems[index] = errors
+    return problems
+
+
+def _is_current(record: EmploymentRecord, today: date) -> bool:
+    return record.end_date is None or record.end_date >= today
+
+
+async def apply_records(
+    records: list[EmploymentRecord],
+    actor_id: int | None,
+    *,
+    allowed: set[int] | None,
+    source: str,
+    today: date | None = None,
+) -> Applied:
+    """Write checked records. Call inside a write transaction: the caller decides what
+    else is written with them (the import's own row), and a failure anywhere leaves
+    nothing. Raises Invalid if any record has a problem (checked again here, so no
+    caller can skip it)."""
+    problems = await check_records(records, allowed=allowed)
+    if problems:
+        index, errors = next(iter(problems.items()))
+        raise Invalid({f"{index + 1}.{name}": message for name, message in errors.items()})
+    today = today or date.today()
+    codes = await municipality_ids_by_code()
+    emails = sorted({normalise_email(r.email) for r in records})
+    people = {
+        r["email"]: r["id"]
+        for r in await Person.select(Person.id, Person.email).where(Person.email.is_in(emails))
+    } if emails else {}
+    refs = sorted({r.external_ref.strip() for r in records})
+    existing = {
+        (row["municipality"], row["external_ref"]): row
+        for row in (
+            await Employment.select().where(Employment.external_ref.is_in(refs)) if refs else []
+        )
+    }
+    participant_grants = {
+        (g["person"], g["municipality"])
+        for g in await RoleGrant.select(RoleGrant.person, RoleGrant.municipality).where(
+            (RoleGrant.role == Role.participant.value)
+            & RoleGrant.person.is_in(sorted(people.values()) or [0])
+        )
+    }
+    applied = Applied()
+    now = datetime.now(UTC)
+    for record in records:
+        email = normalise_email(record.email)
+        municipality = codes[record.municipality_code.strip()]
+        person_id = people.get(email)
+        if person_id is None:
+            row = await Person.insert(
+                Person(email=email, full_name=record.full_name.strip(), password_hash=None)
+            ).returning(Person.id)
+            person_id = people[email] = row[0]["id"]
+            await audit.record(
+                actor_id, "person.create", "person", person_id,
+                email=email, full_name=record.full_name.strip(), password_set=False, source=source,
+            )
+        values = {
+            "person": person_id,
+            "municipality": municipality,
+            "job_function": record.job_function.strip(),
+            "profile_code": record.profile_code or None,
+            "start_date": record.start_date,
+            "end_date": record.end_date,
+            "end_reason": record.end_reason,
+            "external_ref": record.external_ref.strip(),
+        }
+        current = existing.get((municipality, values["external_ref"]))
+        if current is None:
+            row = await Employment.insert(Employment(**values)).returning(Employment.id)
+            employment_id = row[0]["id"]
+            applied.created.append(employment_id)
+            await audit.record(
+                actor_id, "employment.create", "employment", employment_id,
+                source=source, **_shown(values),
+            )
+        else:
+            employment_id = current["id"]
+            changed = {k: v for k, v in values.items() if current[k] != v}
+            if not changed:
+                applied.unchanged.append(employment_id)
+            else:
+                await Employment.update(
+                    {**{getattr(Employment, k): v for k, v in changed.items()}, Employment.updated_at: now}
+                ).where(Employment.id == employment_id)
+                applied.updated.append(employment_id)
+                await audit.record(
+                    actor_id,
+                    "employment.end" if "end_date" in changed and values["end_date"] else "employment.update",
+                    "employment", employment_id,
+                    source=source,
+                    **{k: f"{_shown_value(current[k])} → {_shown_value(v)}" for k, v in changed.items()},
+                )
+        if _is_current(record, today) and (person_id, municipality) not in participant_grants:
+            await RoleGrant.insert(
+                RoleGrant(
+                    person=person_id, role=Role.participant.value,
+                    municipality=municipality, granted_by=actor_id,
+                )
+            )
+            participant_grants.add((person_id, municipality))
+            await audit.record(
+                actor_id, "role.grant", "person", person_id,
+                role=Role.participant.value, municipality=municipality, source=source,
+            )
+    return applied
+
+
+def _shown_value(value) -> str:
+    if value is None:
+        return "–"
+    if isinstance(value, date):
+        return value.isoformat()
+    return str(value)
+
+
+def _shown(values: dict) -> dict:
+    return {k: _shown_value(v) for k, v in values.items() if k != "person"}
+
+
+def record_as_dict(record: EmploymentRecord) -> dict:
+    return asdict(record)
