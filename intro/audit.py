@@ -61,6 +61,7 @@ ACTION_NAMES = {
     "employment_import.commit": _("Ansættelser indlæst fra fil"),
     "api_token.create": _("API-nøgle oprettet"),
     "api_token.revoke": _("API-nøgle tilbagekaldt"),
+    "dashboard.export_people": _("Liste over nyansatte hentet som fil"),
 }
 OBJECT_TYPE_NAMES = {
     "person": _("Bruger"),

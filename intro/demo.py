@@ -14,6 +14,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from intro import accounts, audit, plan
 from intro.curriculum import sync_directory
 from intro.db import write_transaction
+from intro.demo_history import add_history
 from intro.scheduling import (
     Booking,
     ClosedSpan,
@@ -550,7 +551,23 @@ async def seed(today: date | None = None) -> str:
                 if marks:
                     await Attendance.insert(*marks)
 
-        await audit.record(None, "demo.seed", "partnership", partnership_id, participants=summary_people)
+        history = await add_history(
+            rng=rng,
+            today=today,
+            until=cohort_plans[0][1],
+            partnership_id=partnership_id,
+            municipality_ids=municipality_ids,
+            version_id=version_id,
+            modules=[{"id": m["id"], "days": m["days"]} for m in modules],
+            venue_ids=[v.id for v in venues],
+            coordinator_id=coordinator_id,
+            names=(FIRST_NAMES, LAST_NAMES),
+            used_names=used_names,
+            job_functions=JOB_FUNCTIONS,
+        )
+        await audit.record(
+            None, "demo.seed", "partnership", partnership_id, participants=summary_people, history=history
+        )
 
     # Everyone's intro plan, built from their cohort and municipality as in real use.
     participants = await RoleGrant.select(RoleGrant.person).where(RoleGrant.role == Role.participant.value)

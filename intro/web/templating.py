@@ -31,6 +31,7 @@ def nav_for(user: User | None) -> list[NavItem]:
     if user.has(Role.coordinator, Role.chief, Role.instructor):
         items.append(NavItem("/cohorts", _("Hold")))
     if user.has(Role.chief):
+        items.append(NavItem("/dashboard", _("Fastholdelse")))
         items.append(NavItem("/competences", _("Kompetencer")))
     if user.has(Role.instructor):
         items.append(NavItem("/me/calendars", _("Min kalender")))

@@ -1,0 +1,696 @@
+"""The chiefs' dashboard: intake, enrolment, completion, attendance and retention of new
+hires, for the chief's own municipality in detail and for the other member
+municipalities and the partnership in aggregate only.
+
+This module fetches (a fixed number of queries, whatever the amount of data) and hands
+plain rows to the pure rules in `intro.retention`; the web layer only renders. Privacy is
+decided here, before anything reaches a template or an export: a figure about other
+municipalities' people that rests on 1–4 of them is replaced by the "<5" marker, also
+where it could be worked out by subtraction from a total (see `retention.hide_municipalities`
+and `retention.group_hidden`). People are named only for the chief's own municipality.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+
+from piccolo.query.functions.aggregate import Count, Max
+
+from intro import retention as r
+from intro.accounts import User
+from intro.errors import NotFound
+from intro.i18n import _
+from intro.tables import (
+    Attendance,
+    Cohort,
+    Employment,
+    Enrolment,
+    EnrolmentStatus,
+    Municipality,
+    Partnership,
+    PartnershipMember,
+    Profile,
+    Role,
+    Session,
+)
+
+SUPPRESSED = r.SUPPRESSED
+YEARS_SHOWN_BY_DEFAULT = 5
+ENROLLED_WITHIN_MONTHS = 3
+KM_CHART_MONTHS = 36
+
+
+# --------------------------------------------------------------------------------------
+# Filters (kept in the URL)
+
+
+@dataclass(frozen=True)
+class Filters:
+    municipality: int
+    partnership: int
+    year_from: int
+    year_to: int
+    cohort: int | None = None
+    job_function: str | None = None
+
+    def query(self, **changes) -> dict[str, str]:
+        """The filters as URL parameters (for links, exports and the address bar)."""
+        values = {
+            "kommune": self.municipality,
+            "samarbejde": self.partnership,
+            "fra": self.year_from,
+            "til": self.year_to,
+            "hold": self.cohort,
+            "stilling": self.job_function,
+            **changes,
+        }
+        return {k: str(v) for k, v in values.items() if v not in (None, "")}
+
+    @property
+    def first_day(self) -> date:
+        return date(self.year_from, 1, 1)
+
+    @property
+    def last_day(self) -> date:
+        return date(self.year_to, 12, 31)
+
+
+def _int(value: str | None) -> int | None:
+    try:
+        return int(value) if value not in (None, "") else None
+    except (TypeError, ValueError):
+        return None
+
+
+async def filters_for(user: User, params: dict[str, str | None], today: date) -> Filters:
+    """The filters asked for, narrowed to what the chief may see: their own municipality
+    (the first one if they are chief of several) and one partnership it is a member of.
+    A municipality or partnership outside that is 'not found'."""
+    own = sorted(user.municipalities(Role.chief))
+    if not own:
+        raise NotFound()
+    municipality = _int(params.get("kommune")) or own[0]
+    if municipality not in own:
+        raise NotFound()
+    memberships = sorted(
+        row["partnership"]
+        for row in await PartnershipMember.select(PartnershipMember.partnership).where(
+            PartnershipMember.municipality == municipality
+        )
+    )
+    if not memberships:
+        raise NotFound()
+    partnership = _int(params.get("samarbejde")) or memberships[0]
+    if partnership not in memberships:
+        raise NotFound()
+    year_to = _int(params.get("til")) or today.year
+    year_from = _int(params.get("fra")) or year_to - YEARS_SHOWN_BY_DEFAULT + 1
+    year_to = min(max(year_to, 1990), today.year)
+    year_from = min(max(year_from, 1990), year_to)
+    job_function = (params.get("stilling") or "").strip()[:120] or None
+    return Filters(
+        municipality=municipality,
+        partnership=partnership,
+        year_from=year_from,
+        year_to=year_to,
+        cohort=_int(params.get("hold")),
+        job_function=job_function,
+    )
+
+
+# --------------------------------------------------------------------------------------
+# What is loaded
+
+
+@dataclass
+class PersonFacts:
+    cohort: int | None = None  # the cohort the person took part in (or is in)
+    first_enrolled: date | None = None
+    completed: bool = False
+    present: int = 0
+    absent: int = 0
+    excused: int = 0
+    enrolments: list[r.Enrolment] = field(default_factory=list)
+    enrolment_rows: list[dict] = field(default_factory=list)
+
+
+@dataclass
+class Loaded:
+    today: date
+    filters: Filters
+    partnership_name: str
+    municipalities: dict[int, dict]  # id -> {name, code}
+    employments: list[dict]
+    facts: dict[int, PersonFacts]
+    cohorts: dict[int, dict]  # id -> {name, ended}
+    job_functions: list[str]
+    profiles: dict[str, str]  # code -> name
+
+
+def _day(value: datetime | date | str | None) -> date | None:
+    if value is None:
+        return None
+    if isinstance(value, str):  # an aggregate over a timestamp comes back as text on SQLite
+        value = datetime.fromisoformat(value)
+    if isinstance(value, datetime):
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=UTC)
+        return value.date()
+    return value
+
+
+async def load(filters: Filters, today: date) -> Loaded:
+    """Everything the dashboard needs for one partnership, in seven queries."""
+    partnership = await Partnership.select(Partnership.name).where(
+        Partnership.id == filters.partnership
+    ).first()
+    members = await PartnershipMember.select(
+        PartnershipMember.municipality,
+        PartnershipMember.municipality.name.as_alias("name"),
+        PartnershipMember.municipality.code.as_alias("code"),
+    ).where(PartnershipMember.partnership == filters.partnership)
+    municipalities = {m["municipality"]: {"name": m["name"], "code": m["code"]} for m in members}
+    member_ids = sorted(municipalities)
+    employments = await Employment.select(
+        Employment.id,
+        Employment.person,
+        Employment.municipality,
+        Employment.job_function,
+        Employment.profile_code,
+        Employment.start_date,
+        Employment.end_date,
+        Employment.end_reason,
+    ).where(Employment.municipality.is_in(member_ids))
+    cohort_rows = await Cohort.select(Cohort.id, Cohort.name, Cohort.status, Cohort.start_date).where(
+        Cohort.partnership == filters.partnership
+    )
+    last_days = {
+        row["cohort"]: _day(row["last"])
+        for row in await Session.select(Session.cohort, Max(Session.starts_at, alias="last"))
+        .where(Session.cohort.is_in([c["id"] for c in cohort_rows] or [0]) & (Session.status == "scheduled"))
+        .group_by(Session.cohort)
+    }
+    cohorts = {
+        c["id"]: {
+            "name": c["name"],
+            "start_date": c["start_date"],
+            "ended": c["status"] == "completed"
+            or (last_days.get(c["id"]) is not None and last_days[c["id"]] < today),
+        }
+        for c in sorted(cohort_rows, key=lambda c: c["start_date"])
+    }
+    # Enrolments and attendance of the people employed in the member municipalities, by
+    # joining on the employment table rather than sending thousands of ids.
+    in_members = Enrolment.person.id.is_in(
+        Employment.select(Employment.person).where(Employment.municipality.is_in(member_ids))
+    )
+    enrolments = await Enrolment.select(
+        Enrolment.person, Enrolment.cohort, Enrolment.status, Enrolment.enrolled_at,
+        Enrolment.completed_at, Enrolment.municipality,
+    ).where(in_members & Enrolment.cohort.is_in(list(cohorts) or [0]))
+    attendance = await Attendance.select(
+        Attendance.person, Attendance.status, Count(Attendance.id, alias="n")
+    ).where(
+        Attendance.person.id.is_in(
+            Employment.select(Employment.person).where(Employment.municipality.is_in(member_ids))
+        )
+        & Attendance.session.cohort.is_in(list(cohorts) or [0])
+    ).group_by(Attendance.person, Attendance.status)
+    profiles = {
+        p["code"]: p["name"] for p in await Profile.select(Profile.code, Profile.name).distinct()
+    }
+
+    facts: dict[int, PersonFacts] = defaultdict(PersonFacts)
+    first_start: dict[int, date] = {}
+    for e in employments:
+        first_start[e["person"]] = min(first_start.get(e["person"], e["start_date"]), e["start_date"])
+    for e in sorted(enrolments, key=lambda e: (e["enrolled_at"] is None, e["enrolled_at"] or datetime.min)):
+        f = facts[e["person"]]
+        f.enrolment_rows.append(e)
+        if e["status"] == EnrolmentStatus.waitlisted.value:
+            continue
+        enrolled = _day(e["enrolled_at"])
+        if enrolled and (f.first_enrolled is None or enrolled < f.first_enrolled):
+            f.first_enrolled = enrolled
+        if e["status"] != EnrolmentStatus.withdrawn.value or f.cohort is None:
+            f.cohort = e["cohort"]
+        if e["status"] == EnrolmentStatus.completed.value:
+            f.completed = True
+            f.cohort = e["cohort"]
+        if enrolled:
+            f.enrolments.append(
+                r.Enrolment(
+                    employment_start=first_start.get(e["person"], enrolled),
+                    enrolled_on=enrolled,
+                    completed_on=_day(e["completed_at"]) if e["status"] == EnrolmentStatus.completed.value else None,
+                    withdrawn=e["status"] == EnrolmentStatus.withdrawn.value,
+                    cohort_ended=cohorts[e["cohort"]]["ended"],
+                )
+            )
+    for a in attendance:
+        f = facts[a["person"]]
+        setattr(f, a["status"], getattr(f, a["status"]) + a["n"])
+    return Loaded(
+        today=today,
+        filters=filters,
+        partnership_name=partnership["name"] if partnership else "",
+        municipalities=municipalities,
+        employments=employments,
+        facts=dict(facts),
+        cohorts=cohorts,
+        job_functions=sorted({e["job_function"] for e in employments}),
+        profiles=profiles,
+    )
+
+
+# --------------------------------------------------------------------------------------
+# Figures
+
+
+@dataclass(frozen=True)
+class Cell:
+    """A figure as shown: its text, and the number behind it for charts and exports
+    (None when hidden or when there is nothing to count)."""
+
+    text: str
+    value: float | None = None
+    hidden: bool = False
+
+
+HIDDEN = Cell(SUPPRESSED, None, True)
+EMPTY = Cell("–")
+
+
+def pct(rate: float | None) -> Cell:
+    if rate is None:
+        return EMPTY
+    return Cell(f"{rate * 100:.0f} %".replace(".", ","), round(rate * 100, 1))
+
+
+def count(n: int) -> Cell:
+    return Cell(str(n), n)
+
+
+@dataclass(frozen=True)
+class SpellInfo:
+    spell: r.Spell
+    job_function: str
+    profile_code: str | None
+
+
+@dataclass
+class Summary:
+    """Figures for one group of spells."""
+
+    hires: int
+    enrolled_within: r.Share
+    completion: r.Completion
+    attendance: float | None
+    present: int
+    absent: int
+    marks: list[r.Mark]
+
+
+def _spell_infos(spells: Iterable[r.Spell], by_start: dict[tuple[int, int, date], dict]) -> list[SpellInfo]:
+    infos = []
+    for s in spells:
+        e = by_start.get((s.person, s.municipality, s.start), {})
+        infos.append(SpellInfo(s, e.get("job_function", ""), e.get("profile_code")))
+    return infos
+
+
+def _summary(infos: list[SpellInfo], facts: dict[int, PersonFacts], today: date) -> Summary:
+    people = {i.spell.person for i in infos}
+    person_facts = [facts.get(p, PersonFacts()) for p in people]
+    present = sum(f.present for f in person_facts)
+    absent = sum(f.absent for f in person_facts)
+    excused = sum(f.excused for f in person_facts)
+    return Summary(
+        hires=len(infos),
+        enrolled_within=r.share_within(
+            [(i.spell.start, facts.get(i.spell.person, PersonFacts()).first_enrolled) for i in infos],
+            ENROLLED_WITHIN_MONTHS,
+            today,
+        ),
+        completion=r.completion(e for f in person_facts for e in f.enrolments),
+        attendance=r.attendance_rate(present, absent, excused),
+        present=present,
+        absent=absent,
+        marks=r.retention_marks([i.spell for i in infos], today),
+    )
+
+
+COLUMNS = (
+    # (key, heading, the count a figure rests on, the figure)
+    ("hires", _("Nyansatte"), lambda s: s.hires, lambda s: count(s.hires)),
+    (
+        "enrolled",
+        _("Tilmeldt inden 3 mdr."),
+        lambda s: s.enrolled_within.eligible,
+        lambda s: pct(s.enrolled_within.rate),
+    ),
+    ("completed", _("Gennemført"), lambda s: s.completion.counted, lambda s: pct(s.completion.rate)),
+    ("attendance", _("Fremmøde"), lambda s: len_people_attending(s), lambda s: pct(s.attendance)),
+    *(
+        (
+            f"retention_{m}",
+            _("Fastholdt {m} mdr.").format(m=m),
+            (lambda s, i=i: s.marks[i].eligible),
+            (lambda s, i=i: pct(s.marks[i].rate)),
+        )
+        for i, m in enumerate(r.MARKS)
+    ),
+)
+
+
+def len_people_attending(summary: Summary) -> int:
+    # Attendance rests on course days, but privacy is about people: the number of hires
+    # in the group is the count that decides whether it may be shown.
+    return summary.hires if (summary.present + summary.absent) else 0
+
+
+@dataclass
+class Row:
+    label: str
+    cells: list[Cell]
+    own: bool = False
+    municipality: int | None = None
+
+
+@dataclass
+class Table:
+    caption: str
+    headings: list[str]
+    rows: list[Row]
+    note: str = ""
+
+
+@dataclass
+class Curve:
+    label: str
+    points: list[tuple[float, float]]  # (months, survival) for the chart
+    table: list[tuple[float, Cell, Cell]]  # (months, survival, number at risk)
+    hidden: bool = False
+
+
+@dataclass
+class Dashboard:
+    filters: Filters
+    today: date
+    municipality_name: str
+    partnership_name: str
+    own: Summary
+    comparison: Table
+    own_marks: Table
+    splits: list[Table]
+    partnership_splits: list[Table]
+    curves: list[Curve]
+    intake: list[tuple[str, int]]
+    leavers: list[tuple[str, int]]
+    cohorts: list[tuple[int, str]]
+    job_functions: list[str]
+    years: list[int]
+
+
+def _in_filters(info: SpellInfo, filters: Filters, facts: dict[int, PersonFacts], today: date) -> bool:
+    s = info.spell
+    if s.start > today or not (filters.first_day <= s.start <= filters.last_day):
+        return False
+    if filters.job_function and info.job_function != filters.job_function:
+        return False
+    if filters.cohort and facts.get(s.person, PersonFacts()).cohort != filters.cohort:
+        return False
+    return True
+
+
+KM_TABLE_MONTHS = (0, 3, 6, 12, 18, 24, 36)
+
+
+def _curve(label: str, spells: list[r.Spell], today: date, own_steps: list[r.KMStep] | None = None) -> Curve:
+    """A Kaplan–Meier curve for the chart and its table. With `own_steps` (the partnership
+    curve, seen by a chief) the curve stops where the others still observed are 1–4
+    people: beyond that point it would describe them, worked out against the own curve."""
+    steps = r.kaplan_meier(spells, today)
+
+    def hidden_at(day: int) -> bool:
+        if own_steps is None:
+            return False
+        return r.group_hidden(r.at_risk_at(steps, day), min(r.at_risk_at(own_steps, day), r.at_risk_at(steps, day)))
+
+    if own_steps is not None and hidden_at(0):
+        return Curve(label, [], [], hidden=True)
+    points = [(0.0, 1.0)]
+    for step in steps:
+        months = step.day / r.DAYS_PER_MONTH
+        if months > KM_CHART_MONTHS or hidden_at(step.day):
+            break
+        if step.events:
+            points.append((months, step.survival))
+    table = []
+    for months, survival, at_risk in r.km_month_table(steps, KM_TABLE_MONTHS):
+        if hidden_at(r.month_day(months)):
+            table.append((months, HIDDEN, HIDDEN))
+        else:
+            table.append((months, pct(survival), count(at_risk)))
+    return Curve(label, points, table)
+
+
+def _split_tables(
+    infos: list[SpellInfo],
+    facts: dict[int, PersonFacts],
+    loaded: Loaded,
+    *,
+    own_ids: set[int] | None,
+    title: str,
+) -> list[Table]:
+    """Retention by cohort, job function, profile and completed intro. With `own_ids`
+    (the partnership view) a group is hidden when the others in it are 1–4."""
+    keys: list[tuple[str, Callable[[SpellInfo], str]]] = [
+        (_("hold"), lambda i: loaded.cohorts.get(facts.get(i.spell.person, PersonFacts()).cohort or 0, {}).get("name") or _("Ikke tilmeldt hold")),
+        (_("stilling"), lambda i: i.job_function or _("Ukendt")),
+        (_("fagprofil"), lambda i: loaded.profiles.get(i.profile_code or "", _("Basisprofil alene"))),
+        (
+            _("gennemført introforløb"),
+            lambda i: _("Gennemført") if facts.get(i.spell.person, PersonFacts()).completed else _("Ikke gennemført"),
+        ),
+    ]
+    tables = []
+    headings = [_("Gruppe"), _("Nyansatte")] + [_("Fastholdt {m} mdr.").format(m=m) for m in r.MARKS]
+    for name, key in keys:
+        groups: dict[str, list[SpellInfo]] = defaultdict(list)
+        for info in infos:
+            groups[key(info)].append(info)
+        rows = []
+        for label in sorted(groups):
+            members = groups[label]
+            marks = r.retention_marks([i.spell for i in members], loaded.today)
+            if own_ids is None:
+                cells = [count(len(members))] + [pct(m.rate) for m in marks]
+            else:
+                own_members = [i for i in members if i.spell.municipality in own_ids]
+                own_marks = r.retention_marks([i.spell for i in own_members], loaded.today)
+                cells = [HIDDEN if r.group_hidden(len(members), len(own_members)) else count(len(members))]
+                cells += [
+                    HIDDEN if r.group_hidden(m.eligible, o.eligible) else pct(m.rate)
+                    for m, o in zip(marks, own_marks, strict=True)
+                ]
+            rows.append(Row(label, cells))
+        tables.append(Table(_("Fastholdelse efter {what} – {title}").format(what=name, title=title), headings, rows))
+    return tables
+
+
+def build(loaded: Loaded) -> Dashboard:
+    """All figures for the dashboard, privacy already applied."""
+    filters, today, facts = loaded.filters, loaded.today, loaded.facts
+    members = set(loaded.municipalities)
+    own_id = filters.municipality
+    rows = [
+        r.Employment(e["person"], e["municipality"], e["start_date"], e["end_date"], e["end_reason"])
+        for e in loaded.employments
+    ]
+    by_start = {(e["person"], e["municipality"], e["start_date"]): e for e in loaded.employments}
+    municipality_infos = [
+        i for i in _spell_infos(r.municipality_spells(rows, members), by_start)
+        if _in_filters(i, filters, facts, today)
+    ]
+    partnership_infos = [
+        i for i in _spell_infos(r.partnership_spells(rows, members), by_start)
+        if _in_filters(i, filters, facts, today)
+    ]
+    by_municipality: dict[int, list[SpellInfo]] = defaultdict(list)
+    for info in municipality_infos:
+        by_municipality[info.spell.municipality].append(info)
+    summaries = {m: _summary(by_municipality.get(m, []), facts, today) for m in members}
+    partnership = _summary(partnership_infos, facts, today)
+    own_in_partnership = _summary(
+        [i for i in partnership_infos if i.spell.municipality == own_id], facts, today
+    )
+
+    # Comparison of member municipalities and the partnership, column by column.
+    order = sorted(members, key=lambda m: (m != own_id, loaded.municipalities[m]["name"]))
+    cells: dict[int, list[Cell]] = {m: [] for m in order}
+    total_cells: list[Cell] = []
+    for _key, _heading, basis, figure in COLUMNS:
+        hidden = r.hide_municipalities({m: basis(summaries[m]) for m in members}, {own_id})
+        for m in order:
+            cells[m].append(HIDDEN if m in hidden.municipalities else figure(summaries[m]))
+        total_hidden = hidden.total or r.group_hidden(basis(partnership), basis(own_in_partnership))
+        total_cells.append(HIDDEN if total_hidden else figure(partnership))
+    comparison = Table(
+        _("Medlemskommuner og samarbejdet"),
+        [_("Kommune")] + [heading for _k, heading, _b, _f in COLUMNS],
+        [
+            Row(loaded.municipalities[m]["name"], cells[m], own=m == own_id, municipality=m)
+            for m in order
+        ]
+        + [Row(_("Hele samarbejdet"), total_cells)],
+        note=_(
+            "Samarbejdets tal tæller den, der skifter til en anden medlemskommune inden for 31 dage, "
+            "som fastholdt. Grupper under 5 personer uden for din egen kommune vises som \"<5\"."
+        ),
+    )
+
+    own_infos = by_municipality.get(own_id, [])
+    own_summary = summaries[own_id]
+    own_marks = Table(
+        _("Fastholdelse i {name}").format(name=loaded.municipalities[own_id]["name"]),
+        [_("Efter"), _("Kunne nås"), _("Blev"), _("Stoppede"), _("Fastholdt")],
+        [
+            Row(
+                _("{m} måneder").format(m=m.months),
+                [count(m.eligible), count(m.stayed), count(m.left), pct(m.rate)],
+            )
+            for m in own_summary.marks
+        ],
+        note=_(
+            "Kun nyansatte, der har været ansat længe nok til at nå tidspunktet, tælles med "
+            "– de senest ansatte tæller hverken som blevet eller stoppet."
+        ),
+    )
+    own_name = loaded.municipalities[own_id]["name"]
+    own_partnership_spells = [i.spell for i in partnership_infos if i.spell.municipality == own_id]
+    curves = [
+        _curve(own_name, [i.spell for i in own_infos], today),
+        _curve(
+            loaded.partnership_name,
+            [i.spell for i in partnership_infos],
+            today,
+            own_steps=r.kaplan_meier(own_partnership_spells, today),
+        ),
+    ]
+    leavers = Counter(
+        r.leaver_label(i.spell) or _("Ingen årsag oplyst")
+        for i in own_infos
+        if i.spell.end is not None and i.spell.end <= today
+    )
+    years = list(range(min([e["start_date"].year for e in loaded.employments] or [today.year]), today.year + 1))
+    return Dashboard(
+        filters=filters,
+        today=today,
+        municipality_name=own_name,
+        partnership_name=loaded.partnership_name,
+        own=own_summary,
+        comparison=comparison,
+        own_marks=own_marks,
+        splits=_split_tables(own_infos, facts, loaded, own_ids=None, title=own_name),
+        partnership_splits=_split_tables(
+            partnership_infos, facts, loaded, own_ids={own_id}, title=loaded.partnership_name
+        ),
+        curves=curves,
+        intake=r.intake_per_quarter(
+            [i.spell for i in own_infos], filters.first_day, min(filters.last_day, today)
+        ),
+        leavers=sorted(leavers.items(), key=lambda item: (-item[1], item[0])),
+        cohorts=[(cid, c["name"]) for cid, c in loaded.cohorts.items()],
+        job_functions=loaded.job_functions,
+        years=years,
+    )
+
+
+async def dashboard_for(user: User, params: dict[str, str | None], today: date | None = None) -> Dashboard:
+    today = today or date.today()
+    filters = await filters_for(user, params, today)
+    return build(await load(filters, today))
+
+
+# --------------------------------------------------------------------------------------
+# The chief's own people (drill-down)
+
+
+@dataclass(frozen=True)
+class PersonLine:
+    name: str
+    job_function: str
+    profile: str
+    start: date
+    end: date | None
+    leaver: str | None
+    cohort: str
+    completed: bool
+    attendance: Cell
+
+
+async def people_for(user: User, params: dict[str, str | None], today: date | None = None) -> tuple[Filters, str, list[PersonLine]]:
+    """The own municipality's hires in the filters, by name: only ever the chief's own."""
+    today = today or date.today()
+    filters = await filters_for(user, params, today)
+    loaded = await load(filters, today)
+    members = set(loaded.municipalities)
+    rows = [
+        r.Employment(e["person"], e["municipality"], e["start_date"], e["end_date"], e["end_reason"])
+        for e in loaded.employments
+        if e["municipality"] == filters.municipality
+    ]
+    by_start = {(e["person"], e["municipality"], e["start_date"]): e for e in loaded.employments}
+    # moved_within needs the other members' employments of the same people.
+    own_people = {row.person for row in rows}
+    all_rows = rows + [
+        r.Employment(e["person"], e["municipality"], e["start_date"], e["end_date"], e["end_reason"])
+        for e in loaded.employments
+        if e["municipality"] != filters.municipality and e["person"] in own_people
+    ]
+    infos = [
+        i for i in _spell_infos(r.municipality_spells(all_rows, members), by_start)
+        if i.spell.municipality == filters.municipality and _in_filters(i, filters, loaded.facts, today)
+    ]
+    names = await _names(sorted(own_people))
+    lines = []
+    for i in infos:
+        f = loaded.facts.get(i.spell.person, PersonFacts())
+        lines.append(
+            PersonLine(
+                name=names.get(i.spell.person, ""),
+                job_function=i.job_function,
+                profile=loaded.profiles.get(i.profile_code or "", ""),
+                start=i.spell.start,
+                end=i.spell.end,
+                leaver=r.leaver_label(i.spell) if i.spell.end and i.spell.end <= today else None,
+                cohort=loaded.cohorts.get(f.cohort or 0, {}).get("name", ""),
+                completed=f.completed,
+                attendance=pct(r.attendance_rate(f.present, f.absent, f.excused)),
+            )
+        )
+    lines.sort(key=lambda line: (line.start, line.name), reverse=True)
+    name = loaded.municipalities[filters.municipality]["name"]
+    return filters, name, lines
+
+
+async def _names(person_ids: list[int]) -> dict[int, str]:
+    from intro.tables import Person
+
+    names: dict[int, str] = {}
+    for i in range(0, len(person_ids), 900):
+        chunk = person_ids[i : i + 900]
+        for row in await Person.select(Person.id, Person.full_name).where(Person.id.is_in(chunk)):
+            names[row["id"]] = row["full_name"]
+    return names
+
+
+async def municipality_names(ids: Iterable[int]) -> dict[int, str]:
+    ids = sorted(ids)
+    if not ids:
+        return {}
+    return {m["id"]: m["name"] for m in await Municipality.select(Municipality.id, Municipality.name).where(Municipality.id.is_in(ids))}
