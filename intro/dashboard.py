@@ -421,9 +421,7 @@ def _in_filters(info: SpellInfo, filters: Filters, facts: dict[int, PersonFacts]
         return False
     if filters.job_function and info.job_function != filters.job_function:
         return False
-    if filters.cohort and facts.get(s.person, PersonFacts()).cohort != filters.cohort:
-        return False
-    return True
+    return not filters.cohort or facts.get(s.person, PersonFacts()).cohort == filters.cohort
 
 
 KM_TABLE_MONTHS = (0, 3, 6, 12, 18, 24, 36)

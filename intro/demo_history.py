@@ -196,4 +196,12 @@ async def add_history(
                     marks.append(Attendance(session=s["id"], person=person_id, status=state, recorded_by=coordinator_id))
                 if marks:
                     await Attendance.insert(*marks)
+    # A cohort nobody was hired in time for did not run.
+    taken = {e["cohort"] for e in await Enrolment.select(Enrolment.cohort).where(
+        Enrolment.cohort.is_in([c["id"] for c in cohorts] or [0])
+    )}
+    empty = [c["id"] for c in cohorts if c["id"] not in taken]
+    if empty:
+        await Session.delete().where(Session.cohort.is_in(empty))
+        await Cohort.delete().where(Cohort.id.is_in(empty))
     return hires

@@ -12,7 +12,15 @@ import pytest
 
 from intro import accounts
 from intro.retention import add_months
-from intro.tables import Employment, Municipality, Partnership, PartnershipMember, Person, Role, RoleGrant
+from intro.tables import (
+    Employment,
+    Municipality,
+    Partnership,
+    PartnershipMember,
+    Person,
+    Role,
+    RoleGrant,
+)
 from tests.conftest import DEMO_PASSWORD, login
 
 TODAY = date.today()

@@ -30,9 +30,10 @@ async def test_the_demo_is_a_living_partnership(demo_db):
     assert await PartnershipMember.count() == 7
     assert await Venue.count() >= 3
     assert await RoleGrant.count().where(RoleGrant.role == "chief") == 7
-    for cohort in await Cohort.select(Cohort.id, Cohort.status):
+    for cohort in await Cohort.select(Cohort.id, Cohort.status, Cohort.name):
         size = await Enrolment.count().where(Enrolment.cohort == cohort["id"])
-        assert 15 <= size <= 25
+        # The three current cohorts are full; the history's are smaller but never empty.
+        assert 15 <= size <= 25 if cohort["name"].startswith(("Hold A", "Hold B", "Hold C")) else size >= 1
     statuses = {c["status"] for c in await Cohort.select(Cohort.status)}
     assert statuses == {"completed", "active", "planning"}
     assert await Session.count() > 20
