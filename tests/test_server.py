@@ -99,3 +99,70 @@ def test_a_sign_in_on_one_server_is_valid_on_the_other(servers):
 def test_healthz_reports_the_database(servers):
     for base in servers:
         assert httpx.get(f"{base}/healthz").json() == {"status": "ok", "database": "ok"}
+
+
+async def test_two_servers_writing_at_once_lose_nothing(servers):
+    """200 attendance marks sent at once through two server processes on one database:
+    every one is written (no "database is locked" on SQLite, no lost update), each with
+    its line in the audit log."""
+    import asyncio
+    from concurrent.futures import ThreadPoolExecutor
+    from datetime import UTC, datetime
+
+    from intro.tables import Attendance, AuditLog, Enrolment, Session
+
+    pairs = []
+    for name in ("Hold B – efterår", "Hold A – forår"):
+        cohort = (await Session.select(Session.cohort).where(Session.cohort.name == name).first())["cohort"]
+        sessions = [
+            s["id"] for s in await Session.select(Session.id).where(
+                (Session.cohort == cohort) & (Session.status == "scheduled") & (Session.starts_at <= datetime.now(UTC))
+            ).order_by(Session.starts_at)
+        ]
+        people = [e["person"] for e in await Enrolment.select(Enrolment.person).where(
+            (Enrolment.cohort == cohort) & Enrolment.status.is_in(["enrolled", "completed"])
+        )]
+        pairs += [(s, p) for s in sessions for p in people]
+    pairs = pairs[:200]
+    assert len(pairs) == 200, "the demo's cohorts have too few past days for this test"
+    before = {
+        (a["session"], a["person"]): a["status"]
+        for a in await Attendance.select(Attendance.session, Attendance.person, Attendance.status)
+    }
+    wanted = {pair: "absent" if before.get(pair) == "present" else "present" for pair in pairs}
+    log_lines = await AuditLog.count().where(AuditLog.action == "attendance.mark")
+
+    clients = []
+    for base in servers:
+        client = httpx.Client(base_url=base, timeout=60)
+        client.get("/login")
+        signed_in = client.post("/login", data={
+            "email": "koordinator@intro.example", "password": DEMO_PASSWORD,
+            "_csrf_token": client.cookies["csrftoken"],
+        })
+        assert signed_in.status_code == 303
+        clients.append(client)
+
+    def send(index_pair):
+        index, (session, person) = index_pair
+        client = clients[index % 2]
+        return client.post(
+            f"/sessions/{session}/attendance",
+            data={"person": str(person), "status": wanted[(session, person)], "_csrf_token": client.cookies["csrftoken"]},
+            headers={"HX-Request": "true"},
+        ).status_code
+
+    def all_at_once():
+        with ThreadPoolExecutor(max_workers=16) as pool:
+            return list(pool.map(send, enumerate(pairs)))
+
+    statuses = await asyncio.to_thread(all_at_once)
+    for client in clients:
+        client.close()
+    assert set(statuses) <= {200, 303}, statuses
+    after = {
+        (a["session"], a["person"]): a["status"]
+        for a in await Attendance.select(Attendance.session, Attendance.person, Attendance.status)
+    }
+    assert {pair: after.get(pair) for pair in pairs} == wanted
+    assert await AuditLog.count().where(AuditLog.action == "attendance.mark") == log_lines + 200
