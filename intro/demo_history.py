@@ -70,10 +70,13 @@ async def add_history(
     names: tuple[list[str], list[str]],
     used_names: set[str],
     job_functions: list[tuple[str, str | None]],
+    email_domain: str = "historik.intro.example",
+    first_year: int | None = None,
+    cohort_suffix: str = "",
 ) -> int:
     """Add the history (to be called inside the demo's write transaction); returns the
     number of hires added. Nothing is dated on or after `until` (the first demo cohort)."""
-    first_year = today.year - 7
+    first_year = first_year or today.year - 7
     holidays = set(danish_holidays(range(first_year, today.year + 1)))
     days_needed = sum(m["days"] for m in modules)
 
@@ -88,7 +91,7 @@ async def add_history(
                 await Cohort.insert(
                     Cohort(
                         partnership=partnership_id, curriculum_version=version_id,
-                        name=f"Hold {year} {label}", status="completed", start_date=days[0],
+                        name=f"Hold {year} {label}{cohort_suffix}", status="completed", start_date=days[0],
                         capacity=30, day_start=time(9), day_end=time(15),
                         rhythm={"weekdays": [1]}, created_by=coordinator_id,
                     )
@@ -138,7 +141,7 @@ async def add_history(
                 )
                 person_id = (
                     await Person.insert(
-                        Person(email=f"{slug}.{code}@historik.intro.example", full_name=full_name)
+                        Person(email=f"{slug}.{code}@{email_domain}", full_name=full_name)
                     ).returning(Person.id)
                 )[0]["id"]
                 job, profile = job_functions[rng.randrange(len(job_functions))]

@@ -1,0 +1,150 @@
+"""No hidden growth: the main pages make a fixed number of database queries, the same
+with seven years of history as with twice that. Counted at the engine, so every query
+(ORM or raw, in a transaction or not) is seen."""
+
+from __future__ import annotations
+
+import random
+from contextlib import contextmanager
+from datetime import date
+
+import pytest
+
+from intro import feeds
+from intro.accounts import load_user
+from intro.db import write_transaction
+from intro.demo import FIRST_NAMES, JOB_FUNCTIONS, LAST_NAMES
+from intro.demo_history import add_history
+from intro.tables import (
+    Cohort,
+    CurriculumVersion,
+    Module,
+    Municipality,
+    Partnership,
+    Person,
+    Venue,
+)
+from tests.conftest import ENGINE, login
+
+# Queries a page may make, at most (sign-in session and user included). Raising one is a
+# decision to make in review, not a number to bump when a test fails.
+# Measured 2026-11-23, the same on SQLite and PostgreSQL.
+BUDGET = {
+    "participant /": 5,
+    "participant /plan": 13,
+    "coordinator /": 7,
+    "coordinator /cohorts": 4,
+    "coordinator progress grid": 10,
+    "coordinator conflicts": 12,
+    "chief /": 6,
+    "chief /dashboard": 11,
+    "chief /dashboard/people": 12,
+    "participant feed": 10,
+    "partnership feed": 6,
+}
+
+
+@contextmanager
+def counting():
+    counted = []
+    engine_class = type(ENGINE)
+    original = engine_class.run_querystring
+
+    async def run_querystring(self, querystring, *args, **kwargs):
+        counted.append(str(querystring)[:200])
+        return await original(self, querystring, *args, **kwargs)
+
+    engine_class.run_querystring = run_querystring
+    try:
+        yield counted
+    finally:
+        engine_class.run_querystring = original
+
+
+async def _more_history(first_year: int) -> None:
+    """Another seven years of hires, cohorts, enrolments and attendance for the demo
+    partnership, before the ones the demo has."""
+    partnership = (await Partnership.select(Partnership.id).first())["id"]
+    version = (await CurriculumVersion.select(CurriculumVersion.id).first())["id"]
+    modules = await Module.select(Module.id, Module.days).where(
+        (Module.curriculum_version == version) & Module.municipality.is_null()
+    ).order_by(Module.position)
+    municipalities = {m["code"]: m["id"] for m in await Municipality.select(Municipality.code, Municipality.id)}
+    coordinator = (await Person.select(Person.id).where(Person.email == "koordinator@intro.example").first())["id"]
+    async with write_transaction(ENGINE):
+        added = await add_history(
+            rng=random.Random(7), today=date(first_year + 7, 12, 31), until=date(first_year + 7, 12, 1),
+            partnership_id=partnership, municipality_ids=municipalities, version_id=version,
+            modules=modules, venue_ids=[v["id"] for v in await Venue.select(Venue.id)],
+            coordinator_id=coordinator, names=(FIRST_NAMES, LAST_NAMES), used_names=set(),
+            job_functions=JOB_FUNCTIONS, email_domain="aeldre.intro.example", first_year=first_year,
+            cohort_suffix=" (ældre)",
+        )
+    assert added > 300
+
+
+async def _counts(client, feed_paths) -> dict[str, int]:
+    cohort = (await Cohort.select(Cohort.id, Cohort.partnership).where(Cohort.name == "Hold B – efterår").first())
+    pages = {
+        "participant": ("deltager@intro.example", [("participant /", "/"), ("participant /plan", "/plan")]),
+        "coordinator": ("koordinator@intro.example", [
+            ("coordinator /", "/"), ("coordinator /cohorts", "/cohorts"),
+            ("coordinator progress grid", f"/cohorts/{cohort['id']}/progress"),
+            ("coordinator conflicts", f"/partnerships/{cohort['partnership']}/conflicts"),
+        ]),
+        "chief": ("chef.slagelse@intro.example", [
+            ("chief /", "/"), ("chief /dashboard", f"/dashboard?fra={date.today().year - 20}"),
+            ("chief /dashboard/people", f"/dashboard/people?fra={date.today().year - 20}"),
+        ]),
+    }
+    counts = {}
+    for email, cases in pages.values():
+        client.cookies.clear()
+        assert (await login(client, email)).status_code == 303
+        for name, path in cases:
+            await client.get(path)  # anything done once (caches) is done
+            with counting() as queries:
+                response = await client.get(path)
+            assert response.status_code == 200, (name, response.text[:300])
+            counts[name] = len(queries)
+    client.cookies.clear()
+    for name, path in feed_paths.items():
+        with counting() as queries:
+            response = await client.get(path)
+        assert response.status_code == 200, name
+        counts[name] = len(queries)
+    return counts
+
+
+async def _feeds() -> dict[str, str]:
+    sara = await load_user((await Person.select(Person.id).where(Person.email == "deltager@intro.example").first())["id"])
+    coordinator = await load_user(
+        (await Person.select(Person.id).where(Person.email == "koordinator@intro.example").first())["id"]
+    )
+    partnership = (await Partnership.select(Partnership.id).first())["id"]
+    return {
+        "participant feed": f"/feeds/{await feeds.create_feed(sara, 'person', None, True)}.ics",
+        "partnership feed": f"/feeds/{await feeds.create_feed(coordinator, 'partnership', partnership)}.ics",
+    }
+
+
+async def test_main_pages_make_a_fixed_number_of_queries_whatever_the_amount_of_data(demo_client):
+    feed_paths = await _feeds()
+    before = await _counts(demo_client, feed_paths)
+    for name, budget in BUDGET.items():
+        assert before[name] <= budget, f"{name}: {before[name]} queries, budget {budget}"
+    await _more_history(date.today().year - 15)
+    after = await _counts(demo_client, feed_paths)
+    grew = {name: (before[name], after[name]) for name in before if after[name] != before[name]}
+    assert not grew, f"queries per page grew with the data (before, after): {grew}"
+
+
+@pytest.mark.parametrize("n", [1])
+async def test_the_counter_sees_every_query(demo_db, n):
+    # The counter is what the test above rests on: check it counts a known number.
+    with counting() as queries:
+        await Person.count()
+        await Person.select(Person.id).limit(n)
+        async with write_transaction(ENGINE):
+            await Person.count()
+    assert len([q for q in queries if "person" in q.lower()]) == 3
