@@ -39,13 +39,15 @@ END_REASON_NAMES = {
 }
 END_REASON_WORDS = {
     "opsagt": EndReason.resigned.value,
-    "sagt op": EndReason.resigned.value,
     "egen opsigelse": EndReason.resigned.value,
     "afsked": EndReason.dismissed.value,
     "afskediget": EndReason.dismissed.value,
     "bortvist": EndReason.dismissed.value,
     "udløbet": EndReason.contract_ended.value,
     "tidsbegrænset": EndReason.contract_ended.value,
+    "tidsbegrænset ansættelse udløbet": EndReason.contract_ended.value,
+    "skiftet til anden kommune": EndReason.moved.value,
+    "sagt op": EndReason.resigned.value,
     "pension": EndReason.retired.value,
     "efterløn": EndReason.retired.value,
     "flyttet": EndReason.moved.value,
@@ -211,20 +213,20 @@ async def apply_records(
     emails = sorted({normalise_email(r.email) for r in records})
     people = {
         r["email"]: r["id"]
-        for r in await Person.select(Person.id, Person.email).where(Person.email.is_in(emails))
-    } if emails else {}
+        for chunk in _chunks(emails)
+        for r in await Person.select(Person.id, Person.email).where(Person.email.is_in(chunk))
+    }
     refs = sorted({r.external_ref.strip() for r in records})
     existing = {
         (row["municipality"], row["external_ref"]): row
-        for row in (
-            await Employment.select().where(Employment.external_ref.is_in(refs)) if refs else []
-        )
+        for chunk in _chunks(refs)
+        for row in await Employment.select().where(Employment.external_ref.is_in(chunk))
     }
     participant_grants = {
         (g["person"], g["municipality"])
+        for chunk in _chunks(sorted(people.values()))
         for g in await RoleGrant.select(RoleGrant.person, RoleGrant.municipality).where(
-            (RoleGrant.role == Role.participant.value)
-            & RoleGrant.person.is_in(sorted(people.values()) or [0])
+            (RoleGrant.role == Role.participant.value) & RoleGrant.person.is_in(chunk)
         )
     }
     applied = Applied()
@@ -291,6 +293,12 @@ async def apply_records(
                 role=Role.participant.value, municipality=municipality, source=source,
             )
     return applied
+
+
+def _chunks(values: list, size: int = 1000):
+    """Values in slices small enough for one query's parameters (PostgreSQL allows 32,767)."""
+    for start in range(0, len(values), size):
+        yield values[start : start + size]
 
 
 def _shown_value(value) -> str:

@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 import pytest
 
 from app import create_app
-from intro import api_tokens, busy
+from intro import api_tokens, busy, hr_import
 from intro.tables import (
     ApiToken,
     ClosedPeriod,
@@ -84,6 +84,12 @@ RULES: list[tuple[str, str, set[str]]] = [
     ("POST", "/municipalities/{slagelse_id}/tasks", {"chief"}),
     ("POST", "/municipalities/{slagelse_id}/tasks/{slagelse_task_id}", {"chief"}),
     ("POST", "/municipalities/{slagelse_id}/tasks/{slagelse_task_id}/active", {"chief"}),
+    ("GET", "/municipalities/{slagelse_id}/employments", {"chief", "admin"}),
+    ("GET", "/municipalities/{slagelse_id}/employments/example.csv", {"chief", "admin"}),
+    ("POST", "/municipalities/{slagelse_id}/employments/imports", {"chief", "admin"}),
+    ("GET", "/municipalities/{slagelse_id}/employments/imports/{slagelse_import_id}", {"chief", "admin"}),
+    ("POST", "/municipalities/{slagelse_id}/employments/imports/{slagelse_import_id}/commit", {"chief", "admin"}),
+    ("POST", "/municipalities/{slagelse_id}/employments/imports/{slagelse_import_id}/discard", {"chief", "admin"}),
     ("GET", "/cohorts/{cohort_id}/progress", COHORT_VIEWERS),
     ("POST", "/enrolments/{enrolment_id}/complete", COORDINATOR),
     ("GET", "/enrolments/{completed_enrolment_id}/certificate", COORDINATOR),
@@ -187,8 +193,17 @@ async def ids(demo_db):
         ics_text="BEGIN:VCALENDAR\nVERSION:2.0\nPRODID:-//t//t//DA\nBEGIN:VEVENT\nUID:a@t\n"
         "DTSTART:20270105T080000Z\nDTEND:20270105T090000Z\nEND:VEVENT\nEND:VCALENDAR\n",
     )
+    # A previewed HR file of Slagelse's, uploaded by its chief.
+    chief = await Person.select(Person.id).where(Person.email == PERSONAS["chief"]).first()
+    import_id = await hr_import.store_upload(
+        chief["id"],
+        slagelse["id"],
+        "ansatte.csv",
+        b"Navn;E-mail;Kommunekode;Stilling;Startdato\nBo Berg;bo.berg@example.org;330;Jobkonsulent;01-03-2026\n",
+    )
     return {
         "calendar_id": calendar_id,
+        "slagelse_import_id": import_id,
         "period_id": period["id"],
         "feed_id": 999999,
         "token_id": await _slagelse_token(slagelse["id"]),
