@@ -60,8 +60,8 @@ def create_app() -> Litestar:
         feeds,
         follow_up,
         health,
-        hr_import,
         home,
+        hr_import,
         plan,
         programme,
         tasks,
@@ -98,6 +98,7 @@ def create_app() -> Litestar:
             Router(path="/", include_in_schema=False, route_handlers=[
                 static,
                 health.healthz,
+                health.livez,
                 login_page,
                 login_submit,
                 logout,
@@ -113,10 +114,10 @@ def create_app() -> Litestar:
                 *competences.ROUTES,
                 *dashboard.ROUTES,
                 *tasks.ROUTES,
+                *hr_import.ROUTES,
                 *feeds.ROUTES,
                 *admin.ROUTES,
                 *api_tokens.ROUTES,
-                *hr_import.ROUTES,
             ]),
             *api.ROUTES,
         ],
@@ -129,7 +130,7 @@ def create_app() -> Litestar:
             cookie_httponly=True,
             cookie_samesite="lax",
             # The HR API authenticates each call by its bearer token and sets no cookie.
-            exclude=["/healthz", "/api/"],
+            exclude=["/healthz", "/livez", "/api/"],
         ),
         template_config=template_config(),
         # Pages and calendar feeds are text: gzip them (feeds of years of course days shrink ~10x).
@@ -268,6 +269,49 @@ def seed_demo(force: bool) -> None:
             return
         summary = await demo.seed()
         click.echo(summary)
+
+    _run(run())
+
+
+@cli.command("demo-national")
+@click.option("--seed", default=1, show_default=True, type=int, help="Samme seed giver samme data.")
+@click.option(
+    "--years",
+    default=10,
+    show_default=True,
+    type=click.IntRange(1, 30),
+    help="År med nyansættelser.",
+)
+@click.option(
+    "--scale",
+    default=1.0,
+    show_default=True,
+    type=click.FloatRange(0.001, 10.0),
+    help="1.0 er ca. 3.000 nyansatte om året; mindre til test.",
+)
+@click.option(
+    "--today",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    default=None,
+    help="Dagen data lægges ud fra (YYYY-MM-DD); standard er i dag.",
+)
+def demo_national(seed: int, years: int, scale: float, today) -> None:
+    """Fill an EMPTY migrated database with all 98 municipalities and years of new hires."""
+    from intro import national
+
+    async def run():
+        try:
+            summary = await national.generate(
+                seed=seed,
+                years=years,
+                scale=scale,
+                today=today.date() if today else None,
+                echo=lambda message: click.echo(message, err=True),
+            )
+        except national.NotEmpty as error:
+            raise click.ClickException(str(error)) from None
+        for line in summary.lines():
+            click.echo(line)
 
     _run(run())
 

@@ -46,6 +46,7 @@ ADMIN = {"admin"}
 RULES: list[tuple[str, str, set[str]]] = [
     ("GET", "/", ALL),
     ("GET", "/healthz", {"anonymous", *ALL}),
+    ("GET", "/livez", {"anonymous", *ALL}),
     ("GET", "/login", {"anonymous"}),  # signed-in users are sent on to the start page
     ("GET", "/curriculum", ALL),
     ("GET", "/curriculum/{version_id}", ALL),
