@@ -82,6 +82,8 @@ def create_app() -> Litestar:
     async def close_pool() -> None:
         if pooled:
             await engine.close_connection_pool()
+        if hasattr(engine, "close_idle"):  # SQLite's kept connections
+            await engine.close_idle()
 
     static = create_static_files_router(
         path="/static",

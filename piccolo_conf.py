@@ -2,9 +2,8 @@
 
 from piccolo.conf.apps import AppRegistry
 from piccolo.engine.postgres import PostgresEngine
-from piccolo.engine.sqlite import SQLiteEngine
 
-import intro.db  # noqa: F401  (SQLite constraints inside CREATE TABLE)
+from intro.db import PooledSQLiteEngine  # also puts SQLite constraints inside CREATE TABLE
 from intro.settings import get_settings
 
 _settings = get_settings()
@@ -13,8 +12,9 @@ if _settings.uses_postgres:
     # The connection pool is opened and closed with the app (see app.py).
     DB = PostgresEngine(config={"dsn": _settings.database_url})
 else:
-    # A new connection per query: `timeout` is SQLite's busy timeout in seconds, so a
-    # writer waits for another instead of failing with "database is locked".
-    DB = SQLiteEngine(path=str(_settings.sqlite_path), timeout=30)
+    # Connections are kept and lent per query (see intro.db); `timeout` is SQLite's busy
+    # timeout in seconds, so a writer waits for another instead of failing with
+    # "database is locked".
+    DB = PooledSQLiteEngine(path=str(_settings.sqlite_path), timeout=30)
 
 APP_REGISTRY = AppRegistry(apps=["intro.piccolo_app"])
