@@ -12,6 +12,7 @@ and `retention.group_hidden`). People are named only for the chief's own municip
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -204,20 +205,18 @@ async def load(filters: Filters, today: date) -> Loaded:
     }
     # Enrolments and attendance of the people employed in the member municipalities, by
     # joining on the employment table rather than sending thousands of ids.
-    in_members = Enrolment.person.id.is_in(
-        Employment.select(Employment.person).where(Employment.municipality.is_in(member_ids))
-    )
+    # Enrolments in and attendance at the partnership's cohorts: by the indexes on cohort
+    # and session, without joins. (People booked in from elsewhere for a catch-up day come
+    # along, but figures are only ever looked up for the members' own hires.)
+    cohort_ids = list(cohorts) or [0]
     enrolments = await Enrolment.select(
         Enrolment.person, Enrolment.cohort, Enrolment.status, Enrolment.enrolled_at,
         Enrolment.completed_at, Enrolment.municipality,
-    ).where(in_members & Enrolment.cohort.is_in(list(cohorts) or [0]))
+    ).where(Enrolment.cohort.is_in(cohort_ids))
     attendance = await Attendance.select(
         Attendance.person, Attendance.status, Count(Attendance.id, alias="n")
     ).where(
-        Attendance.person.id.is_in(
-            Employment.select(Employment.person).where(Employment.municipality.is_in(member_ids))
-        )
-        & Attendance.session.cohort.is_in(list(cohorts) or [0])
+        Attendance.session.is_in(Session.select(Session.id).where(Session.cohort.is_in(cohort_ids)))
     ).group_by(Attendance.person, Attendance.status)
     profiles = {
         p["code"]: p["name"] for p in await Profile.select(Profile.code, Profile.name).distinct()
@@ -427,16 +426,33 @@ def _in_filters(info: SpellInfo, filters: Filters, facts: dict[int, PersonFacts]
 KM_TABLE_MONTHS = (0, 3, 6, 12, 18, 24, 36)
 
 
+def _at_risk_reader(steps: list[r.KMStep]) -> Callable[[int], int]:
+    """`retention.at_risk_at` for many days at once: a binary search over the steps with a
+    running total from the end, instead of a walk over all steps for each day."""
+    days = [step.day for step in steps]
+    from_here = [0] * (len(steps) + 1)
+    for i in range(len(steps) - 1, -1, -1):
+        from_here[i] = from_here[i + 1] + steps[i].events + steps[i].censored
+
+    def at_risk(day: int) -> int:
+        return from_here[bisect_left(days, day)]
+
+    return at_risk
+
+
 def _curve(label: str, spells: list[r.Spell], today: date, own_steps: list[r.KMStep] | None = None) -> Curve:
     """A Kaplan–Meier curve for the chart and its table. With `own_steps` (the partnership
     curve, seen by a chief) the curve stops where the others still observed are 1–4
     people: beyond that point it would describe them, worked out against the own curve."""
     steps = r.kaplan_meier(spells, today)
+    at_risk_on = _at_risk_reader(steps)
+    own_at_risk_on = _at_risk_reader(own_steps) if own_steps is not None else None
 
     def hidden_at(day: int) -> bool:
-        if own_steps is None:
+        if own_at_risk_on is None:
             return False
-        return r.group_hidden(r.at_risk_at(steps, day), min(r.at_risk_at(own_steps, day), r.at_risk_at(steps, day)))
+        total = at_risk_on(day)
+        return r.group_hidden(total, min(own_at_risk_on(day), total))
 
     if own_steps is not None and hidden_at(0):
         return Curve(label, [], [], hidden=True)

@@ -29,6 +29,7 @@ import statistics
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
+from functools import lru_cache
 from datetime import date
 from typing import NamedTuple, Protocol
 
@@ -207,6 +208,7 @@ def partnership_spells(
 # --- Retention at a mark ----------------------------------------------------------------
 
 
+@lru_cache(maxsize=65536)  # a pure function called for every spell and mark: cached
 def add_months(d: date, months: int) -> date:
     """The same day `months` calendar months later (or earlier when negative), moved back
     to the month's last day when it has no such day: 31 Jan + 1 month = 28 or 29 Feb."""
