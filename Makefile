@@ -7,7 +7,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test setup install lint clean
+.PHONY: run test setup install lint clean bench
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -c 'import sys; sys.exit("Intro needs Python 3.11 or newer") if sys.version_info < (3, 11) else None'
@@ -36,6 +36,11 @@ test: install
 	else \
 		echo "PostgreSQL is not reachable: the PostgreSQL run was skipped"; \
 	fi
+
+# Benchmarks on national data against a bare route (needs wrk: apt-get install wrk); results
+# are kept in tests/benchmarks/results/ and compared with the previous run.
+bench: install
+	$(BIN)/python tests/benchmarks/bench_suite.py
 
 lint: install
 	$(BIN)/ruff check intro tests app.py piccolo_conf.py
