@@ -13,6 +13,8 @@ import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from piccolo.query.functions.aggregate import Count, Max, Sum
+
 from intro import access, audit
 from intro.accounts import User, load_user
 from intro.db import write_transaction
@@ -238,9 +240,25 @@ async def _session_ids_for(feed: dict) -> list[int] | None:
     return None
 
 
-async def feed_sessions(feed: dict) -> list[dict]:
-    """The sessions a feed carries: scheduled ones, and cancelled ones for 60 days."""
-    query = Session.select(
+async def _feed_where(feed: dict):
+    """Which sessions a feed carries: its own, not proposals, and cancelled ones only for
+    60 days after the cancellation or the day itself."""
+    horizon = datetime.now(UTC) - KEEP_CANCELLED
+    where = (Session.status != SessionStatus.proposed.value) & (
+        (Session.status == SessionStatus.scheduled.value)
+        | (Session.updated_at >= horizon)
+        | (Session.starts_at >= horizon)
+    )
+    own = _session_where(feed)
+    if own is not None:
+        return where & own
+    ids = await _session_ids_for(feed)
+    return where & Session.id.is_in(ids or [0])
+
+
+async def feed_sessions(feed: dict, where=None) -> list[dict]:
+    """The sessions a feed carries, with what an event needs."""
+    return await Session.select(
         Session.id, Session.uid, Session.starts_at, Session.ends_at, Session.status, Session.revision,
         Session.updated_at, Session.part, Session.change_reason, Session.module,
         Session.module.code.as_alias("code"), Session.module.title.as_alias("title"),
@@ -250,19 +268,7 @@ async def feed_sessions(feed: dict) -> list[dict]:
         Session.cohort.name.as_alias("cohort_name"),
         Session.venue.name.as_alias("venue_name"), Session.venue.address.as_alias("address"),
         Session.venue.postcode.as_alias("postcode"), Session.venue.city.as_alias("city"),
-    ).where(Session.status != SessionStatus.proposed.value)
-    where = _session_where(feed)
-    if where is not None:
-        query = query.where(where)
-    else:
-        ids = await _session_ids_for(feed)
-        query = query.where(Session.id.is_in(ids or [0]))
-    rows = await query
-    horizon = datetime.now(UTC) - KEEP_CANCELLED
-    return [
-        r for r in rows
-        if r["status"] == SessionStatus.scheduled.value or r["updated_at"] >= horizon or r["starts_at"] >= horizon
-    ]
+    ).where(where if where is not None else await _feed_where(feed))
 
 
 def to_events(rows: list[dict]) -> list[FeedEvent]:
@@ -301,7 +307,11 @@ async def feed_deadlines(feed: dict) -> list[dict]:
         return []
     return await PlanItem.select(
         PlanItem.id, PlanItem.title, PlanItem.kind, PlanItem.due_date, PlanItem.updated_at
-    ).where(
+    ).where(_deadline_where(feed))
+
+
+def _deadline_where(feed: dict):
+    return (
         (PlanItem.person == feed["owner"])
         & PlanItem.kind.is_in(["local_task", "transfer"])
         & (PlanItem.status == "open")
@@ -323,23 +333,48 @@ def to_deadlines(items: list[dict]) -> list[FeedDeadline]:
     ]
 
 
-def version_key(feed: dict, rows: list[dict], deadlines: list[dict] = ()) -> tuple[str, datetime]:
-    """A strong ETag and Last-Modified for what the feed would contain."""
-    digest = hashlib.sha256()
-    digest.update(f"{feed['id']}:{feed['kind']}:{feed['include_deadlines']}".encode())
-    latest = feed["created_at"]
-    for r in sorted(rows, key=lambda r: r["id"]):
-        digest.update(f"{r['id']}:{r['revision']}:{r['status']}:{r['updated_at'].isoformat()}".encode())
-        latest = max(latest, r["updated_at"])
-    for d in sorted(deadlines, key=lambda d: d["id"]):
-        digest.update(f"d{d['id']}:{d['due_date']}:{d['updated_at'].isoformat()}".encode())
-        latest = max(latest, d["updated_at"])
+def _instant(value) -> datetime | None:
+    if value is None:
+        return None
+    if isinstance(value, str):  # an aggregate over a timestamp is text on SQLite
+        value = datetime.fromisoformat(value)
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+async def feed_version(feed: dict, where) -> tuple[str, datetime]:
+    """ETag and Last-Modified of what the feed would contain, from one aggregate over its
+    sessions (and its deadlines), without loading them: a calendar that polls and gets
+    304 costs a few small queries. Every change to a session moves its `updated_at` and
+    most its revision; a session coming or going changes the count and the id sum; a
+    cancellation leaving the 60-day window changes the count."""
+    row = await Session.select(
+        Count(Session.id, alias="n"), Max(Session.updated_at, alias="latest"),
+        Sum(Session.revision, alias="revisions"), Sum(Session.id, alias="ids"),
+    ).where(where).first()
+    parts = [feed["id"], feed["kind"], feed["include_deadlines"], row["n"], row["latest"], row["revisions"], row["ids"]]
+    latest = max(_instant(feed["created_at"]), _instant(row["latest"]) or _instant(feed["created_at"]))
+    if feed["kind"] == FeedKind.person.value and feed["include_deadlines"]:
+        d = await PlanItem.select(
+            Count(PlanItem.id, alias="n"), Max(PlanItem.updated_at, alias="latest"), Sum(PlanItem.id, alias="ids"),
+        ).where(_deadline_where(feed)).first()
+        parts += [d["n"], d["latest"], d["ids"]]
+        if d["latest"] is not None:
+            latest = max(latest, _instant(d["latest"]))
+    digest = hashlib.sha256(":".join(str(p) for p in parts).encode())
     # Weak: equal content, but DTSTAMP and folding may differ byte for byte between builds.
     return f'W/"{digest.hexdigest()[:32]}"', latest
 
 
-async def touch(feed_id: int) -> None:
-    await CalendarFeedToken.update({CalendarFeedToken.last_used_at: datetime.now(UTC)}).where(CalendarFeedToken.id == feed_id)
+TOUCH_EVERY = timedelta(minutes=10)
+
+
+async def touch(feed: dict) -> None:
+    """Note when the feed was last fetched — at most every ten minutes, so a calendar's
+    polling does not turn each read into a write."""
+    last = _instant(feed.get("last_used_at"))
+    now = datetime.now(UTC)
+    if last is None or last < now - TOUCH_EVERY:
+        await CalendarFeedToken.update({CalendarFeedToken.last_used_at: now}).where(CalendarFeedToken.id == feed["id"])
 
 
 def feed_name(feed: dict, user: User, target_name: str | None = None) -> str:

@@ -39,8 +39,8 @@ BUDGET = {
     "chief /": 6,
     "chief /dashboard": 11,
     "chief /dashboard/people": 12,
-    "participant feed": 10,
-    "partnership feed": 6,
+    "participant feed": 12,  # first fetch: version, then the build
+    "partnership feed": 7,
 }
 
 

@@ -61,9 +61,8 @@ async def feed(request: Request, name: FromPath[str]) -> Response:
         return Response("Kalenderen findes ikke.", status_code=404, media_type="text/plain; charset=utf-8",
                         headers={"Cache-Control": "no-store"})
     row, owner = found
-    sessions = await feeds.feed_sessions(row)
-    deadlines = await feeds.feed_deadlines(row)
-    etag, last_modified = feeds.version_key(row, sessions, deadlines)
+    where = await feeds._feed_where(row)
+    etag, last_modified = await feeds.feed_version(row, where)
     headers = {
         "ETag": etag,
         "Last-Modified": format_datetime(last_modified.replace(microsecond=0), usegmt=True),
@@ -71,13 +70,20 @@ async def feed(request: Request, name: FromPath[str]) -> Response:
     }
     if _not_modified(request, etag, last_modified):
         return Response(b"", status_code=304, headers=headers)
-    await feeds.touch(row["id"])
-    body = _cached_build(
-        (row["id"], etag),
-        lambda: ical.build_calendar(
-            feeds.feed_name(row, owner), feeds.to_events(sessions), feeds.to_deadlines(deadlines)
-        ),
-    )
+    await feeds.touch(row)
+    body = _BUILT.get((row["id"], etag))
+    if body is None:
+        # Not built by this worker for this version yet: load, build and keep it.
+        sessions = await feeds.feed_sessions(row, where)
+        deadlines = await feeds.feed_deadlines(row)
+        body = _cached_build(
+            (row["id"], etag),
+            lambda: ical.build_calendar(
+                feeds.feed_name(row, owner), feeds.to_events(sessions), feeds.to_deadlines(deadlines)
+            ),
+        )
+    else:
+        _BUILT.move_to_end((row["id"], etag))
     if request.method == "HEAD":
         headers["Content-Length"] = str(len(body))
         return Response(b"", media_type=CALENDAR, headers=headers)

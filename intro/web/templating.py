@@ -11,6 +11,7 @@ from litestar.template.config import TemplateConfig
 from intro import timefmt
 from intro.accounts import ROLE_NAMES, User
 from intro.i18n import _, ngettext
+from intro.settings import get_settings
 from intro.tables import Role
 
 TEMPLATES = Path(__file__).resolve().parent.parent.parent / "templates"
@@ -46,6 +47,9 @@ def nav_for(user: User | None) -> list[NavItem]:
 
 def _configure(engine: JinjaTemplateEngine) -> None:
     env = engine.engine
+    # Templates change only with a deploy: do not stat every template file (and each
+    # include and import) on every render, except while developing.
+    env.auto_reload = get_settings().debug
     env.globals.update(
         _=_,
         ngettext=ngettext,
