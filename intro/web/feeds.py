@@ -3,6 +3,7 @@ make and manage them, and "add to calendar" for one course day."""
 
 from __future__ import annotations
 
+import gzip
 from collections import OrderedDict
 from email.utils import format_datetime, parsedate_to_datetime
 from typing import Annotated, Any
@@ -22,22 +23,30 @@ Form = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED
 ANY_ROLE = requires(Role.participant, Role.coordinator, Role.instructor, Role.chief)
 CALENDAR = "text/calendar; charset=utf-8"
 
-# Built feeds by (feed, ETag), per worker: a calendar that polls an unchanged feed
-# without If-None-Match gets the bytes built last time instead of a rebuild.
-_BUILT: OrderedDict[tuple[int, str], bytes] = OrderedDict()
+# Built feeds by (feed, ETag), per worker, as they are and gzipped: a calendar that
+# polls an unchanged feed without If-None-Match gets the bytes made last time, neither
+# rebuilt nor compressed again. (The app's compression middleware leaves /feeds/ alone.)
+_BUILT: OrderedDict[tuple[int, str], tuple[bytes, bytes]] = OrderedDict()
 _BUILT_MAX = 256
 
 
-def _cached_build(key: tuple[int, str], build) -> bytes:
-    body = _BUILT.get(key)
-    if body is None:
+def _cached_build(key: tuple[int, str], build) -> tuple[bytes, bytes]:
+    built = _BUILT.get(key)
+    if built is None:
         body = build()
-        _BUILT[key] = body
+        built = _BUILT[key] = (body, gzip.compress(body, compresslevel=9, mtime=0))
         if len(_BUILT) > _BUILT_MAX:
             _BUILT.popitem(last=False)
     else:
         _BUILT.move_to_end(key)
-    return body
+    return built
+
+
+def _wants_gzip(request: Request) -> bool:
+    return any(
+        part.split(";")[0].strip() == "gzip" and not part.replace(" ", "").endswith(";q=0")
+        for part in request.headers.get("accept-encoding", "").split(",")
+    )
 
 
 def _not_modified(request: Request, etag: str, last_modified) -> bool:
@@ -71,12 +80,12 @@ async def feed(request: Request, name: FromPath[str]) -> Response:
     if _not_modified(request, etag, last_modified):
         return Response(b"", status_code=304, headers=headers)
     await feeds.touch(row)
-    body = _BUILT.get((row["id"], etag))
-    if body is None:
+    built = _BUILT.get((row["id"], etag))
+    if built is None:
         # Not built by this worker for this version yet: load, build and keep it.
         sessions = await feeds.feed_sessions(row, where)
         deadlines = await feeds.feed_deadlines(row)
-        body = _cached_build(
+        built = _cached_build(
             (row["id"], etag),
             lambda: ical.build_calendar(
                 feeds.feed_name(row, owner), feeds.to_events(sessions), feeds.to_deadlines(deadlines)
@@ -84,6 +93,12 @@ async def feed(request: Request, name: FromPath[str]) -> Response:
         )
     else:
         _BUILT.move_to_end((row["id"], etag))
+    plain, zipped = built
+    headers["Vary"] = "Accept-Encoding"
+    body = plain
+    if _wants_gzip(request) and len(plain) >= 1000:
+        body = zipped
+        headers["Content-Encoding"] = "gzip"
     if request.method == "HEAD":
         headers["Content-Length"] = str(len(body))
         return Response(b"", media_type=CALENDAR, headers=headers)
