@@ -30,9 +30,9 @@ from intro.tables import (
     Employment,
     Enrolment,
     EnrolmentStatus,
-    Municipality,
     Partnership,
     PartnershipMember,
+    Person,
     Profile,
     Role,
     Session,
@@ -352,7 +352,7 @@ COLUMNS = (
         lambda s: pct(s.enrolled_within.rate),
     ),
     ("completed", _("Gennemført"), lambda s: s.completion.counted, lambda s: pct(s.completion.rate)),
-    ("attendance", _("Fremmøde"), lambda s: len_people_attending(s), lambda s: pct(s.attendance)),
+    ("attendance", _("Fremmøde"), lambda s: people_attending(s), lambda s: pct(s.attendance)),
     *(
         (
             f"retention_{m}",
@@ -365,7 +365,7 @@ COLUMNS = (
 )
 
 
-def len_people_attending(summary: Summary) -> int:
+def people_attending(summary: Summary) -> int:
     # Attendance rests on course days, but privacy is about people: the number of hires
     # in the group is the count that decides whether it may be shown.
     return summary.hires if (summary.present + summary.absent) else 0
@@ -693,18 +693,9 @@ async def people_for(user: User, params: dict[str, str | None], today: date | No
 
 
 async def _names(person_ids: list[int]) -> dict[int, str]:
-    from intro.tables import Person
-
     names: dict[int, str] = {}
     for i in range(0, len(person_ids), 900):
         chunk = person_ids[i : i + 900]
         for row in await Person.select(Person.id, Person.full_name).where(Person.id.is_in(chunk)):
             names[row["id"]] = row["full_name"]
     return names
-
-
-async def municipality_names(ids: Iterable[int]) -> dict[int, str]:
-    ids = sorted(ids)
-    if not ids:
-        return {}
-    return {m["id"]: m["name"] for m in await Municipality.select(Municipality.id, Municipality.name).where(Municipality.id.is_in(ids))}

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -35,50 +34,17 @@ from pathlib import Path
 import httpx
 
 ROOT = Path(__file__).resolve().parents[2]
-SECRET = "bench-secret-key-not-for-production-0123456789"
-PASSWORD = "intro-demo-2026"
-ROUNDS, WARM_UP = 15, 2
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def environment(database: dict[str, str]) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "INTRO_DB")}
-    env.update({"INTRO_SECRET_KEY": SECRET, "INTRO_SECURE_COOKIES": "0", **database})
-    return env
-
-
-def fill(database: dict[str, str], scale: float) -> float:
-    env = environment(database)
-    subprocess.run([sys.executable, "app.py", "migrate"], cwd=ROOT, env=env, check=True, capture_output=True)
-    started = time.perf_counter()
-    subprocess.run(
-        [sys.executable, "app.py", "demo-national", "--seed", "1", "--scale", str(scale)],
-        cwd=ROOT, env=env, check=True, stdout=subprocess.DEVNULL,
-    )
-    return time.perf_counter() - started
+from bench_suite import PASSWORD, fill, pg_admin, postgres_answers  # noqa: E402
+from bench_suite import serve as serve_workers  # noqa: E402
 
 
 def serve(database: dict[str, str], log: Path) -> tuple[subprocess.Popen, str]:
-    port = free_port()
-    process = subprocess.Popen(
-        [sys.executable, "app.py", "serve", "--host", "127.0.0.1", "--port", str(port)],
-        cwd=ROOT, env=environment(database), stdout=subprocess.DEVNULL, stderr=log.open("wb"),
-    )
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{base}/healthz", timeout=2).status_code == 200:
-                return process, base
-        except httpx.HTTPError:
-            time.sleep(0.2)
-    process.kill()
-    raise SystemExit(f"the server did not start; see {log}")
+    return serve_workers(database, log, workers=1)
+
+
+ROUNDS, WARM_UP = 15, 2
 
 
 def signed_in(base: str, email: str) -> httpx.Client:
@@ -131,16 +97,8 @@ def run(name: str, database: dict[str, str], scale: float) -> None:
                 p95 = times[min(len(times) - 1, round(0.95 * (len(times) - 1)))]
                 print(f"{label + ': ' + title:58} {p50:8.1f} {p95:8.1f} {times[-1]:8.1f} {p50 / baseline:9.1f}")
     finally:
-        process.terminate()
+        os.killpg(process.pid, 15)
         process.wait(timeout=20)
-
-
-def postgres_answers(url: str) -> bool:
-    result = subprocess.run(
-        [sys.executable, "-c", f"import asyncio, asyncpg; asyncio.run(asyncpg.connect({url!r}))"],
-        capture_output=True,
-    )
-    return result.returncode == 0
 
 
 def main() -> None:
@@ -157,31 +115,12 @@ def main() -> None:
             print("\nPostgreSQL does not answer: skipped")
             return
         name = f"intro_bench_dashboard_{os.getpid()}"
-        admin = args.pg
-        subprocess.run(
-            [sys.executable, "-c", (
-                "import asyncio, asyncpg\n"
-                "async def main():\n"
-                f"    c = await asyncpg.connect({admin!r})\n"
-                f"    await c.execute('DROP DATABASE IF EXISTS {name}')\n"
-                f"    await c.execute('CREATE DATABASE {name}')\n"
-                "asyncio.run(main())"
-            )],
-            check=True,
-        )
-        url = admin.rsplit("/", 1)[0] + f"/{name}"
+        pg_admin(args.pg, f"DROP DATABASE IF EXISTS {name}")
+        pg_admin(args.pg, f"CREATE DATABASE {name}")
         try:
-            run("PostgreSQL", {"DATABASE_URL": url}, args.scale)
+            run("PostgreSQL", {"DATABASE_URL": args.pg.rsplit("/", 1)[0] + f"/{name}"}, args.scale)
         finally:
-            subprocess.run(
-                [sys.executable, "-c", (
-                    "import asyncio, asyncpg\n"
-                    "async def main():\n"
-                    f"    c = await asyncpg.connect({admin!r})\n"
-                    f"    await c.execute('DROP DATABASE IF EXISTS {name} WITH (FORCE)')\n"
-                    "asyncio.run(main())"
-                )],
-            )
+            pg_admin(args.pg, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
 
 if __name__ == "__main__":

@@ -107,9 +107,9 @@ def measure(path: Path, rounds: int) -> dict[str, tuple[float, float]]:
 
 def query_plans(path: Path) -> None:
     os.environ.update(environment({"INTRO_DB": str(path)}))
-    import piccolo_conf
     from litestar.testing import AsyncTestClient
 
+    import piccolo_conf
     from app import create_app
 
     engine_class = type(piccolo_conf.DB)

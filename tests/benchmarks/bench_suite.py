@@ -100,10 +100,10 @@ def fill(database: dict[str, str], scale: float) -> float:
     return time.perf_counter() - started
 
 
-def serve(database: dict[str, str], log: Path) -> tuple[subprocess.Popen, str]:
+def serve(database: dict[str, str], log: Path, workers: int = WORKERS) -> tuple[subprocess.Popen, str]:
     port = free_port()
     process = subprocess.Popen(
-        [sys.executable, "app.py", "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", str(WORKERS)],
+        [sys.executable, "app.py", "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers)],
         cwd=ROOT, env=environment(database), stdout=subprocess.DEVNULL, stderr=log.open("wb"),
         start_new_session=True,
     )
@@ -158,10 +158,10 @@ def make_feed(base: str, cookie: str, target: str) -> str:
 def ids(database: dict[str, str]) -> dict[str, int]:
     sql = (
         "SELECT c.id, c.partnership FROM cohort c JOIN partnership p ON p.id = c.partnership "
-        "JOIN person pe ON pe.email = 'deltager.{slug}@national.example' "
+        f"JOIN person pe ON pe.email = 'deltager.{PARTNERSHIP_SLUG}@national.example' "
         "JOIN enrolment e ON e.cohort = c.id AND e.person = pe.id "
         "WHERE c.status = 'active' ORDER BY c.id LIMIT 1"
-    ).format(slug=PARTNERSHIP_SLUG)
+    )
     if "INTRO_DB" in database:
         with sqlite3.connect(database["INTRO_DB"]) as connection:
             cohort, partnership = connection.execute(sql).fetchone()
