@@ -480,8 +480,8 @@ def _split_tables(
     own_ids: set[int] | None,
     title: str,
 ) -> list[Table]:
-    """Retention by cohort, job function, profile and completed intro. With `own_ids`
-    (the partnership view) a group is hidden when the others in it are 1–4."""
+    """Every figure by cohort, job function, profile and completed intro. With `own_ids`
+    (the partnership view) a figure is hidden when the others it rests on are 1–4."""
     keys: list[tuple[str, Callable[[SpellInfo], str]]] = [
         (_("hold"), lambda i: loaded.cohorts.get(facts.get(i.spell.person, PersonFacts()).cohort or 0, {}).get("name") or _("Ikke tilmeldt hold")),
         (_("stilling"), lambda i: i.job_function or _("Ukendt")),
@@ -492,7 +492,7 @@ def _split_tables(
         ),
     ]
     tables = []
-    headings = [_("Gruppe"), _("Nyansatte")] + [_("Fastholdt {m} mdr.").format(m=m) for m in r.MARKS]
+    headings = [_("Gruppe")] + [heading for _k, heading, _b, _f in COLUMNS]
     for name, key in keys:
         groups: dict[str, list[SpellInfo]] = defaultdict(list)
         for info in infos:
@@ -500,19 +500,19 @@ def _split_tables(
         rows = []
         for label in sorted(groups):
             members = groups[label]
-            marks = r.retention_marks([i.spell for i in members], loaded.today)
+            summary = _summary(members, facts, loaded.today)
             if own_ids is None:
-                cells = [count(len(members))] + [pct(m.rate) for m in marks]
+                cells = [figure(summary) for _k, _h, _b, figure in COLUMNS]
             else:
-                own_members = [i for i in members if i.spell.municipality in own_ids]
-                own_marks = r.retention_marks([i.spell for i in own_members], loaded.today)
-                cells = [HIDDEN if r.group_hidden(len(members), len(own_members)) else count(len(members))]
-                cells += [
-                    HIDDEN if r.group_hidden(m.eligible, o.eligible) else pct(m.rate)
-                    for m, o in zip(marks, own_marks, strict=True)
+                # Each figure rests on its own count (hires, those past the mark ...):
+                # hidden when the others behind that count are 1–4.
+                own = _summary([i for i in members if i.spell.municipality in own_ids], facts, loaded.today)
+                cells = [
+                    HIDDEN if r.group_hidden(basis(summary), basis(own)) else figure(summary)
+                    for _k, _h, basis, figure in COLUMNS
                 ]
             rows.append(Row(label, cells))
-        tables.append(Table(_("Fastholdelse efter {what} – {title}").format(what=name, title=title), headings, rows))
+        tables.append(Table(_("Opdelt efter {what} – {title}").format(what=name, title=title), headings, rows))
     return tables
 
 

@@ -232,3 +232,42 @@ async def test_demo_dashboard_renders_with_years_of_history(demo_client):
     assert page.status_code == 200
     assert "Slagelse" in page.text and "Hele samarbejdet" in page.text
     assert "<svg" in page.text and 'role="img"' in page.text
+
+
+def test_a_split_group_resting_on_few_others_is_hidden_figure_by_figure():
+    """The partnership's splits, worked out without a database: two other people in a job
+    function of their own are hidden in every figure; a group with six others is shown."""
+    from intro import dashboard
+
+    start = add_months(TODAY, -30)
+    employments = [
+        {"person": p, "municipality": 1, "job_function": "Jobkonsulent", "profile_code": None,
+         "start_date": start, "end_date": None, "end_reason": None, "id": p}
+        for p in range(1, 7)
+    ] + [
+        {"person": p, "municipality": 2, "job_function": "Jobkonsulent" if p < 17 else "Udviklingskonsulent",
+         "profile_code": None, "start_date": start, "end_date": None, "end_reason": None, "id": p}
+        for p in range(11, 19)
+    ]
+    loaded = dashboard.Loaded(
+        today=TODAY,
+        filters=dashboard.Filters(municipality=1, partnership=1, year_from=TODAY.year - 5, year_to=TODAY.year),
+        partnership_name="Samarbejdet",
+        municipalities={1: {"name": "Egen", "code": "101"}, 2: {"name": "Anden", "code": "102"}},
+        employments=employments,
+        facts={},
+        cohorts={},
+        job_functions=["Jobkonsulent", "Udviklingskonsulent"],
+        profiles={},
+    )
+    board = dashboard.build(loaded)
+    by_job = next(t for t in board.partnership_splits if "stilling" in t.caption)
+    rows = {row.label: row.cells for row in by_job.rows}
+    # Hidden wherever there is something to count ("–" where there is nothing).
+    assert rows["Udviklingskonsulent"][0].hidden
+    assert all(cell.hidden or cell.text == "–" for cell in rows["Udviklingskonsulent"])
+    assert sum(cell.hidden for cell in rows["Udviklingskonsulent"]) >= 4  # hires, enrolled, 6 and 12 months
+    assert rows["Jobkonsulent"][0].text == "12"  # 6 own + 6 others
+    # In the own municipality's splits nothing is hidden.
+    own_by_job = next(t for t in board.splits if "stilling" in t.caption)
+    assert not any(cell.hidden for row in own_by_job.rows for cell in row.cells)
