@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from intro.accounts import User
 from intro.errors import NotFound
-from intro.tables import Cohort, PartnershipMember, Role, Session, SessionInstructor
+from intro.tables import Cohort, Municipality, PartnershipMember, Role, Session, SessionInstructor
 
 
 async def member_municipalities(partnership_ids: set[int] | list[int]) -> set[int]:
@@ -84,3 +84,16 @@ async def may_take_attendance(user: User, session: dict) -> bool:
     return await SessionInstructor.exists().where(
         (SessionInstructor.session == session["id"]) & (SessionInstructor.person == user.id)
     )
+
+
+async def hr_municipality(user: User, municipality_id: int) -> dict:
+    """The municipality (id, name, code), if the user keeps its HR data — its file imports
+    and API tokens: its chief, or an administrator. Anything else is 'not found'."""
+    if not user.is_admin and municipality_id not in user.municipalities(Role.chief):
+        raise NotFound()
+    row = await Municipality.select(Municipality.id, Municipality.name, Municipality.code).where(
+        Municipality.id == municipality_id
+    ).first()
+    if row is None:
+        raise NotFound()
+    return row

@@ -17,7 +17,7 @@ from intro import audit
 from intro.db import write_transaction
 from intro.errors import Invalid, NotFound
 from intro.i18n import _
-from intro.tables import ApiToken, Municipality
+from intro.tables import ApiToken
 
 PREFIX = "intro_"
 # Writing "last used" on every call would make each read a write; once a minute tells
@@ -109,8 +109,3 @@ async def resolve(token: str | None) -> TokenScope | None:
     return TokenScope(
         token_id=row["id"], name=row["name"], municipality_id=row["municipality"], municipality_code=row["code"]
     )
-
-
-async def municipality_name(municipality_id: int) -> str | None:
-    row = await Municipality.select(Municipality.name).where(Municipality.id == municipality_id).first()
-    return row["name"] if row else None

@@ -9,9 +9,9 @@ from litestar.enums import RequestEncodingType
 from litestar.params import Body, FromPath, FromQuery
 from litestar.response import Redirect, Template
 
-from intro import api_tokens
+from intro import access, api_tokens
 from intro.accounts import User
-from intro.errors import Invalid, NotFound
+from intro.errors import Invalid
 from intro.i18n import _
 from intro.settings import get_settings
 from intro.tables import Role
@@ -22,21 +22,11 @@ HR_KEEPERS = requires(Role.chief, Role.admin)
 NOTICES = {"revoked": _("Nøglen er tilbagekaldt. HR-systemet kan ikke længere bruge den.")}
 
 
-def hr_municipality(user: User, municipality_id: int) -> int:
-    """The municipality, if the user keeps its HR data: its chief, or an administrator.
-    A chief of another municipality gets 'not found', as for anything outside scope."""
-    if user.is_admin or municipality_id in user.municipalities(Role.chief):
-        return municipality_id
-    raise NotFound()
-
-
 async def _page(
-    municipality_id: int, *, errors: dict | None = None, form: dict | None = None,
+    municipality: dict, *, errors: dict | None = None, form: dict | None = None,
     new_token: str | None = None, notice: str | None = None, status: int = 200,
 ) -> Template:
-    name = await api_tokens.municipality_name(municipality_id)
-    if name is None:
-        raise NotFound()
+    municipality_id, name = municipality["id"], municipality["name"]
     return Template(
         "api_tokens/index.html",
         context={
@@ -57,20 +47,18 @@ async def _page(
 async def tokens_page(
     request: Request[User, None, None], municipality_id: FromPath[int], notice: FromQuery[str | None] = None
 ) -> Template:
-    return await _page(hr_municipality(request.user, municipality_id), notice=notice)
+    return await _page(await access.hr_municipality(request.user, municipality_id), notice=notice)
 
 
 @post("/municipalities/{municipality_id:int}/api-tokens", guards=[HR_KEEPERS], name="api_token_create")
 async def token_create(request: Request[User, None, None], municipality_id: FromPath[int], data: Form) -> Template:
-    municipality_id = hr_municipality(request.user, municipality_id)
-    if await api_tokens.municipality_name(municipality_id) is None:
-        raise NotFound()
+    municipality = await access.hr_municipality(request.user, municipality_id)
     try:
-        token = await api_tokens.create_token(request.user.id, municipality_id, str(data.get("name", "")))
+        token = await api_tokens.create_token(request.user.id, municipality["id"], str(data.get("name", "")))
     except Invalid as invalid:
-        return await _page(municipality_id, errors=invalid.errors, form=dict(data), status=400)
+        return await _page(municipality, errors=invalid.errors, form=dict(data), status=400)
     # Shown once, on this response only (never in a URL, never stored in clear).
-    return await _page(municipality_id, new_token=token)
+    return await _page(municipality, new_token=token)
 
 
 @post(
@@ -81,7 +69,7 @@ async def token_create(request: Request[User, None, None], municipality_id: From
 async def token_revoke(
     request: Request[User, None, None], municipality_id: FromPath[int], token_id: FromPath[int]
 ) -> Redirect:
-    municipality_id = hr_municipality(request.user, municipality_id)
+    municipality_id = (await access.hr_municipality(request.user, municipality_id))["id"]
     await api_tokens.revoke_token(request.user.id, municipality_id, token_id)
     return Redirect(f"/municipalities/{municipality_id}/api-tokens?notice=revoked", status_code=303)
 

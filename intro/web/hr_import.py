@@ -14,11 +14,11 @@ from litestar.enums import RequestEncodingType
 from litestar.params import Body, FromPath, FromQuery
 from litestar.response import Redirect, Template
 
-from intro import hr_import
+from intro import access, hr_import
 from intro.accounts import User
-from intro.errors import Invalid, NotFound
+from intro.errors import Invalid
 from intro.i18n import _
-from intro.tables import EmploymentImportStatus, Municipality, Role
+from intro.tables import EmploymentImportStatus, Role
 from intro.web.auth import requires
 
 Upload = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.MULTI_PART)]
@@ -35,20 +35,6 @@ NOTICES = {
 
 def _base(municipality_id: int) -> str:
     return f"/municipalities/{municipality_id}/employments"
-
-
-async def _municipality_for(user: User, municipality_id: int) -> dict:
-    """The municipality, if the user imports for it: an admin for any, a chief for own."""
-    if not user.is_admin and municipality_id not in user.municipalities(Role.chief):
-        raise NotFound()
-    row = (
-        await Municipality.select(Municipality.id, Municipality.name, Municipality.code)
-        .where(Municipality.id == municipality_id)
-        .first()
-    )
-    if row is None:
-        raise NotFound()
-    return row
 
 
 async def _page(
@@ -107,7 +93,7 @@ async def employments_page(
     municipality_id: FromPath[int],
     notice: FromQuery[str | None] = None,
 ) -> Template:
-    municipality = await _municipality_for(request.user, municipality_id)
+    municipality = await access.hr_municipality(request.user, municipality_id)
     return await _page(municipality, {}, notice)
 
 
@@ -119,7 +105,7 @@ async def employments_page(
 async def example_csv(
     request: Request[User, None, None], municipality_id: FromPath[int]
 ) -> Response:
-    municipality = await _municipality_for(request.user, municipality_id)
+    municipality = await access.hr_municipality(request.user, municipality_id)
     code = municipality["code"]
     rows = [
         "Ansættelses-id;Navn;E-mail;Kommunekode;Stilling;Fagprofil;Startdato;Slutdato;Fratrædelsesårsag",
@@ -145,7 +131,7 @@ async def example_csv(
 async def upload(
     request: Request[User, None, None], municipality_id: FromPath[int], data: Upload
 ) -> Template | Redirect:
-    municipality = await _municipality_for(request.user, municipality_id)
+    municipality = await access.hr_municipality(request.user, municipality_id)
     file = data.get("file")
     if not isinstance(file, UploadFile) or not file.filename:
         return await _page(
@@ -173,7 +159,7 @@ async def import_page(
     import_id: FromPath[int],
     notice: FromQuery[str | None] = None,
 ) -> Template:
-    municipality = await _municipality_for(request.user, municipality_id)
+    municipality = await access.hr_municipality(request.user, municipality_id)
     stored = await hr_import.import_of(municipality["id"], import_id)
     return await _import_page(municipality, stored, notice=notice)
 
@@ -186,7 +172,7 @@ async def import_page(
 async def commit(
     request: Request[User, None, None], municipality_id: FromPath[int], import_id: FromPath[int]
 ) -> Template | Redirect:
-    municipality = await _municipality_for(request.user, municipality_id)
+    municipality = await access.hr_municipality(request.user, municipality_id)
     try:
         await hr_import.commit(request.user.id, municipality["id"], import_id)
     except hr_import.AlreadyDone as done:
@@ -214,7 +200,7 @@ async def commit(
 async def discard(
     request: Request[User, None, None], municipality_id: FromPath[int], import_id: FromPath[int]
 ) -> Template | Redirect:
-    municipality = await _municipality_for(request.user, municipality_id)
+    municipality = await access.hr_municipality(request.user, municipality_id)
     try:
         await hr_import.discard(municipality["id"], import_id)
     except hr_import.AlreadyDone as done:
