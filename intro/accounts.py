@@ -6,13 +6,13 @@ import hashlib
 import re
 import secrets
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from piccolo.columns.combination import WhereRaw
 
-from intro import audit
+from intro import audit, clock
 from intro.db import write_transaction
 from intro.errors import Invalid, NotFound
 from intro.i18n import _
@@ -90,8 +90,6 @@ def _token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def _now() -> datetime:
-    return datetime.now(UTC)
 
 
 # --------------------------------------------------------------------------------------
@@ -120,7 +118,7 @@ async def authenticate(email: str, password: str, remote_addr: str = "") -> int:
     is refused until the window has passed, whether the password is right or not."""
     settings = get_settings()
     email = normalise_email(email)
-    window_start = _now() - timedelta(minutes=settings.login_window_minutes)
+    window_start = clock.now() - timedelta(minutes=settings.login_window_minutes)
     failures = await LoginAttempt.count().where(
         (LoginAttempt.email == email) & (LoginAttempt.attempted_at > window_start)
     )
@@ -138,11 +136,11 @@ async def authenticate(email: str, password: str, remote_addr: str = "") -> int:
     if not _password_matches(stored_hash or _DUMMY_HASH, password) or not stored_hash:
         await LoginAttempt.insert(LoginAttempt(email=email[:254], remote_addr=remote_addr[:64]))
         # Old attempts say nothing any more; keep the table small.
-        await LoginAttempt.delete().where(LoginAttempt.attempted_at < _now() - timedelta(days=1))
+        await LoginAttempt.delete().where(LoginAttempt.attempted_at < clock.now() - timedelta(days=1))
         raise SignInRefused(WRONG_CREDENTIALS)
 
     await LoginAttempt.delete().where(LoginAttempt.email == email)
-    update: dict = {Person.last_login_at: _now()}
+    update: dict = {Person.last_login_at: clock.now()}
     if _hasher.check_needs_rehash(stored_hash):
         update[Person.password_hash] = hash_password(password)
     await Person.update(update).where(Person.id == person["id"])
@@ -160,13 +158,13 @@ async def start_session(person_id: int) -> str:
     """Create a sign-in session; return the token for the cookie (only its hash is kept)."""
     token = secrets.token_urlsafe(32)
     await LoginSession.delete().where(
-        (LoginSession.person == person_id) & (LoginSession.expires_at < _now())
+        (LoginSession.person == person_id) & (LoginSession.expires_at < clock.now())
     )
     await LoginSession.insert(
         LoginSession(
             token_hash=_token_hash(token),
             person=person_id,
-            expires_at=_now() + timedelta(days=get_settings().session_days),
+            expires_at=clock.now() + timedelta(days=get_settings().session_days),
         )
     )
     return token
@@ -197,7 +195,7 @@ async def user_for_session(token: str | None) -> User | None:
     row = (
         await LoginSession.select(*_SESSION_COLUMNS)
         .where(
-            (LoginSession.token_hash == _token_hash(token)) & (LoginSession.expires_at > _now())
+            (LoginSession.token_hash == _token_hash(token)) & (LoginSession.expires_at > clock.now())
         )
         .first()
     )

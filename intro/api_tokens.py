@@ -11,9 +11,9 @@ from __future__ import annotations
 import hashlib
 import secrets
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, timedelta
 
-from intro import audit
+from intro import audit, clock
 from intro.db import write_transaction
 from intro.errors import Invalid, NotFound
 from intro.i18n import _
@@ -68,7 +68,7 @@ async def revoke_token(actor_id: int, municipality_id: int, token_id: int) -> No
         if token["revoked_at"] is not None:
             return
         await ApiToken.update(
-            {ApiToken.revoked_at: datetime.now(UTC), ApiToken.revoked_by: actor_id}
+            {ApiToken.revoked_at: clock.now(), ApiToken.revoked_by: actor_id}
         ).where(ApiToken.id == token_id)
         await audit.record(
             actor_id, "api_token.revoke", "api_token", token_id,
@@ -100,7 +100,7 @@ async def resolve(token: str | None) -> TokenScope | None:
     ).where((ApiToken.token_hash == _hash(token)) & ApiToken.revoked_at.is_null()).first()
     if row is None:
         return None
-    now = datetime.now(UTC)
+    now = clock.now()
     last = row["last_used_at"]
     if last is not None and last.tzinfo is None:
         last = last.replace(tzinfo=UTC)

@@ -4,9 +4,9 @@ cohort."""
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import UTC, datetime
+from datetime import datetime
 
-from intro import audit, plan
+from intro import audit, clock, plan
 from intro.db import write_transaction
 from intro.errors import Invalid
 from intro.i18n import _
@@ -29,8 +29,6 @@ STATUS_NAMES = {
 }
 
 
-def _now() -> datetime:
-    return datetime.now(UTC)
 
 
 async def sheet(session: dict) -> list[dict]:
@@ -65,7 +63,7 @@ async def sheet(session: dict) -> list[dict]:
 
 def may_record_on(session: dict, now: datetime | None = None) -> bool:
     """Attendance is taken on the day or afterwards, never ahead."""
-    now = now or _now()
+    now = now or clock.now()
     return local(session["starts_at"]).date() <= now.astimezone(COPENHAGEN).date()
 
 
@@ -86,7 +84,7 @@ async def mark(actor_id: int, session: dict, person_id: int, status: str) -> Non
             return
         if existing:
             await Attendance.update(
-                {Attendance.status: status, Attendance.recorded_by: actor_id, Attendance.recorded_at: _now()}
+                {Attendance.status: status, Attendance.recorded_by: actor_id, Attendance.recorded_at: clock.now()}
             ).where(Attendance.id == existing["id"])
         else:
             await Attendance.insert(
@@ -113,7 +111,7 @@ async def catch_up_needs(cohort_id: int) -> list[dict]:
     ).where(
         (Session.cohort == cohort_id)
         & (Session.status == SessionStatus.scheduled.value)
-        & (Session.ends_at < _now())
+        & (Session.ends_at < clock.now())
     ).order_by(Session.starts_at)
     if not past:
         return []
@@ -172,7 +170,7 @@ async def catch_up_options(cohort: dict, module_codes: set[str]) -> dict[str, li
         (Session.cohort.partnership == cohort["partnership"])
         & (Session.cohort != cohort["id"])
         & (Session.status == SessionStatus.scheduled.value)
-        & (Session.starts_at > _now())
+        & (Session.starts_at > clock.now())
         & Session.module.code.is_in(sorted(module_codes))
     ).order_by(Session.starts_at)
     options: dict[str, list[dict]] = defaultdict(list)

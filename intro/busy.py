@@ -33,7 +33,7 @@ import httpx
 import icalendar
 import recurring_ical_events
 
-from intro import audit
+from intro import audit, clock
 from intro.db import write_transaction
 from intro.errors import Invalid, NotFound
 from intro.i18n import _, ngettext
@@ -179,7 +179,7 @@ def window(now: datetime | None = None) -> tuple[datetime, datetime]:
     """The period whose busy times are kept, around now."""
     # From midnight UTC, so refreshes on one day cut long events at the same instants
     # and an unchanged calendar gives exactly the same busy times.
-    today = (now or datetime.now(UTC)).astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    today = (now or clock.now()).astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
     return today - WINDOW_BACK, today + WINDOW_AHEAD
 
 
@@ -393,7 +393,7 @@ async def add_calendar(
         raise Invalid({field: _("Du kan højst have {n} kalendere. Fjern en, før du tilføjer en ny.").format(n=MAX_CALENDARS_PER_PERSON)})
     text = await _read_source(url, ics_text)
     intervals = await _intervals_for(text, "url" if url else "ics")
-    now = datetime.now(UTC)
+    now = clock.now()
     async with write_transaction(BusyCalendar._meta.db):
         calendar_id = (
             await BusyCalendar.insert(
@@ -433,7 +433,7 @@ async def refresh_calendar(calendar_id: int, actor_id: int | None = None) -> int
     async with write_transaction(BusyCalendar._meta.db):
         # Updating the calendar's row first makes two refreshes of it take turns.
         still_there = await BusyCalendar.update(
-            {BusyCalendar.refreshed_at: datetime.now(UTC), BusyCalendar.last_error: ""}
+            {BusyCalendar.refreshed_at: clock.now(), BusyCalendar.last_error: ""}
         ).where(BusyCalendar.id == calendar_id).returning(BusyCalendar.id)
         if not still_there:
             raise NotFound()
@@ -522,7 +522,7 @@ async def calendars_of(person_id: int, coming_days: int = 60) -> list[dict]:
         BusyCalendar.id, BusyCalendar.source_url, BusyCalendar.refreshed_at,
         BusyCalendar.last_error, BusyCalendar.created_at,
     ).where(BusyCalendar.person == person_id).order_by(BusyCalendar.id)
-    now = datetime.now(UTC)
+    now = clock.now()
     for row in rows:
         row["host"] = host_of(row.pop("source_url")) or None
         row["coming"] = await BusyTime.count().where(
@@ -536,7 +536,7 @@ async def calendars_of(person_id: int, coming_days: int = 60) -> list[dict]:
 async def coming_busy_times(person_id: int, days: int = 14) -> list[dict]:
     """The person's busy times from now and `days` ahead, all calendars merged, for
     them to check that Intro read their calendar right."""
-    now = datetime.now(UTC)
+    now = clock.now()
     rows = await BusyTime.select(BusyTime.starts_at, BusyTime.ends_at).where(
         (BusyTime.calendar.person == person_id)
         & (BusyTime.ends_at > now)

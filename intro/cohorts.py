@@ -15,10 +15,10 @@ import re
 import uuid
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from intro import audit, notices, plan
+from intro import audit, clock, notices, plan
 from intro.db import write_transaction
 from intro.errors import Invalid, NotFound
 from intro.i18n import _
@@ -59,14 +59,12 @@ from intro.tables import (
     SessionStatus,
     Venue,
 )
-from intro.timefmt import COPENHAGEN, local, local_instant
+from intro.timefmt import local, local_instant
 
 WEEKDAY_NAMES = [_("Mandag"), _("Tirsdag"), _("Onsdag"), _("Torsdag"), _("Fredag")]
 ACTIVE_SESSION = [SessionStatus.proposed.value, SessionStatus.scheduled.value]
 
 
-def _today() -> date:
-    return datetime.now(COPENHAGEN).date()
 
 
 # --------------------------------------------------------------------------------------
@@ -180,7 +178,7 @@ async def read_cohort_form(partnership_id: int, form: dict[str, Any]) -> CohortI
     start = parse_date(form.get("start_date"))
     if start is None:
         errors["start_date"] = _("Skriv første kursusdag som en dato, fx 02.02.2027.")
-    elif start < _today():
+    elif start < clock.today():
         errors["start_date"] = _("Første kursusdag kan ikke ligge i fortiden.")
     try:
         capacity = int(str(form.get("capacity", "")).strip())
@@ -531,7 +529,7 @@ async def accept_timetable(actor_id: int, cohort: dict) -> None:
         )
     async with write_transaction(Session._meta.db):
         await Session.update(
-            {Session.status: SessionStatus.scheduled.value, Session.updated_at: datetime.now(UTC)}
+            {Session.status: SessionStatus.scheduled.value, Session.updated_at: clock.now()}
         ).where((Session.cohort == cohort["id"]) & (Session.status == SessionStatus.proposed.value))
         await Cohort.update({Cohort.status: CohortStatus.active.value}).where(Cohort.id == cohort["id"])
         await audit.record(actor_id, "cohort.accept", "cohort", cohort["id"])
@@ -568,7 +566,7 @@ async def read_session_form(session: dict, cohort: dict, form: dict[str, Any]) -
     day = parse_date(form.get("date"))
     if day is None:
         errors["date"] = _("Skriv datoen, fx 02.02.2027.")
-    elif day < _today() and session["status"] == SessionStatus.scheduled.value:
+    elif day < clock.today() and session["status"] == SessionStatus.scheduled.value:
         errors["date"] = _("En kursusdag kan ikke flyttes til en dato i fortiden.")
     start, end = parse_time(form.get("start")), parse_time(form.get("end"))
     if start is None:
@@ -662,7 +660,7 @@ async def change_session(actor_id: int, session: dict, cohort: dict, change: Ses
                 Session.venue: change.venue_id,
                 Session.revision: session["revision"] + (1 if scheduled else 0),
                 Session.change_reason: change.reason or session["change_reason"],
-                Session.updated_at: datetime.now(UTC),
+                Session.updated_at: clock.now(),
             }
         ).where(Session.id == session["id"])
         await SessionInstructor.delete().where(SessionInstructor.session == session["id"])
@@ -698,7 +696,7 @@ async def cancel_session(actor_id: int, session: dict, reason: str) -> None:
                 Session.status: SessionStatus.cancelled.value,
                 Session.revision: session["revision"] + 1,
                 Session.change_reason: reason,
-                Session.updated_at: datetime.now(UTC),
+                Session.updated_at: clock.now(),
             }
         ).where(Session.id == session["id"])
         await audit.record(actor_id, "session.cancel", "session", session["id"], reason=reason)
@@ -739,7 +737,7 @@ async def partnership_conflicts(partnership_id: int, since: date | None = None) 
     """Every conflict in the partnership's active timetables from `since` (default
     today), including clashes with other partnerships' sessions in the same venues or
     with the same instructors."""
-    since = since or _today()
+    since = since or clock.today()
     start = local_instant(since, time(0))
     rows = await Session.select(
         Session.id, Session.cohort, Session.module, Session.starts_at, Session.ends_at, Session.venue,

@@ -20,6 +20,7 @@ from datetime import UTC, date, datetime
 
 from piccolo.query.functions.aggregate import Count, Max
 
+from intro import clock
 from intro import retention as r
 from intro.accounts import User
 from intro.errors import NotFound
@@ -625,7 +626,7 @@ def build(loaded: Loaded) -> Dashboard:
 
 
 async def dashboard_for(user: User, params: dict[str, str | None], today: date | None = None) -> Dashboard:
-    today = today or date.today()
+    today = today or clock.today()
     filters = await filters_for(user, params, today)
     return build(await load(filters, today))
 
@@ -649,7 +650,7 @@ class PersonLine:
 
 async def people_for(user: User, params: dict[str, str | None], today: date | None = None) -> tuple[Filters, str, list[PersonLine]]:
     """The own municipality's hires in the filters, by name: only ever the chief's own."""
-    today = today or date.today()
+    today = today or clock.today()
     filters = await filters_for(user, params, today)
     loaded = await load(filters, today)
     members = set(loaded.municipalities)

@@ -11,7 +11,7 @@ import random
 import uuid
 from datetime import UTC, date, datetime, time, timedelta
 
-from intro import accounts, audit, plan
+from intro import accounts, audit, clock, plan
 from intro.curriculum import sync_directory
 from intro.db import write_transaction
 from intro.demo_history import add_history
@@ -159,7 +159,7 @@ REFLECTIONS = [
 async def _progress(rng: random.Random, today: date, version_id: int) -> None:
     """Plans in every state: tasks done or overdue, transfer assignments answered,
     reflections and self-assessments, as a cohort under way would have them."""
-    now = datetime.now(UTC)
+    now = clock.now()
     items = await PlanItem.select(
         PlanItem.id, PlanItem.person, PlanItem.kind, PlanItem.due_date, PlanItem.module
     ).where(PlanItem.kind.is_in(["local_task", "transfer"]) & (PlanItem.status == "open"))
@@ -225,7 +225,7 @@ async def is_empty() -> bool:
 
 
 async def seed(today: date | None = None) -> str:
-    today = today or date.today()
+    today = today or clock.today()
     rng = random.Random(2026)
     if not await CurriculumVersion.exists():
         await sync_directory(ROOT / "curriculum")
@@ -504,7 +504,7 @@ async def seed(today: date | None = None) -> str:
                         external_ref=f"DEMO-{code}-{pid}",
                     )
                 )
-                now = datetime.now(UTC)
+                now = clock.now()
                 requested = datetime.combine(start - timedelta(days=30), time(10), tzinfo=UTC)
                 if status == "planning" and n >= size - 3:
                     enrolment = Enrolment(

@@ -12,9 +12,9 @@ municipality, so the coordinator and the chief can enrol them.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, date, datetime
+from datetime import date
 
-from intro import audit
+from intro import audit, clock
 from intro.accounts import EMAIL_PATTERN, normalise_email
 from intro.errors import Invalid
 from intro.i18n import _
@@ -208,7 +208,7 @@ async def apply_records(
     if problems:
         index, errors = next(iter(problems.items()))
         raise Invalid({f"{index + 1}.{name}": message for name, message in errors.items()})
-    today = today or date.today()
+    today = today or clock.today()
     codes = await municipality_ids_by_code()
     emails = sorted({normalise_email(r.email) for r in records})
     people = {
@@ -230,7 +230,7 @@ async def apply_records(
         )
     }
     applied = Applied()
-    now = datetime.now(UTC)
+    now = clock.now()
     for record in records:
         email = normalise_email(record.email)
         municipality = codes[record.municipality_code.strip()]

@@ -14,9 +14,8 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
-from datetime import UTC, datetime
 
-from intro import audit, plan
+from intro import audit, clock, plan
 from intro.db import write_transaction
 from intro.errors import Invalid, NotFound
 from intro.i18n import _
@@ -151,7 +150,7 @@ async def enrol(actor_id: int, cohort_id: int, person_id: int, municipality_id: 
         if existing and existing["status"] != EnrolmentStatus.withdrawn.value:
             raise Invalid({"person": _("Personen er allerede på holdet eller på ventelisten.")})
         places = await _places(cohort_id, cohort["capacity"])
-        now = datetime.now(UTC)
+        now = clock.now()
         status = (
             EnrolmentStatus.enrolled.value
             if places.has_place_for(municipality_id)
@@ -208,7 +207,7 @@ async def withdraw(actor_id: int, enrolment_id: int, reason: str) -> list[int]:
         await Enrolment.update(
             {
                 Enrolment.status: EnrolmentStatus.withdrawn.value,
-                Enrolment.withdrawn_at: datetime.now(UTC),
+                Enrolment.withdrawn_at: clock.now(),
                 Enrolment.withdrawal_reason: reason,
             }
         ).where(Enrolment.id == enrolment_id)
@@ -233,7 +232,7 @@ async def _move_up(actor_id: int | None, cohort: dict) -> list[int]:
         if places.has_place_for(w["municipality"]):
             places = places.with_one_more(w["municipality"])
             await Enrolment.update(
-                {Enrolment.status: EnrolmentStatus.enrolled.value, Enrolment.enrolled_at: datetime.now(UTC)}
+                {Enrolment.status: EnrolmentStatus.enrolled.value, Enrolment.enrolled_at: clock.now()}
             ).where(Enrolment.id == w["id"])
             await audit.record(
                 actor_id, "enrolment.move_up", "enrolment", w["id"], cohort=cohort["id"], person=w["person"]

@@ -15,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 
 from piccolo.query.functions.aggregate import Count, Max, Sum
 
-from intro import access, audit
+from intro import access, audit, clock
 from intro.accounts import User, load_user
 from intro.db import write_transaction
 from intro.errors import Invalid, NotFound
@@ -168,14 +168,14 @@ async def regenerate(user: User, feed_id: int) -> str:
 async def revoke(user: User, feed_id: int) -> None:
     await _own_feed(user, feed_id)
     async with write_transaction(CalendarFeedToken._meta.db):
-        await CalendarFeedToken.update({CalendarFeedToken.revoked_at: datetime.now(UTC)}).where(CalendarFeedToken.id == feed_id)
+        await CalendarFeedToken.update({CalendarFeedToken.revoked_at: clock.now()}).where(CalendarFeedToken.id == feed_id)
         await audit.record(user.id, "feed.revoke", "feed", feed_id)
 
 
 async def revoke_all(actor_id: int, person_id: int) -> int:
     """An admin ends every feed a person owns."""
     async with write_transaction(CalendarFeedToken._meta.db):
-        rows = await CalendarFeedToken.update({CalendarFeedToken.revoked_at: datetime.now(UTC)}).where(
+        rows = await CalendarFeedToken.update({CalendarFeedToken.revoked_at: clock.now()}).where(
             (CalendarFeedToken.owner == person_id) & CalendarFeedToken.revoked_at.is_null()
         ).returning(CalendarFeedToken.id)
         await audit.record(actor_id, "feed.revoke_all", "person", person_id, count=len(rows))
@@ -243,7 +243,7 @@ async def _session_ids_for(feed: dict) -> list[int] | None:
 async def _feed_where(feed: dict):
     """Which sessions a feed carries: its own, not proposals, and cancelled ones only for
     60 days after the cancellation or the day itself."""
-    horizon = datetime.now(UTC) - KEEP_CANCELLED
+    horizon = clock.now() - KEEP_CANCELLED
     where = (Session.status != SessionStatus.proposed.value) & (
         (Session.status == SessionStatus.scheduled.value)
         | (Session.updated_at >= horizon)
@@ -372,7 +372,7 @@ async def touch(feed: dict) -> None:
     """Note when the feed was last fetched — at most every ten minutes, so a calendar's
     polling does not turn each read into a write."""
     last = _instant(feed.get("last_used_at"))
-    now = datetime.now(UTC)
+    now = clock.now()
     if last is None or last < now - TOUCH_EVERY:
         await CalendarFeedToken.update({CalendarFeedToken.last_used_at: now}).where(CalendarFeedToken.id == feed["id"])
 

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
-from intro import audit
+from intro import audit, clock
 from intro.db import write_transaction
 from intro.errors import Invalid, NotFound
 from intro.i18n import _
@@ -79,8 +79,8 @@ async def cohort_grid(
     """Rows of participants (only from `municipality_ids`, or only `person_id`, when
     given) with a cell per module, each person's progress, and reasons for falling
     behind. The participant's own page uses the same rows, so both always agree."""
-    today = datetime.now(COPENHAGEN).date()
-    now = datetime.now(UTC)
+    today = clock.today()
+    now = clock.now()
     enrolments = await Enrolment.select(*_GRID_ENROLMENT).where((Enrolment.cohort == cohort["id"]) & Enrolment.status.is_in(["enrolled", "completed"]))
     if municipality_ids is not None:
         enrolments = [e for e in enrolments if e["municipality"] in municipality_ids]
@@ -202,7 +202,7 @@ async def confirm_completion(actor_id: int, cohort: dict, enrolment_id: int) -> 
     if not row["complete"]:
         raise Invalid({"enrolment": _("{name} mangler stadig moduler eller transferopgaver.").format(name=row["full_name"])})
     async with write_transaction(Enrolment._meta.db):
-        await Enrolment.update({Enrolment.status: "completed", Enrolment.completed_at: datetime.now(UTC)}).where(
+        await Enrolment.update({Enrolment.status: "completed", Enrolment.completed_at: clock.now()}).where(
             Enrolment.id == enrolment_id
         )
         await audit.record(actor_id, "enrolment.complete", "enrolment", enrolment_id, person=row["person"])

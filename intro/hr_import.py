@@ -41,9 +41,9 @@ import re
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
-from datetime import UTC, date, datetime
+from datetime import date
 
-from intro import audit, employments
+from intro import audit, clock, employments
 from intro.accounts import normalise_email
 from intro.db import write_transaction
 from intro.employments import END_REASON_NAMES, EmploymentRecord
@@ -893,7 +893,7 @@ async def commit(actor_id: int, municipality_id: int, import_id: int) -> employm
             await EmploymentImport.update(
                 {
                     EmploymentImport.status: EmploymentImportStatus.committed.value,
-                    EmploymentImport.committed_at: datetime.now(UTC),
+                    EmploymentImport.committed_at: clock.now(),
                 }
             )
             .where(
@@ -953,7 +953,7 @@ async def discard(municipality_id: int, import_id: int) -> None:
 
 
 async def employment_counts(municipality_id: int, today: date | None = None) -> dict[str, int]:
-    today = today or date.today()
+    today = today or clock.today()
     total = await Employment.count().where(Employment.municipality == municipality_id)
     ended = await Employment.count().where(
         (Employment.municipality == municipality_id)

@@ -14,6 +14,7 @@ from datetime import UTC, date, datetime, timedelta
 
 from icalendar import Calendar, Event, Timezone, vDuration
 
+from intro import clock
 from intro.timefmt import COPENHAGEN
 
 PRODID = "-//Intro//Introduktionsuddannelse//DA"
@@ -110,7 +111,7 @@ def build_calendar(
     now: datetime | None = None,
     refresh: timedelta = timedelta(hours=1),
 ) -> bytes:
-    stamp = (now or datetime.now(UTC)).astimezone(UTC).replace(microsecond=0)
+    stamp = (now or clock.now()).astimezone(UTC).replace(microsecond=0)
     cal = Calendar()
     cal.add("prodid", PRODID)
     cal.add("version", "2.0")

@@ -25,7 +25,6 @@ import hashlib
 import inspect
 import math
 import random
-import time as clock
 import unicodedata
 import uuid
 from collections import Counter, defaultdict
@@ -33,13 +32,14 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from functools import lru_cache
+from time import perf_counter
 
 from piccolo.columns import Timestamptz
 from piccolo.columns.defaults.base import Default
 from piccolo.table import Table
 from piccolo.utils.encoding import dump_json
 
-from intro import accounts, audit, tables
+from intro import accounts, audit, clock, tables
 from intro.curriculum import sync_directory
 from intro.db import write_transaction
 from intro.demo import (
@@ -1879,8 +1879,8 @@ async def generate(
     echo: Callable[[str], None] | None = None,
 ) -> Summary:
     """Fill an empty database with the national data set. Raises NotEmpty if it is not."""
-    began = clock.perf_counter()
-    today = today or date.today()
+    began = perf_counter()
+    today = today or clock.today()
     echo = echo or (lambda _message: None)
     if years < 1 or scale <= 0:
         raise ValueError("years must be at least 1 and scale above 0")
@@ -1927,7 +1927,7 @@ async def generate(
         today=today,
         personas=generator.personas,
         counts=counts,
-        elapsed=clock.perf_counter() - began,
+        elapsed=perf_counter() - began,
     )
 
 

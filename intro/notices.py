@@ -17,12 +17,13 @@ import asyncio
 import smtplib
 import ssl
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from email.header import Header
 from email.message import EmailMessage
 from email.utils import format_datetime, parseaddr
 from enum import StrEnum
 
+from intro import clock
 from intro.db import write_transaction
 from intro.i18n import _, ngettext
 from intro.settings import Settings, get_settings
@@ -277,7 +278,7 @@ async def queue_session_change(session_before: dict, session_after: dict, reason
     inserts rows."""
     if session_before["status"] != SessionStatus.scheduled.value:
         return 0  # proposals are in nobody's calendar
-    now = datetime.now(UTC)
+    now = clock.now()
     if max(session_before["ends_at"], session_after["ends_at"]) <= now:
         return 0  # a correction to a day that is over, before and after: news to no one
 
@@ -423,7 +424,7 @@ def build_message(notice: dict, config: SmtpConfig) -> EmailMessage:
         # doubled space where it folds before an encoded word.
         subject = Header(notice["subject"], "utf-8", header_name="Subject").encode()
         message.set_raw("Subject", subject)
-    message["Date"] = format_datetime(datetime.now(UTC))
+    message["Date"] = format_datetime(clock.now())
     # The same id on every attempt, so a mail client can drop a duplicate should one
     # notice ever go out twice (a sender stopped between sending and marking it sent).
     domain = parseaddr(config.mail_from)[1].rpartition("@")[2] or "localhost"
@@ -489,7 +490,7 @@ def _describe(error: BaseException) -> str:
 
 async def _claim(limit: int) -> list[dict]:
     """Take up to `limit` due notices for this run (see CLAIM_FOR)."""
-    now = datetime.now(UTC)
+    now = clock.now()
     async with write_transaction(Notice._meta.db):
         due = await Notice.select(Notice.id).where(Notice.next_attempt_at <= now).order_by(
             Notice.next_attempt_at, Notice.id
@@ -509,7 +510,7 @@ async def _claim(limit: int) -> list[dict]:
 async def _mark_sent(notice: dict) -> None:
     await Notice.update(
         {
-            Notice.sent_at: datetime.now(UTC),
+            Notice.sent_at: clock.now(),
             Notice.next_attempt_at: None,
             Notice.attempts: notice["attempts"] + 1,
             Notice.last_error: "",
@@ -523,7 +524,7 @@ async def _mark_failed(notice: dict, error: BaseException) -> None:
         {
             Notice.attempts: attempts,
             Notice.last_error: _describe(error),
-            Notice.next_attempt_at: datetime.now(UTC) + retry_delay(attempts),
+            Notice.next_attempt_at: clock.now() + retry_delay(attempts),
         }
     ).where(Notice.id == notice["id"])
 

@@ -3,8 +3,9 @@ user's scope only. Each function fetches; none decides anything beyond filtering
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import timedelta
 
+from intro import clock
 from intro.accounts import User
 from intro.tables import (
     AuditLog,
@@ -30,8 +31,6 @@ from intro.tables import (
 ACTIVE_ENROLMENT = [EnrolmentStatus.enrolled.value, EnrolmentStatus.completed.value]
 
 
-def _now() -> datetime:
-    return datetime.now(UTC)
 
 
 async def _sessions(where, limit: int) -> list[dict]:
@@ -52,7 +51,7 @@ async def _sessions(where, limit: int) -> list[dict]:
         )
         .where(where)
         .where(Session.status != SessionStatus.cancelled.value)
-        .where(Session.ends_at >= _now())
+        .where(Session.ends_at >= clock.now())
         .order_by(Session.starts_at)
         .limit(limit)
     )
@@ -73,7 +72,7 @@ async def participant_overview(user: User) -> dict:
     items = await PlanItem.select(PlanItem.status, PlanItem.due_date).where(
         (PlanItem.person == user.id) & (PlanItem.status != PlanItemStatus.dropped.value)
     )
-    today = date.today()
+    today = clock.today()
     return {
         "enrolments": enrolments,
         "upcoming": upcoming,
@@ -148,8 +147,8 @@ async def instructor_overview(user: User) -> dict:
         ).where(
             Session.id.is_in(session_ids)
             & (Session.status == SessionStatus.scheduled.value)
-            & (Session.starts_at <= _now())
-            & (Session.starts_at >= _now() - timedelta(days=14))
+            & (Session.starts_at <= clock.now())
+            & (Session.starts_at >= clock.now() - timedelta(days=14))
         ).order_by(Session.starts_at, ascending=False)
     return {"upcoming": upcoming, "today": recent}
 
@@ -163,7 +162,7 @@ async def chief_overview(user: User) -> list[dict]:
     municipalities = await Municipality.select(
         Municipality.id, Municipality.name, Municipality.code
     ).where(Municipality.id.is_in(municipality_ids)).order_by(Municipality.name)
-    since = date.today() - timedelta(days=365)
+    since = clock.today() - timedelta(days=365)
     hires = await Employment.select(
         Employment.person,
         Employment.municipality,
@@ -192,7 +191,7 @@ async def chief_overview(user: User) -> list[dict]:
         own = [h for h in hires if h["municipality"] == m["id"]]
         for h in own:
             h["enrolment"] = status_by_person.get(h["person"])
-        today = date.today()
+        today = clock.today()
         for h in own:
             h["starts_later"] = h["start_date"] > today
         started = [h for h in own if not h["starts_later"]]

@@ -4,9 +4,7 @@ it acts for and touches only that person's rows; each change is audited."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
-from intro import audit
+from intro import audit, clock
 from intro.db import write_transaction
 from intro.errors import Invalid, NotFound
 from intro.i18n import _
@@ -38,8 +36,6 @@ SCALE = {
 }
 
 
-def _now() -> datetime:
-    return datetime.now(UTC)
 
 
 async def own_item(person_id: int, item_id: int) -> dict:
@@ -57,8 +53,8 @@ async def set_task_done(person_id: int, item_id: int, done: bool) -> None:
         await PlanItem.update(
             {
                 PlanItem.status: PlanItemStatus.done.value if done else PlanItemStatus.open.value,
-                PlanItem.done_at: _now() if done else None,
-                PlanItem.updated_at: _now(),
+                PlanItem.done_at: clock.now() if done else None,
+                PlanItem.updated_at: clock.now(),
             }
         ).where(PlanItem.id == item_id)
         await audit.record(person_id, "plan.task_done" if done else "plan.task_reopened", "plan_item", item_id)
@@ -88,10 +84,10 @@ async def answer_transfer(person_id: int, item_id: int, tried: str, outcome: str
                 PlanItem.answer_tried: tried,
                 PlanItem.answer_outcome: outcome,
                 PlanItem.shared_with_colleagues: shared == "yes",
-                PlanItem.answered_at: _now(),
+                PlanItem.answered_at: clock.now(),
                 PlanItem.status: PlanItemStatus.done.value,
-                PlanItem.done_at: item["done_at"] or _now(),
-                PlanItem.updated_at: _now(),
+                PlanItem.done_at: item["done_at"] or clock.now(),
+                PlanItem.updated_at: clock.now(),
             }
         ).where(PlanItem.id == item_id)
         await audit.record(person_id, "plan.transfer_answered", "plan_item", item_id, shared=shared == "yes")
@@ -188,7 +184,7 @@ async def save_assessment(person_id: int, phase: str, form: dict) -> None:
             scores[c["id"]] = int(raw)
     if errors:
         raise Invalid(errors)
-    now = _now()
+    now = clock.now()
     async with write_transaction(SelfAssessment._meta.db):
         existing = {
             r["competence"]: r["id"]

@@ -12,8 +12,9 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 
+from intro import clock
 from intro.db import write_transaction
 from intro.tables import (
     CatchUpBooking,
@@ -217,7 +218,7 @@ async def sync_plan(person_id: int) -> dict[str, int]:
         ).where(PlanItem.person == person_id)
     }
     added = updated = dropped = 0
-    now = datetime.now(UTC)
+    now = clock.now()
     async with write_transaction(PlanItem._meta.db):
         new = [
             PlanItem(

@@ -7,14 +7,13 @@ responses say `Vary: HX-Request`."""
 
 from __future__ import annotations
 
-from datetime import date
 from urllib.parse import urlencode
 
 from litestar import Request, Response, get
 from litestar.params import FromQuery
 from litestar.response import Template
 
-from intro import charts, dashboard, exports, retention
+from intro import charts, clock, dashboard, exports, retention
 from intro.accounts import User
 from intro.audit import record
 from intro.dashboard import Dashboard
@@ -142,7 +141,7 @@ async def _export(request: Request[User, None, None], kind: str, view: str) -> R
         board = await dashboard.dashboard_for(request.user, params)
         filters = board.filters
         sheets = _overview_sheets(board)
-    stem = f"intro-{'personer' if view == 'people' else 'fastholdelse'}-{filters.year_from}-{filters.year_to}-{date.today():%Y%m%d}"
+    stem = f"intro-{'personer' if view == 'people' else 'fastholdelse'}-{filters.year_from}-{filters.year_to}-{clock.today():%Y%m%d}"
     if kind == "csv":
         body, media = exports.to_csv(sheets), "text/csv"
     else:

@@ -7,7 +7,7 @@ person's rows, whatever id a URL or form carries.
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Annotated, Any
 
 from litestar import Request, get, post
@@ -15,12 +15,11 @@ from litestar.enums import RequestEncodingType
 from litestar.params import Body, FromPath, FromQuery
 from litestar.response import Redirect, Template
 
-from intro import follow_up, participation, plan, progress
+from intro import clock, follow_up, participation, plan, progress
 from intro.accounts import User
 from intro.errors import Invalid, NotFound
 from intro.i18n import _
 from intro.tables import Enrolment, Role
-from intro.timefmt import COPENHAGEN
 from intro.web.auth import requires
 
 Form = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]
@@ -33,8 +32,6 @@ NOTICES = {
 }
 
 
-def _today() -> date:
-    return datetime.now(COPENHAGEN).date()
 
 
 def group_items(items: list[dict], today: date) -> dict[str, list[dict]]:
@@ -61,9 +58,9 @@ def group_items(items: list[dict], today: date) -> dict[str, list[dict]]:
 async def plan_page(request: Request[User, None, None], notice: FromQuery[str | None] = None) -> Template:
     person = request.user.id
     items = await plan.plan_items(person)
-    today = _today()
+    today = clock.today()
     states = await follow_up.own_progress(person)
-    now = datetime.now(COPENHAGEN)
+    now = clock.local_now()
     # The next course day that has not ended yet (today's until it is over).
     next_day = next(
         (
@@ -98,7 +95,7 @@ async def task_done(request: Request[User, None, None], item_id: FromPath[int], 
         raise NotFound() from None
     if request.headers.get("hx-request"):
         item = next(i for i in await plan.plan_items(request.user.id) if i["id"] == item_id)
-        return Template("plan/_item.html", context={"i": item, "kind_names": KIND_NAMES, "today": _today()})
+        return Template("plan/_item.html", context={"i": item, "kind_names": KIND_NAMES, "today": clock.today()})
     return Redirect(f"/plan#item-{item_id}", status_code=303)
 
 

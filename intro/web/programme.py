@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any
 
 from litestar import Request, get, post
@@ -10,13 +9,12 @@ from litestar.enums import RequestEncodingType
 from litestar.params import Body, FromPath, FromQuery
 from litestar.response import Redirect, Template
 
-from intro import programme
+from intro import clock, programme
 from intro.accounts import User
 from intro.cohorts import parse_date
 from intro.errors import Invalid, NotFound
 from intro.i18n import _
 from intro.tables import Partnership, Role
-from intro.timefmt import COPENHAGEN
 from intro.web.auth import requires
 
 Form = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]
@@ -36,7 +34,7 @@ def _own(user: User, partnership_id: int) -> int:
 
 async def _page(partnership_id: int, form: dict, errors: dict, notice: str | None, status: int = 200) -> Template:
     partnership = await Partnership.select(Partnership.name).where(Partnership.id == partnership_id).first()
-    today = datetime.now(COPENHAGEN).date()
+    today = clock.today()
     return Template(
         "programme/settings.html",
         context={
