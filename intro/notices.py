@@ -413,17 +413,30 @@ class SendSummary:
         return _("{sent}, {failed} mislykkedes, {waiting}.").format(sent=sent, failed=self.failed, waiting=waiting)
 
 
+def encode_subject(subject: str) -> str:
+    """A Subject header value that every mail client reads back as exactly ``subject``.
+
+    Every subject — ASCII or not, short or long — is written as RFC 2047 encoded words
+    in UTF-8 and folded by :class:`email.header.Header`, which starts a new line only
+    between two encoded words. Between encoded words the folding white space is not part
+    of the text (RFC 2047 section 6.2), so unfolding gives back the subject to the
+    letter. Left to Python's e-mail policy, a plain-ASCII subject longer than one line
+    was folded straight after ``Subject:`` and read back with a leading space, and text
+    that merely looked like an encoded word (``=?…?=``) would have been decoded.
+
+    ``subject`` is one line of text; a line break is refused with ``ValueError``, since
+    a header cannot carry one.
+    """
+    if "\n" in subject or "\r" in subject:
+        raise ValueError("a subject is one line of text")
+    return Header(subject, "utf-8", header_name="Subject").encode()
+
+
 def build_message(notice: dict, config: SmtpConfig) -> EmailMessage:
     message = EmailMessage()
     message["From"] = config.mail_from
     message["To"] = notice["email"]
-    if notice["subject"].isascii():
-        message["Subject"] = notice["subject"]
-    else:
-        # Encoded and folded here, not by the policy: Python 3.11's folder can leave a
-        # doubled space where it folds before an encoded word.
-        subject = Header(notice["subject"], "utf-8", header_name="Subject").encode()
-        message.set_raw("Subject", subject)
+    message.set_raw("Subject", encode_subject(notice["subject"]))
     message["Date"] = format_datetime(clock.now())
     # The same id on every attempt, so a mail client can drop a duplicate should one
     # notice ever go out twice (a sender stopped between sending and marking it sent).

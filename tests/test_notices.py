@@ -10,12 +10,14 @@ import dataclasses
 import email
 import socket
 import threading
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from email import policy
 
 import pytest
 from aiosmtpd.controller import Controller
 from click.testing import CliRunner
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from app import cli
 from intro import cohorts, notices
@@ -628,3 +630,70 @@ def test_smtp_settings_come_from_the_environment_settings():
     )
     assert config == SmtpConfig("mail.kommune.dk", 587, "intro", "hemmelig", True, "intro@kommune.dk")
     assert "hemmelig" not in repr(config)
+
+
+# --------------------------------------------------------------------------------------
+# A subject reads the same in every mail client
+
+
+def _as_a_mail_client_reads_it(message: email.message.EmailMessage) -> tuple[str, str]:
+    """The Subject of a message as sent over SMTP (CRLF, smtplib's generator), read
+    back twice: by Python's modern parser and by decoding RFC 2047 words by hand, as
+    an older client would."""
+    from email.header import decode_header, make_header
+
+    wire = message.as_bytes(policy=message.policy.clone(linesep="\r\n"))
+    parsed = email.message_from_bytes(wire, policy=policy.default)
+    legacy = email.message_from_bytes(wire, policy=policy.compat32)
+    return str(parsed["Subject"]), str(make_header(decode_header(legacy["Subject"])))
+
+
+def _sent(subject: str) -> email.message.EmailMessage:
+    notice = {"id": 1, "email": "deltager@intro.example", "subject": subject, "body": "Hej\n",
+              "created_at": datetime(2026, 11, 29, 12, tzinfo=UTC)}
+    return notices.build_message(notice, SmtpConfig(host="localhost", mail_from="intro@intro.example"))
+
+
+@pytest.mark.parametrize(
+    "subject",
+    [
+        # Plain ASCII and longer than one header line: the policy folded it straight after
+        # "Subject:", and it came back as " Aflyst: …" (the fault that made main red).
+        "Aflyst: VIR-1 Virksomhedskontakt og jobmatch, tirsdag 15. december 2026",
+        "Aflyst: SAM-1 Den gode samtale, tirsdag 15. december 2026",
+        "Kort",
+        "x" * 300,
+        "Text that looks like an encoded word =?utf-8?q?hej?= stays as typed",
+        "  two  spaces  and  a  trailing one ",
+    ],
+)
+def test_a_subject_reads_back_exactly(subject):
+    assert _as_a_mail_client_reads_it(_sent(subject)) == (subject, subject)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    code=st.from_regex(r"[A-ZÆØÅ]{2,4}-[0-9]{1,2}", fullmatch=True),
+    # Plain ASCII, Danish and any printable text: each once took a path of its own.
+    title=st.one_of(
+        # Words as real titles have them, of every total length around one header line.
+        st.lists(st.text(alphabet="abcdefghijklmnopqrstuvwxyzæøå-", min_size=1, max_size=14), min_size=1,
+                 max_size=16).map(" ".join),
+        st.text(alphabet=st.characters(min_codepoint=32, max_codepoint=126), min_size=1, max_size=200),
+        st.text(alphabet="abcæøåÆØÅ -,.:", min_size=1, max_size=120),
+        st.text(alphabet=st.characters(blacklist_categories=("Cc", "Cs", "Zl", "Zp")), min_size=1, max_size=200),
+    ),
+    day=st.dates(min_value=date(2020, 1, 1), max_value=date(2035, 12, 31)),
+    audience=st.sampled_from(list(Audience)),
+    cancelled=st.booleans(),
+)
+def test_every_notice_subject_reads_back_exactly_in_a_mail_client(code, title, day, audience, cancelled):
+    starts = datetime.combine(day, datetime.min.time(), tzinfo=UTC).replace(hour=8)
+    before = facts(starts - timedelta(days=7), starts - timedelta(days=7) + timedelta(hours=6))
+    after = dataclasses.replace(
+        before, module_code=code, module_title=title, starts_at=starts, ends_at=starts + timedelta(hours=6),
+        status="cancelled" if cancelled else "scheduled",
+    )
+    subject, _body = compose_notice(before, after, "", base_url="https://intro.example.dk", audience=audience)
+    assert "\n" not in subject and "\r" not in subject
+    assert _as_a_mail_client_reads_it(_sent(subject)) == (subject, subject)
