@@ -41,6 +41,20 @@ if BACKEND == "postgres":
 else:
     os.environ.pop("DATABASE_URL", None)
 
+# The suite at a chosen day: INTRO_TEST_TODAY=2027-03-26 (10:00 in Copenhagen) or a full
+# local time, 2027-03-28T01:30. Everything reads the time through intro.clock, which reads
+# datetime.now; time-machine moves that for the whole process, ticking on from there.
+PINNED = os.environ.get("INTRO_TEST_TODAY", "").strip()
+if PINNED:
+    from datetime import datetime as _datetime
+    from zoneinfo import ZoneInfo
+
+    import time_machine
+
+    _moment = _datetime.fromisoformat(PINNED if "T" in PINNED else f"{PINNED}T10:00")
+    _traveller = time_machine.travel(_moment.replace(tzinfo=ZoneInfo("Europe/Copenhagen")), tick=True)
+    _traveller.start()
+
 import piccolo_conf  # noqa: E402
 from intro.demo import DEMO_PASSWORD  # noqa: E402
 
@@ -189,3 +203,9 @@ async def post_form(client, url: str, data: dict | None = None, **kwargs):
         await client.get("/login")
     return await client.post(url, data={**(data or {}), "_csrf_token": csrf_token(client)}, **kwargs)
 
+
+
+def pytest_report_header(config) -> str:
+    from intro import clock
+
+    return f"Intro: {BACKEND}, today is {clock.today().isoformat()}" + (" (pinned)" if PINNED else "")

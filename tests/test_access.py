@@ -5,12 +5,11 @@ new page cannot arrive without its access rule."""
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
 
 import pytest
 
 from app import create_app
-from intro import api_tokens, busy, hr_import
+from intro import api_tokens, busy, clock, hr_import
 from intro.tables import (
     ApiToken,
     ClosedPeriod,
@@ -173,7 +172,7 @@ async def ids(demo_db):
     module = await Module.select(Module.id).where(Module.curriculum_version == version["id"]).first()
     planning = await Cohort.select(Cohort.id, Cohort.partnership).where(Cohort.status == "planning").first()
     session = await Session.select(Session.id).where(
-        (Session.status == "scheduled") & (Session.starts_at > datetime.now(UTC))
+        (Session.status == "scheduled") & (Session.starts_at > clock.now())
     ).first()
     # The instructor persona teaches it (an instructor may take attendance for own days only).
     jonas = await Person.select(Person.id).where(Person.email == PERSONAS["instructor"]).first()

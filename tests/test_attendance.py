@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
-from intro import attendance, cohorts
+from intro import attendance, clock, cohorts
 from intro.tables import (
     Attendance,
     AuditLog,
@@ -23,9 +23,9 @@ async def _todays_session_taught_by(email: str) -> dict:
     person = await Person.select(Person.id).where(Person.email == email).first()
     cohort = await Cohort.select(Cohort.id).where(Cohort.status == "active").first()
     session = await Session.select().where(
-        (Session.cohort == cohort["id"]) & (Session.starts_at > datetime.now(UTC))
+        (Session.cohort == cohort["id"]) & (Session.starts_at > clock.now())
     ).order_by(Session.starts_at).first()
-    now = datetime.now(UTC)
+    now = clock.now()
     await Session.update({Session.starts_at: now - timedelta(hours=1), Session.ends_at: now + timedelta(hours=4)}).where(
         Session.id == session["id"]
     )
@@ -66,7 +66,7 @@ async def test_the_instructor_marks_people_with_one_tap(demo_client):
 async def test_attendance_cannot_be_taken_ahead_or_for_strangers(demo_client):
     session = await _todays_session_taught_by("underviser@intro.example")
     future = await Session.select().where(
-        (Session.cohort == session["cohort"]) & (Session.starts_at > datetime.now(UTC) + timedelta(days=1))
+        (Session.cohort == session["cohort"]) & (Session.starts_at > clock.now() + timedelta(days=1))
     ).first()
     await SessionInstructor.insert(SessionInstructor(session=future["id"], person=(await Person.select(Person.id).where(Person.email == "underviser@intro.example").first())["id"]))
     await login(demo_client, "underviser@intro.example")
@@ -126,7 +126,7 @@ async def test_booking_into_an_unrelated_day_is_refused(demo_client):
     hold_b = await Cohort.select(Cohort.id).where(Cohort.status == "active").first()
     first = await Session.select().where(Session.cohort == hold_b["id"]).order_by(Session.starts_at).first()
     other_module = await Session.select(Session.id).where(
-        (Session.cohort == hold_b["id"]) & (Session.module != first["module"]) & (Session.starts_at > datetime.now(UTC))
+        (Session.cohort == hold_b["id"]) & (Session.module != first["module"]) & (Session.starts_at > clock.now())
     ).first()
     person = await Enrolment.select(Enrolment.person).where(
         (Enrolment.cohort == hold_b["id"]) & (Enrolment.status == "enrolled")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from intro import accounts
+from intro import accounts, clock
 from intro.demo import DEMO_PASSWORD
 from intro.scheduling import danish_holidays
 from intro.tables import Cohort, Municipality, Partnership, PartnershipMember, Session
@@ -33,7 +33,7 @@ async def test_create_propose_accept_move_and_cancel(demo_client):
     await login(demo_client, COORDINATOR)
     page = await demo_client.get("/cohorts/new")
     assert page.status_code == 200 and 'for="f-name"' in page.text
-    start = date.today() + timedelta(days=45)
+    start = clock.today() + timedelta(days=45)
     created = await post_form(demo_client, "/cohorts", new_cohort_form(start))
     assert created.status_code == 303
     cohort_url = created.headers["location"].split("?")[0]
@@ -75,7 +75,7 @@ async def test_bad_cohort_form_is_shown_again_with_the_fields_named(demo_client)
     response = await post_form(
         demo_client,
         "/cohorts",
-        new_cohort_form(date.today() - timedelta(days=3), capacity="0", day_start="15:00", day_end="09:00"),
+        new_cohort_form(clock.today() - timedelta(days=3), capacity="0", day_start="15:00", day_end="09:00"),
     )
     assert response.status_code == 400
     for field in ("start_date", "capacity", "day_end"):

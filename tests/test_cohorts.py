@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, time, timedelta
 
 import pytest
 
-from intro import cohorts
+from intro import clock, cohorts
 from intro.errors import Invalid
 from intro.scheduling import danish_holidays
 from intro.tables import (
@@ -50,7 +50,7 @@ def form(start: date, **changes):
 
 async def test_create_a_cohort_with_seats_preferences_and_modules(demo_db):
     partnership, coordinator, members, venues = await _context()
-    start = date.today() + timedelta(days=60)
+    start = clock.today() + timedelta(days=60)
     cohort_id = await cohorts.create_cohort(
         coordinator, partnership,
         form(start, **{f"seats_{members['330']}": "4", f"seats_{members['370']}": "5"}, preferred_venues=[str(venues[0]["id"])]),
@@ -86,7 +86,7 @@ async def test_bad_cohort_input_names_the_field_and_writes_nothing(demo_db, chan
     partnership, coordinator, _m, _v = await _context()
     before = (await Cohort.count(), await CohortSeats.count(), await CohortModule.count())
     with pytest.raises(Invalid) as error:
-        await cohorts.create_cohort(coordinator, partnership, form(date.today() + timedelta(days=30), **changes))
+        await cohorts.create_cohort(coordinator, partnership, form(clock.today() + timedelta(days=30), **changes))
     assert field in error.value.errors, error.value.errors
     assert (await Cohort.count(), await CohortSeats.count(), await CohortModule.count()) == before
 
@@ -95,7 +95,7 @@ async def test_seats_cannot_exceed_capacity(demo_db):
     partnership, coordinator, members, _v = await _context()
     with pytest.raises(Invalid) as error:
         await cohorts.create_cohort(
-            coordinator, partnership, form(date.today() + timedelta(days=30), capacity="5", **{f"seats_{members['330']}": "6"})
+            coordinator, partnership, form(clock.today() + timedelta(days=30), capacity="5", **{f"seats_{members['330']}": "6"})
         )
     assert "capacity" in error.value.errors
 
@@ -107,7 +107,7 @@ async def _new_cohort(start: date, **changes) -> dict:
 
 
 async def test_a_proposal_avoids_holidays_busy_venues_and_instructors(demo_db):
-    start = date(date.today().year + 1, 3, 1)
+    start = date(clock.today().year + 1, 3, 1)
     cohort = await _new_cohort(start, weekdays=["3"])  # Thursdays, through Easter and Ascension
     proposal = await cohorts.propose_timetable(1, cohort, None)
     assert proposal.complete, proposal.unplaced
@@ -126,7 +126,7 @@ async def test_a_proposal_avoids_holidays_busy_venues_and_instructors(demo_db):
 
 
 async def test_a_new_proposal_from_a_date_keeps_what_comes_before(demo_db):
-    start = date.today() + timedelta(days=40)
+    start = clock.today() + timedelta(days=40)
     cohort = await _new_cohort(start)
     await cohorts.propose_timetable(1, cohort, None)
     first = await Session.select().where(Session.cohort == cohort["id"]).order_by(Session.starts_at)
@@ -139,7 +139,7 @@ async def test_a_new_proposal_from_a_date_keeps_what_comes_before(demo_db):
 
 
 async def test_accept_then_move_and_cancel_raise_the_revision(demo_db):
-    cohort = await _new_cohort(date.today() + timedelta(days=40))
+    cohort = await _new_cohort(clock.today() + timedelta(days=40))
     await cohorts.propose_timetable(1, cohort, None)
     await cohorts.accept_timetable(1, cohort)
     assert (await Cohort.select(Cohort.status).where(Cohort.id == cohort["id"]).first())["status"] == "active"
@@ -164,17 +164,17 @@ async def test_accept_then_move_and_cancel_raise_the_revision(demo_db):
 
 
 async def test_accepting_needs_every_module_planned(demo_db):
-    cohort = await _new_cohort(date.today() + timedelta(days=40))
+    cohort = await _new_cohort(clock.today() + timedelta(days=40))
     with pytest.raises(Invalid) as error:
         await cohorts.accept_timetable(1, cohort)
     assert "LOV-1" in error.value.errors["cohort"]
 
 
 async def test_a_move_onto_a_holiday_and_a_double_booking_show_as_conflicts(demo_db):
-    cohort = await _new_cohort(date(date.today().year + 1, 9, 1))
+    cohort = await _new_cohort(date(clock.today().year + 1, 9, 1))
     await cohorts.propose_timetable(1, cohort, None)
     session = await Session.select().where((Session.cohort == cohort["id"]) & Session.venue.is_not_null()).first()
-    christmas = date(date.today().year + 1, 12, 25)
+    christmas = date(clock.today().year + 1, 12, 25)
     change = await cohorts.read_session_form(
         session, cohort, {"date": christmas.isoformat(), "start": "09:00", "end": "15:00", "venue": str(session["venue"])}
     )
@@ -183,7 +183,7 @@ async def test_a_move_onto_a_holiday_and_a_double_booking_show_as_conflicts(demo
     assert any("Juledag" in c.message for c in found)
     # Put it on top of another cohort's session in the same venue.
     other = await Session.select().where(
-        (Session.cohort != cohort["id"]) & Session.venue.is_not_null() & (Session.starts_at > datetime.now(UTC))
+        (Session.cohort != cohort["id"]) & Session.venue.is_not_null() & (Session.starts_at > clock.now())
     ).first()
     day = local(other["starts_at"]).date()
     clash = await cohorts.read_session_form(
@@ -192,5 +192,5 @@ async def test_a_move_onto_a_holiday_and_a_double_booking_show_as_conflicts(demo
     kinds = {c.kind for c in await cohorts.conflicts_for_change(session, cohort, clash)}
     assert "venue_double" in kinds
     await cohorts.change_session(1, session, cohort, clash)
-    listed = await cohorts.partnership_conflicts(cohort["partnership"], since=date.today())
+    listed = await cohorts.partnership_conflicts(cohort["partnership"], since=clock.today())
     assert any(c["conflict"].kind == "venue_double" and c["session"]["id"] == session["id"] for c in listed)

@@ -10,7 +10,7 @@ from datetime import date, timedelta
 import openpyxl
 import pytest
 
-from intro import accounts
+from intro import accounts, clock
 from intro.retention import add_months
 from intro.tables import (
     Employment,
@@ -23,7 +23,7 @@ from intro.tables import (
 )
 from tests.conftest import DEMO_PASSWORD, login
 
-TODAY = date.today()
+TODAY = clock.today()
 
 
 async def _municipality(code: str, name: str) -> int:

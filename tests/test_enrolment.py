@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 
-from intro import cohorts, enrolment
+from intro import clock, cohorts, enrolment
 from intro.enrolment import Places
 from intro.errors import Invalid
 from intro.tables import AuditLog, Enrolment, Municipality, Partnership, Person, RoleGrant
@@ -49,7 +49,7 @@ async def _setup(capacity: int, seats: dict[str, int]):
     form = {
         "name": "Lille hold",
         "curriculum_version": "1",
-        "start_date": (date.today() + timedelta(days=30)).isoformat(),
+        "start_date": (clock.today() + timedelta(days=30)).isoformat(),
         "capacity": str(capacity),
         "weekdays": ["1"],
         **{f"seats_{codes[c]}": str(n) for c, n in seats.items()},

@@ -9,7 +9,7 @@ from icalendar import Calendar
 from litestar.testing import AsyncTestClient
 
 from app import create_app
-from intro import cohorts, feeds
+from intro import clock, cohorts, feeds
 from intro.ical import FeedEvent, build_calendar
 from intro.tables import Cohort, Enrolment, Person, PlanItem, RoleGrant, Session
 from intro.timefmt import local
@@ -76,7 +76,7 @@ async def test_a_participant_subscribes_and_calendars_poll_with_caching(demo_cli
         assert zipped.headers.get("content-encoding") == "gzip"
 
         # A moved course day: same UID, higher SEQUENCE, new ETag.
-        session = await Session.select().where((Session.cohort == cohort) & (Session.starts_at > datetime.now(UTC))).first()
+        session = await Session.select().where((Session.cohort == cohort) & (Session.starts_at > clock.now())).first()
         c = await cohorts.cohort_or_404(cohort)
         day = local(session["starts_at"]).date() + timedelta(days=1)
         change = await cohorts.read_session_form(session, c, {"date": day.isoformat(), "start": "10:00", "end": "15:00", "venue": str(session["venue"] or ""), "reason": "Flyttet"})
@@ -163,7 +163,7 @@ async def test_a_personal_feed_can_carry_plan_deadlines_as_all_day_events(demo_c
         assert all(e.decoded("DTSTART").__class__.__name__ == "date" for e in deadlines)
         # Ticking one off removes it, and the ETag changes.
         item_id = int(str(deadlines[0]["UID"]).removeprefix("plan-").removesuffix("@intro"))
-        await PlanItem.update({PlanItem.status: "done", PlanItem.done_at: datetime.now(UTC), PlanItem.updated_at: datetime.now(UTC)}).where(PlanItem.id == item_id)
+        await PlanItem.update({PlanItem.status: "done", PlanItem.done_at: clock.now(), PlanItem.updated_at: clock.now()}).where(PlanItem.id == item_id)
         second = await calendar.get(path, headers={"If-None-Match": first.headers["etag"]})
         assert second.status_code == 200
         assert f"plan-{item_id}@intro" not in second.content.decode()

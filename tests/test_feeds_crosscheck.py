@@ -26,6 +26,7 @@ from icalendar import Calendar
 from litestar.testing import AsyncTestClient
 
 from app import create_app
+from intro import clock
 from intro.ical import FeedDeadline, FeedEvent, build_calendar, single_event
 from intro.tables import Cohort, Enrolment, Partnership, Person, PlanItem, Session
 from intro.timefmt import COPENHAGEN
@@ -332,7 +333,7 @@ async def test_the_served_feeds_read_the_same_in_both_parsers(node, demo_client,
     ).order_by(Session.starts_at, ascending=False).limit(6)
     assert len(sessions) == 6
     days = [date(2027, 3, 23), date(2027, 3, 30), date(2027, 10, 26), date(2027, 11, 2), date(2028, 3, 28)]
-    now = datetime.now(UTC)
+    now = clock.now()
     for s, day in zip(sessions, days, strict=False):
         await Session.update({
             Session.starts_at: copenhagen(day, 9), Session.ends_at: copenhagen(day, 15),

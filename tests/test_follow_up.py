@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
-from intro import follow_up
+from intro import clock, follow_up
 from intro.tables import Attendance, Cohort, Enrolment, Person, PlanItem, Session
 from tests.conftest import login, post_form
 
@@ -47,7 +45,7 @@ async def test_completion_is_confirmed_only_when_everything_is_done(demo_client)
     sessions = [s["id"] for s in await Session.select(Session.id).where(Session.cohort == hold_a["id"])]
     await Attendance.delete().where((Attendance.person == person) & Attendance.session.is_in(sessions))
     await Attendance.insert(*[Attendance(session=s, person=person, status="present") for s in sessions])
-    await PlanItem.update({PlanItem.answered_at: datetime.now(UTC), PlanItem.status: "done", PlanItem.done_at: datetime.now(UTC)}).where(
+    await PlanItem.update({PlanItem.answered_at: clock.now(), PlanItem.status: "done", PlanItem.done_at: clock.now()}).where(
         (PlanItem.person == person) & (PlanItem.kind == "transfer")
     )
     page = await demo_client.get(f"/cohorts/{hold_a['id']}/progress")

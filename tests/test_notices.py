@@ -20,7 +20,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from app import cli
-from intro import cohorts, notices
+from intro import clock, cohorts, notices
 from intro.notices import Audience, SessionFacts, SmtpConfig, compose_notice, retry_delay
 from intro.settings import get_settings
 from intro.tables import (
@@ -120,7 +120,7 @@ async def _future_session(cohort: dict, days: int = 3) -> dict:
         (Session.cohort == cohort["id"])
         & (Session.status == "scheduled")
         & Session.venue.is_not_null()
-        & (Session.starts_at > datetime.now(UTC) + timedelta(days=days))
+        & (Session.starts_at > clock.now() + timedelta(days=days))
     ).order_by(Session.starts_at).first()
 
 
@@ -136,7 +136,7 @@ async def _cast(cohort: dict, session: dict) -> dict:
         ).order_by(Enrolment.person)
     ]
     waitlisted, withdrawn, inactive = enrolled[:3]
-    now = datetime.now(UTC)
+    now = clock.now()
     await Enrolment.update({Enrolment.status: "waitlisted", Enrolment.enrolled_at: None}).where(
         (Enrolment.cohort == cohort["id"]) & (Enrolment.person == waitlisted)
     )
@@ -328,7 +328,7 @@ async def test_no_notices_for_proposals_unchanged_days_or_days_that_are_over(dem
 
     # Correcting who taught a day that is over is news to no one.
     past = await Session.select().where(
-        (Session.cohort == cohort["id"]) & (Session.ends_at < datetime.now(UTC))
+        (Session.cohort == cohort["id"]) & (Session.ends_at < clock.now())
     ).first()
     taught = {r["person"] for r in await SessionInstructor.select(SessionInstructor.person).where(
         SessionInstructor.session == past["id"]
@@ -386,19 +386,19 @@ async def test_a_mail_server_that_is_down_loses_nothing_and_blocks_nothing(demo_
     queued = await _notices(session["id"])
     assert queued
 
-    before = datetime.now(UTC)
+    before = clock.now()
     failed = await notices.send_due(smtp=server_down)
     assert (failed.sent, failed.failed, failed.waiting) == (0, len(queued), len(queued))
     for n in await _notices(session["id"]):
         assert n["sent_at"] is None and n["attempts"] == 1
         assert n["last_error"]  # e.g. ConnectionRefusedError: [Errno 111] Connection refused
-        assert before + timedelta(seconds=50) < n["next_attempt_at"] <= datetime.now(UTC) + timedelta(minutes=1)
+        assert before + timedelta(seconds=50) < n["next_attempt_at"] <= clock.now() + timedelta(minutes=1)
 
     # The server is back, but the pause is not over: nothing goes yet.
     early = await notices.send_due(smtp=smtp_server.config)
     assert early.sent == 0 and smtp_server.messages == []
 
-    await Notice.update({Notice.next_attempt_at: datetime.now(UTC) - timedelta(seconds=1)}).where(
+    await Notice.update({Notice.next_attempt_at: clock.now() - timedelta(seconds=1)}).where(
         Notice.sent_at.is_null()
     )
     summary = await notices.send_due(smtp=smtp_server.config)
@@ -483,7 +483,7 @@ def test_the_send_notices_command_sends_through_the_configured_server(demo_db, s
     ],
 )
 async def test_the_database_refuses_a_malformed_notice(demo_db, changes):
-    now = datetime.now(UTC)
+    now = clock.now()
     person = await _person("deltager@intro.example")
     values = {
         "recipient": person, "email": "deltager@intro.example", "subject": "Emne", "body": "Tekst",

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 
-from intro import cohorts, enrolment, plan
+from intro import clock, cohorts, enrolment, plan
 from intro.plan import ItemSpec, ModuleFact, SessionFact, TaskFact, desired_items
 from intro.tables import (
     Cohort,
@@ -61,8 +61,8 @@ async def test_enrolment_builds_the_plan_and_timetable_changes_flow_in(demo_db):
 
     # The person ticks off a task and answers a transfer; then the timetable moves.
     task = next(i for i in items if i["kind"] == "local_task")
-    await PlanItem.update({PlanItem.status: "done", PlanItem.done_at: datetime.now(UTC)}).where(PlanItem.id == task["id"])
-    future = await Session.select().where((Session.cohort == hold_b["id"]) & (Session.starts_at > datetime.now(UTC))).order_by(Session.starts_at).first()
+    await PlanItem.update({PlanItem.status: "done", PlanItem.done_at: clock.now()}).where(PlanItem.id == task["id"])
+    future = await Session.select().where((Session.cohort == hold_b["id"]) & (Session.starts_at > clock.now())).order_by(Session.starts_at).first()
     cohort = await cohorts.cohort_or_404(hold_b["id"])
     new_day = local(future["starts_at"]).date() + timedelta(days=1)
     change = await cohorts.read_session_form(
@@ -98,7 +98,7 @@ async def test_withdrawal_drops_open_items_but_keeps_what_was_done(demo_db):
     person = (await Person.select(Person.id).where(Person.email == "deltager@intro.example").first())["id"]
     row = await Enrolment.select(Enrolment.id, Enrolment.cohort).where(Enrolment.person == person).first()
     done = await PlanItem.select(PlanItem.id).where((PlanItem.person == person) & (PlanItem.kind == "session")).first()
-    await PlanItem.update({PlanItem.status: "done", PlanItem.done_at: datetime.now(UTC)}).where(PlanItem.id == done["id"])
+    await PlanItem.update({PlanItem.status: "done", PlanItem.done_at: clock.now()}).where(PlanItem.id == done["id"])
     cohort_items = (PlanItem.person == person) & (PlanItem.kind != "local_task")
     before = {i["id"]: i["status"] for i in await PlanItem.select(PlanItem.id, PlanItem.status).where(cohort_items)}
     await enrolment.withdraw(1, row["id"], "Fratrådt")

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
-from intro import accounts
+from intro import accounts, clock
 from intro.demo import DEMO_PASSWORD
 from intro.tables import (
     AuditLog,
@@ -130,10 +130,10 @@ async def test_a_course_day_that_is_over_is_no_longer_the_next_one(demo_client):
         (PlanItem.person == sara) & (PlanItem.kind == "session") & PlanItem.session.is_not_null()
     )
     upcoming = await Session.select(Session.id, Session.starts_at).where(
-        Session.id.is_in([i["session"] for i in items]) & (Session.starts_at > datetime.now(UTC))
+        Session.id.is_in([i["session"] for i in items]) & (Session.starts_at > clock.now())
     ).order_by(Session.starts_at)
     first, second = upcoming[0], upcoming[1]
-    now = datetime.now(UTC)
+    now = clock.now()
     # The first one was held earlier today and is over.
     await Session.update({Session.starts_at: now - timedelta(hours=3), Session.ends_at: now - timedelta(minutes=5)}).where(
         Session.id == first["id"]

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 
-from intro import cohorts, programme
+from intro import clock, cohorts, programme
 from intro.errors import Invalid
 from intro.tables import ClosedPeriod, InstructorQualification, Partnership, Person, Session
 from intro.timefmt import local
@@ -21,7 +21,7 @@ async def _ids():
 
 async def test_a_new_closed_period_is_skipped_by_the_next_proposal(demo_client):
     partnership, coordinator = await _ids()
-    start = date.today() + timedelta(days=60)
+    start = clock.today() + timedelta(days=60)
     cohort_id = await cohorts.create_cohort(
         coordinator, partnership,
         {"name": "Hold X", "curriculum_version": "1", "start_date": start.isoformat(), "capacity": "20", "weekdays": ["1"]},
@@ -68,7 +68,7 @@ async def test_only_approved_instructors_are_planned(demo_db):
     await InstructorQualification.delete().where(InstructorQualification.module_code == "SAM-2")
     cohort_id = await cohorts.create_cohort(
         coordinator, partnership,
-        {"name": "Hold Y", "curriculum_version": "1", "start_date": (date.today() + timedelta(days=30)).isoformat(), "capacity": "20", "weekdays": ["2"]},
+        {"name": "Hold Y", "curriculum_version": "1", "start_date": (clock.today() + timedelta(days=30)).isoformat(), "capacity": "20", "weekdays": ["2"]},
     )
     proposal = await cohorts.propose_timetable(coordinator, await cohorts.cohort_or_404(cohort_id), None)
     assert ("SAM-2", "ingen underviser er godkendt til modulet") in proposal.unplaced

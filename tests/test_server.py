@@ -13,6 +13,7 @@ import time
 import httpx
 import pytest
 
+from intro import clock
 from intro.demo import DEMO_PASSWORD
 from tests.conftest import BACKEND, ROOT, pg_url
 
@@ -107,7 +108,6 @@ async def test_two_servers_writing_at_once_lose_nothing(servers):
     its line in the audit log."""
     import asyncio
     from concurrent.futures import ThreadPoolExecutor
-    from datetime import UTC, datetime
 
     from intro.tables import Attendance, AuditLog, Enrolment, Session
 
@@ -116,7 +116,7 @@ async def test_two_servers_writing_at_once_lose_nothing(servers):
         cohort = (await Session.select(Session.cohort).where(Session.cohort.name == name).first())["cohort"]
         sessions = [
             s["id"] for s in await Session.select(Session.id).where(
-                (Session.cohort == cohort) & (Session.status == "scheduled") & (Session.starts_at <= datetime.now(UTC))
+                (Session.cohort == cohort) & (Session.status == "scheduled") & (Session.starts_at <= clock.now())
             ).order_by(Session.starts_at)
         ]
         people = [e["person"] for e in await Enrolment.select(Enrolment.person).where(

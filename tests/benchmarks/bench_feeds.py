@@ -38,8 +38,10 @@ import tempfile
 import time
 import uuid
 from datetime import UTC, date, datetime, timedelta
-from datetime import time as clock
+from datetime import time as wall
 from pathlib import Path
+
+from intro import clock
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
@@ -106,8 +108,8 @@ async def fill_database() -> dict:
     instructors = [g["person"] for g in await RoleGrant.select(RoleGrant.person).where(RoleGrant.role == "instructor")]
 
     rng = random.Random(5)
-    now = datetime.now(UTC)
-    first_year = date.today().year - 2
+    now = clock.now()
+    first_year = clock.today().year - 2
     cohorts = []
     for year in range(first_year, first_year + YEARS):
         for c in range(COHORTS_A_YEAR):
@@ -115,8 +117,8 @@ async def fill_database() -> dict:
             start -= timedelta(days=start.weekday() - 1)  # a Tuesday
             cohorts.append(Cohort(
                 partnership=partnership, curriculum_version=version, name=f"Hold {year}-{c + 1}",
-                status="completed" if start < date.today() - timedelta(weeks=20) else "active",
-                start_date=start, capacity=24, day_start=clock(9), day_end=clock(15),
+                status="completed" if start < clock.today() - timedelta(weeks=20) else "active",
+                start_date=start, capacity=24, day_start=wall(9), day_end=wall(15),
                 rhythm={"weekdays": [1]}, created_by=coordinator,
             ))
     cohort_ids = []
@@ -127,7 +129,7 @@ async def fill_database() -> dict:
     for cohort, cohort_id in zip(cohorts, cohort_ids, strict=True):
         for k in range(DAYS_A_COHORT):
             day = cohort.start_date + timedelta(weeks=k)
-            starts = datetime.combine(day, clock(9), tzinfo=COPENHAGEN).astimezone(UTC)
+            starts = datetime.combine(day, wall(9), tzinfo=COPENHAGEN).astimezone(UTC)
             n += 1
             cancelled = n % CANCEL_EVERY == 0
             sessions.append(Session(

@@ -27,7 +27,6 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import date
 from pathlib import Path
 
 import httpx
@@ -37,6 +36,8 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests" / "benchmarks"))
 
 from bench_suite import environment, ids, serve, sign_in  # noqa: E402
+
+from intro import clock  # noqa: E402
 
 SLUG = "vestsjaelland"
 LARGE_TABLES = {"attendance", "plan_item", "self_assessment", "enrolment", "employment", "person", "session", "audit_log", "reflection"}
@@ -54,7 +55,7 @@ def fill(path: Path, years: int, scale: float) -> None:
 
 def pages(path: Path) -> list[tuple[str, str, str]]:
     found = ids({"INTRO_DB": str(path)})
-    first = date.today().year - 9
+    first = clock.today().year - 9
     return [
         ("bare (/livez)", "", "/livez"),
         ("participant /", "participant", "/"),

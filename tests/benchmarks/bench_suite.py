@@ -38,10 +38,11 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
+
+from intro import clock
 
 ROOT = Path(__file__).resolve().parents[2]
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -313,7 +314,7 @@ def main() -> None:
     text = report(results, previous)
     print(text)
     RESULTS.mkdir(exist_ok=True)
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    stamp = clock.now().strftime("%Y%m%dT%H%M%SZ")
     (RESULTS / f"bench-{stamp}.json").write_text(
         json.dumps({"when": stamp, "scale": args.scale, "seconds": args.seconds, "results": results}, indent=1)
     )

@@ -6,11 +6,11 @@ finding no serious or critical problem."""
 from __future__ import annotations
 
 import re
-from datetime import date
 
 import pytest
 from playwright.sync_api import Page, expect
 
+from intro import clock
 from tests.browser.support import PHONE, assert_no_sideways_scrolling, check_accessibility, sign_in
 
 pytestmark = pytest.mark.browser
@@ -33,11 +33,11 @@ def test_the_chief_follows_retention_and_takes_the_figures_along(page: Page, art
     check_accessibility(page)
 
     # A filter: the results change in place and the address keeps the view.
-    first_year = date.today().year - 6
+    first_year = clock.today().year - 6
     heading = page.get_by_role("heading", level=2, name=re.compile(r"^Slagelse, ansat"))
     page.get_by_label("Ansat fra år").select_option(str(first_year))
     expect(page).to_have_url(re.compile(rf"fra={first_year}"))
-    expect(heading).to_have_text(f"Slagelse, ansat {first_year}–{date.today().year}")
+    expect(heading).to_have_text(f"Slagelse, ansat {first_year}–{clock.today().year}")
     bookmarked = page.url
     page.screenshot(path=artifacts / "dashboard-chief.png", full_page=True)
     check_accessibility(page)

@@ -12,7 +12,8 @@ from datetime import date, datetime
 import pytest
 from playwright.sync_api import Locator, Page, expect
 
-from intro.timefmt import COPENHAGEN, da_time, da_weekday_date
+from intro import clock
+from intro.timefmt import da_time, da_weekday_date
 from tests.browser.support import (
     PHONE,
     assert_no_sideways_scrolling,
@@ -38,7 +39,7 @@ def _query(live_server, sql: str, *params) -> list[tuple]:
 
 
 def _today() -> date:
-    return datetime.now(COPENHAGEN).date()
+    return clock.today()
 
 
 def _instant(value: str) -> datetime:

@@ -6,13 +6,14 @@ from __future__ import annotations
 
 import re
 import sqlite3
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 
 import pytest
 from playwright.sync_api import Locator, Page, expect
 
+from intro import clock
 from intro.scheduling import danish_holidays
-from intro.timefmt import COPENHAGEN, MONTHS
+from intro.timefmt import MONTHS
 from tests.browser.support import (
     assert_no_sideways_scrolling,
     check_accessibility,
@@ -43,7 +44,7 @@ def _query(live_server, sql: str, *params) -> list[tuple]:
 
 
 def _today() -> date:
-    return datetime.now(COPENHAGEN).date()
+    return clock.today()
 
 
 def _da_date(text: str) -> date:
