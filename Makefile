@@ -7,7 +7,14 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test setup install lint clean bench
+.PHONY: run test test-days setup install lint clean bench
+
+# The days the date-sensitive tests (marker `days`) also run at: today's date when the
+# fault was found, the Friday before and the Monday after each clock change of 2027, the
+# days around the new year (the first hour of 1 January, when the UTC date is still the
+# old year's), a leap day, and the Tuesday after Easter 2027.
+PINNED_DAYS ?= 2026-11-29 2026-12-23 2026-12-31 2027-01-01T00:30 2027-03-26 2027-03-29 \
+	2027-03-30 2027-10-29 2027-11-01 2028-02-29
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -c 'import sys; sys.exit("Intro needs Python 3.11 or newer") if sys.version_info < (3, 11) else None'
@@ -28,6 +35,7 @@ run: setup
 # Tests run on every core (pytest-xdist); each worker builds its own template databases.
 test: install
 	$(BIN)/python -m pytest -n auto
+	@$(MAKE) --no-print-directory test-days
 	@if $(BIN)/python tests/pg_available.py; then \
 		echo "== The same suite on PostgreSQL =="; \
 		INTRO_TEST_BACKEND=postgres $(BIN)/python -m pytest -n auto -m "not browser"; \
@@ -36,6 +44,13 @@ test: install
 	else \
 		echo "PostgreSQL is not reachable: the PostgreSQL run was skipped"; \
 	fi
+
+# The date-sensitive tests at each pinned day (SQLite); one day: make test-days PINNED_DAYS=2027-03-29
+test-days: install
+	@for day in $(PINNED_DAYS); do \
+		echo "== Date-sensitive tests at $$day =="; \
+		INTRO_TEST_TODAY=$$day $(BIN)/python -m pytest -n auto -q -m "days and not browser" || exit 1; \
+	done
 
 # Benchmarks on national data against a bare route (needs wrk: apt-get install wrk); results
 # are kept in tests/benchmarks/results/ and compared with the previous run.

@@ -487,6 +487,11 @@ async def seed(today: date | None = None) -> str:
                 await grant(pid, Role.participant, municipality=municipality_id)
                 job, profile = JOB_FUNCTIONS[rng.randrange(len(JOB_FUNCTIONS))]
                 hired = start - timedelta(days=rng.randint(14, 70))
+                if hired >= today:
+                    # Nobody in the demo is enrolled before they are hired, and nothing
+                    # is dated after today: a hire for a cohort starting soon was hired
+                    # in the past weeks (derived, so the random sequence is unchanged).
+                    hired = today - timedelta(days=(start - hired).days % 28 + 1)
                 end_date = end_reason = None
                 if status == "completed" and rng.random() < 0.15:
                     end_date = hired + timedelta(days=rng.randint(120, 230))
@@ -505,7 +510,10 @@ async def seed(today: date | None = None) -> str:
                     )
                 )
                 now = clock.now()
-                requested = datetime.combine(start - timedelta(days=30), time(10), tzinfo=UTC)
+                # Asked for a place a month before the start, but never before the hire
+                # nor after today.
+                asked = max(hired, min(start - timedelta(days=30), today - timedelta(days=1)))
+                requested = datetime.combine(asked, time(10), tzinfo=UTC)
                 if status == "planning" and n >= size - 3:
                     enrolment = Enrolment(
                         cohort=cohort_id, person=pid, municipality=municipality_id,

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
+
 from intro import attendance, clock, cohorts
 from intro.tables import (
     Attendance,
@@ -16,6 +18,9 @@ from intro.tables import (
     SessionInstructor,
 )
 from tests.conftest import login, post_form
+
+# Reads the date: also run at every pinned day (make test-days).
+pytestmark = pytest.mark.days
 
 
 async def _todays_session_taught_by(email: str) -> dict:

@@ -24,6 +24,9 @@ from intro.tables import (
 )
 from intro.timefmt import local
 
+# Reads the date: also run at every pinned day (make test-days).
+pytestmark = pytest.mark.days
+
 
 async def _context():
     partnership = await Partnership.select(Partnership.id).first()

@@ -23,6 +23,9 @@ from intro.tables import (
 )
 from tests.conftest import DEMO_PASSWORD, login
 
+# Reads the date: also run at every pinned day (make test-days).
+pytestmark = pytest.mark.days
+
 TODAY = clock.today()
 
 

@@ -12,6 +12,9 @@ from intro.enrolment import Places
 from intro.errors import Invalid
 from intro.tables import AuditLog, Enrolment, Municipality, Partnership, Person, RoleGrant
 
+# Reads the date: also run at every pinned day (make test-days).
+pytestmark = pytest.mark.days
+
 # ------------------------------------------------------------------ the rule, pure
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from icalendar import Calendar
 from litestar.testing import AsyncTestClient
 
@@ -14,6 +15,9 @@ from intro.ical import FeedEvent, build_calendar
 from intro.tables import Cohort, Enrolment, Person, PlanItem, RoleGrant, Session
 from intro.timefmt import local
 from tests.conftest import login, post_form
+
+# Reads the date: also run at every pinned day (make test-days).
+pytestmark = pytest.mark.days
 
 SARA = "deltager@intro.example"
 

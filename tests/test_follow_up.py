@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import pytest
+
 from intro import clock, follow_up
 from intro.tables import Attendance, Cohort, Enrolment, Person, PlanItem, Session
 from tests.conftest import login, post_form
+
+# Reads the date: also run at every pinned day (make test-days).
+pytestmark = pytest.mark.days
 
 
 async def _hold(status: str) -> dict:

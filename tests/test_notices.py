@@ -37,6 +37,9 @@ from intro.tables import (
 )
 from intro.timefmt import local
 
+# Reads the date: also run at every pinned day (make test-days).
+pytestmark = pytest.mark.days
+
 REASON = "Vandskade i lokalet – vi mødes et andet sted. Beklager ulejligheden (æøå ÆØÅ)."
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
+import pytest
+
 from intro import clock, cohorts, enrolment, plan
 from intro.plan import ItemSpec, ModuleFact, SessionFact, TaskFact, desired_items
 from intro.tables import (
@@ -17,6 +19,9 @@ from intro.tables import (
     Session,
 )
 from intro.timefmt import local
+
+# Reads the date: also run at every pinned day (make test-days).
+pytestmark = pytest.mark.days
 
 # ----------------------------------------------------------------- pure
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
+import pytest
+
 from intro import accounts, clock
 from intro.demo import DEMO_PASSWORD
 from intro.tables import (
@@ -17,6 +19,9 @@ from intro.tables import (
     Session,
 )
 from tests.conftest import login, post_form
+
+# Reads the date: also run at every pinned day (make test-days).
+pytestmark = pytest.mark.days
 
 SARA = "deltager@intro.example"
 
@@ -129,8 +134,9 @@ async def test_a_course_day_that_is_over_is_no_longer_the_next_one(demo_client):
     items = await PlanItem.select(PlanItem.session).where(
         (PlanItem.person == sara) & (PlanItem.kind == "session") & PlanItem.session.is_not_null()
     )
+    # Days not over yet: on a course day, today's day (under way) is the first of them.
     upcoming = await Session.select(Session.id, Session.starts_at).where(
-        Session.id.is_in([i["session"] for i in items]) & (Session.starts_at > clock.now())
+        Session.id.is_in([i["session"] for i in items]) & (Session.ends_at > clock.now())
     ).order_by(Session.starts_at)
     first, second = upcoming[0], upcoming[1]
     now = clock.now()

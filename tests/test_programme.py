@@ -12,6 +12,9 @@ from intro.tables import ClosedPeriod, InstructorQualification, Partnership, Per
 from intro.timefmt import local
 from tests.conftest import login, post_form
 
+# Reads the date: also run at every pinned day (make test-days).
+pytestmark = pytest.mark.days
+
 
 async def _ids():
     partnership = (await Partnership.select(Partnership.id).first())["id"]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from intro.tables import (
     Cohort,
     Employment,
@@ -16,6 +18,9 @@ from intro.tables import (
     Venue,
 )
 from tests.conftest import login
+
+# Reads the date: also run at every pinned day (make test-days).
+pytestmark = pytest.mark.days
 
 
 async def _names_in(code: str) -> list[str]:
