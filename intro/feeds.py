@@ -377,6 +377,21 @@ async def touch(feed: dict) -> None:
         await CalendarFeedToken.update({CalendarFeedToken.last_used_at: now}).where(CalendarFeedToken.id == feed["id"])
 
 
-def feed_name(feed: dict, user: User, target_name: str | None = None) -> str:
-    base = KIND_NAMES[feed["kind"]]
-    return f"Intro – {base}" + (f": {target_name}" if target_name else "")
+TARGET_TABLE = {
+    FeedKind.cohort.value: Cohort,
+    FeedKind.venue.value: Venue,
+    FeedKind.municipality.value: Municipality,
+    FeedKind.partnership.value: Partnership,
+}
+
+
+async def feed_name(feed: dict) -> str:
+    """The calendar's name as a calendar app lists it: "Intro – Hold: 2027 forår Sjælland",
+    "Intro – Lokation: Jobcenter Næstved", "Intro – Mine kursusdage". Two subscriptions
+    to different cohorts (venues, municipalities, partnerships) never share a name."""
+    base = f"Intro – {KIND_NAMES[feed['kind']]}"
+    table = TARGET_TABLE.get(feed["kind"])
+    if table is None:
+        return base
+    row = await table.select(table.name).where(table.id == feed[TARGET_COLUMN[feed["kind"]]]).first()
+    return f"{base}: {row['name']}" if row else base

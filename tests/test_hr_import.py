@@ -510,7 +510,7 @@ async def test_the_example_file_reads_without_problems(demo_client):
     slagelse = await _id("330")
     await login(demo_client, CHIEF)
     example = await demo_client.get(f"/municipalities/{slagelse}/employments/example.csv")
-    assert example.status_code == 200 and example.headers["content-type"].startswith("text/csv")
+    assert example.status_code == 200 and example.headers["content-type"] == "text/csv; charset=utf-8"
     assert "attachment" in example.headers["content-disposition"]
     parsed = read_csv(example.content)
     assert parsed.encoding == "utf-8-sig" and {r.record.municipality_code for r in parsed.rows} == {
