@@ -48,6 +48,9 @@ RULES: list[tuple[str, str, set[str]]] = [
     ("GET", "/healthz", {"anonymous", *ALL}),
     ("GET", "/livez", {"anonymous", *ALL}),
     ("GET", "/login", {"anonymous"}),  # signed-in users are sent on to the start page
+    ("GET", "/tilgaengelighed", {"anonymous", *ALL}),  # what a public body must publish: for everyone
+    ("GET", "/privatliv", {"anonymous", *ALL}),
+    ("GET", "/kontakt", {"anonymous", *ALL}),
     ("GET", "/curriculum", ALL),
     ("GET", "/curriculum/{version_id}", ALL),
     ("GET", "/curriculum/{version_id}/modules/{module_id}", ALL),
