@@ -37,7 +37,7 @@ async def _page(user: User, cohort_id: int, errors: dict, notice: str | None, st
         context={
             "cohort": cohort,
             "grid": grid,
-            "behind": [r for r in grid["rows"] if r["behind"]],
+            "behind": follow_up.ranked_behind(grid["rows"]),
             "cell_names": follow_up.CELL_NAMES,
             "transfer_names": follow_up.TRANSFER_NAMES,
             "can_confirm": cohort["partnership"] in user.partnerships(Role.coordinator),
