@@ -30,6 +30,7 @@ test_icalendar_from_tzid_still_puts_the_spring_onset_an_hour_late turns red the 
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -41,7 +42,7 @@ from litestar.testing import AsyncTestClient
 from app import create_app
 from intro.ical import build_calendar, clock_changes, vtimezone
 from intro.tables import Cohort, Municipality, Partnership, Venue
-from tests.conftest import login
+from tests.conftest import login, post_form
 from tests.test_feeds import SARA, _make_feed, event
 
 COORDINATOR = "koordinator@intro.example"
@@ -176,3 +177,14 @@ async def test_a_cohort_in_planning_gives_a_valid_feed_with_a_component(demo_cli
     parsed = Calendar.from_ical(body)
     assert not parsed.walk("VEVENT") and parsed.walk("VTIMEZONE")
     assert str(parsed["NAME"]) == f"Intro – Hold: {planning['name']}"
+
+
+async def test_the_webcal_address_is_a_link_to_tap(demo_client):
+    await login(demo_client, SARA)
+    url = await _make_feed(demo_client, "person:")
+    page = (await demo_client.get("/me/feeds")).text  # the address is shown once only
+    assert "webcal://" not in page
+    shown = (await post_form(demo_client, "/me/feeds", {"target": "person:"})).text
+    link = re.search(r'<a class="button" id="feed-webcal" href="(webcal://[^"]+)"', shown)
+    assert link and link.group(1).endswith(".ics") and "readonly value=\"webcal" not in shown
+    assert url.split("://", 1)[1].rsplit("/", 1)[0] == link.group(1).split("://", 1)[1].rsplit("/", 1)[0]

@@ -63,6 +63,7 @@ def _configure(engine: JinjaTemplateEngine) -> None:
         da_time=timefmt.da_time,
         da_datetime=timefmt.da_datetime,
         hours=timefmt.hours,
+        da_decimal=timefmt.da_decimal,
     )
 
 
