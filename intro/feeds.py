@@ -341,7 +341,7 @@ def _instant(value) -> datetime | None:
     return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
-async def feed_version(feed: dict, where) -> tuple[str, datetime]:
+async def feed_version(feed: dict, where, name: str = "") -> tuple[str, datetime]:
     """ETag and Last-Modified of what the feed would contain, from one aggregate over its
     sessions (and its deadlines), without loading them: a calendar that polls and gets
     304 costs a few small queries. Every change to a session moves its `updated_at` and
@@ -351,7 +351,8 @@ async def feed_version(feed: dict, where) -> tuple[str, datetime]:
         Count(Session.id, alias="n"), Max(Session.updated_at, alias="latest"),
         Sum(Session.revision, alias="revisions"), Sum(Session.id, alias="ids"),
     ).where(where).first()
-    parts = [feed["id"], feed["kind"], feed["include_deadlines"], row["n"], row["latest"], row["revisions"], row["ids"]]
+    # The calendar's name too: a renamed cohort (venue ...) is a new version of its feed.
+    parts = [feed["id"], feed["kind"], feed["include_deadlines"], row["n"], row["latest"], row["revisions"], row["ids"], name]
     latest = max(_instant(feed["created_at"]), _instant(row["latest"]) or _instant(feed["created_at"]))
     if feed["kind"] == FeedKind.person.value and feed["include_deadlines"]:
         d = await PlanItem.select(

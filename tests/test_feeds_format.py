@@ -188,3 +188,15 @@ async def test_the_webcal_address_is_a_link_to_tap(demo_client):
     link = re.search(r'<a class="button" id="feed-webcal" href="(webcal://[^"]+)"', shown)
     assert link and link.group(1).endswith(".ics") and "readonly value=\"webcal" not in shown
     assert url.split("://", 1)[1].rsplit("/", 1)[0] == link.group(1).split("://", 1)[1].rsplit("/", 1)[0]
+
+
+async def test_a_renamed_cohort_renames_its_feed(demo_client):
+    await login(demo_client, COORDINATOR)
+    cohort = await Cohort.select(Cohort.id).where(Cohort.status == "active").first()
+    path = _path(await _make_feed(demo_client, f"cohort:{cohort['id']}"))
+    async with AsyncTestClient(app=create_app(), base_url="http://intro.test") as calendar:
+        first = await calendar.get(path)
+        await Cohort.update({Cohort.name: "Hold B – efterår (Slagelse)"}).where(Cohort.id == cohort["id"])
+        again = await calendar.get(path, headers={"If-None-Match": first.headers["etag"]})
+        assert again.status_code == 200 and again.headers["etag"] != first.headers["etag"]
+        assert str(Calendar.from_ical(again.content)["NAME"]) == "Intro – Hold: Hold B – efterår (Slagelse)"

@@ -72,7 +72,8 @@ async def feed(request: Request, name: FromPath[str]) -> Response:
                         headers={"Cache-Control": "no-store"})
     row, _owner = found
     where = await feeds._feed_where(row)
-    etag, last_modified = await feeds.feed_version(row, where)
+    name = await feeds.feed_name(row)
+    etag, last_modified = await feeds.feed_version(row, where, name)
     headers = {
         "ETag": etag,
         "Last-Modified": format_datetime(last_modified.replace(microsecond=0), usegmt=True),
@@ -86,7 +87,6 @@ async def feed(request: Request, name: FromPath[str]) -> Response:
         # Not built by this worker for this version yet: load, build and keep it.
         sessions = await feeds.feed_sessions(row, where)
         deadlines = await feeds.feed_deadlines(row)
-        name = await feeds.feed_name(row)
         built = _cached_build(
             (row["id"], etag),
             lambda: ical.build_calendar(name, feeds.to_events(sessions), feeds.to_deadlines(deadlines)),
