@@ -47,6 +47,7 @@ def _security_headers(response: Response) -> Response:
 def create_app() -> Litestar:
     import piccolo_conf  # noqa: F401  (sets up the engine and the SQLite constraint fix)
     from intro.web import (
+        about,
         admin,
         api,
         api_tokens,
@@ -105,6 +106,7 @@ def create_app() -> Litestar:
                 login_submit,
                 logout,
                 home.home,
+                *about.ROUTES,
                 *curriculum.ROUTES,
                 *cohorts.ROUTES,
                 *enrolment.ROUTES,

@@ -6,9 +6,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-# The drawing area inside the SVG's viewBox, leaving room for the axes' labels.
+# The drawing area inside the SVG's viewBox, leaving room for the axes' labels. The
+# labels are set in viewBox units, so they shrink with the chart: the room here fits
+# them at the larger size the stylesheet uses on a phone (about 12 px on screen at 390 px).
 WIDTH, HEIGHT = 640, 300
-LEFT, RIGHT, TOP, BOTTOM = 52, 16, 16, 40
+LEFT, RIGHT, TOP, BOTTOM = 72, 16, 16, 60
+TICK_GAP = 24  # from the x axis to the baseline of its labels
 
 
 @dataclass(frozen=True)
@@ -80,7 +83,7 @@ def survival_chart(series: list[tuple[str, list[tuple[float, float]]]], x_max: f
         for i, (label, points) in enumerate(series)
         if points
     ]
-    x_ticks = [Tick(_x(m, x_max), HEIGHT - BOTTOM + 18, str(m)) for m in range(0, int(x_max) + 1, 6)]
+    x_ticks = [Tick(_x(m, x_max), HEIGHT - BOTTOM + TICK_GAP, str(m)) for m in range(0, int(x_max) + 1, 6)]
     y_ticks = [Tick(LEFT - 8, _y(s / 100), f"{s} %") for s in range(0, 101, 25)]
     return Chart(WIDTH, HEIGHT, x_ticks, y_ticks, lines, [], LEFT, WIDTH - RIGHT, TOP, HEIGHT - BOTTOM)
 
@@ -98,7 +101,7 @@ def bar_chart(values: list[tuple[str, int]], label_every: int = 4) -> Chart:
         x = LEFT + i * slot + slot * 0.15
         bars.append(Bar(x, HEIGHT - BOTTOM - height, slot * 0.7, height, label, value))
         if i % label_every == 0:
-            x_ticks.append(Tick(LEFT + i * slot + slot / 2, HEIGHT - BOTTOM + 18, label))
+            x_ticks.append(Tick(LEFT + i * slot + slot / 2, HEIGHT - BOTTOM + TICK_GAP, label))
     y_ticks = [
         Tick(LEFT - 8, HEIGHT - BOTTOM - (HEIGHT - TOP - BOTTOM) * k / 4, str(round(scale * k / 4)))
         for k in range(5)

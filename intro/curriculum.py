@@ -20,7 +20,7 @@ from typing import Any
 from intro import audit
 from intro.db import write_transaction
 from intro.errors import Invalid
-from intro.i18n import _
+from intro.i18n import _, ngettext
 from intro.tables import (
     Cohort,
     Competence,
@@ -34,6 +34,7 @@ from intro.tables import (
     ProfileKind,
     Strand,
 )
+from intro.timefmt import hours as hours_text
 
 LABEL_PATTERN = re.compile(r"^[0-9A-Za-z][0-9A-Za-z._-]{0,39}$")
 CODE_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{0,39}$")
@@ -182,9 +183,10 @@ def check_module(
     elif hours / days > MAX_HOURS_PER_DAY:
         check.add(
             f"{path}.duration_hours",
-            _("{hours} timer på {days} dag(e) er mere end {max} timer om dagen").format(
-                hours=hours, days=days, max=MAX_HOURS_PER_DAY
-            ),
+            ngettext(
+                "{hours} timer på {days} dag er mere end {max} timer om dagen",
+                "{hours} timer på {days} dage er mere end {max} timer om dagen", days,
+            ).format(hours=hours_text(hours), days=days, max=hours_text(MAX_HOURS_PER_DAY)),
         )
     if "summary" in module:
         check.text(module, "summary", path, required=False)

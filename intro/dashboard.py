@@ -147,7 +147,7 @@ class Loaded:
     municipalities: dict[int, dict]  # id -> {name, code}
     employments: list[dict]
     facts: dict[int, PersonFacts]
-    cohorts: dict[int, dict]  # id -> {name, ended}
+    cohorts: dict[int, dict]  # id -> {name, start_date, ended}
     job_functions: list[str]
     profiles: dict[str, str]  # code -> name
 
@@ -473,6 +473,15 @@ def _curve(label: str, spells: list[r.Spell], today: date, own_steps: list[r.KMS
     return Curve(label, points, table)
 
 
+def _group_order(split: str, loaded: Loaded) -> Callable[[str], tuple]:
+    """The order of a split's rows: cohorts by start date (names like "2023 efterår" and
+    "2023 forår" do not sort by time), a group for "none" last, the rest alphabetically."""
+    if split == _("hold"):
+        starts = {c["name"]: c["start_date"] for c in loaded.cohorts.values()}
+        return lambda label: (0, starts[label], label) if label in starts else (1, label)
+    return lambda label: (0, label)
+
+
 def _split_tables(
     infos: list[SpellInfo],
     facts: dict[int, PersonFacts],
@@ -499,7 +508,7 @@ def _split_tables(
         for info in infos:
             groups[key(info)].append(info)
         rows = []
-        for label in sorted(groups):
+        for label in sorted(groups, key=_group_order(name, loaded)):
             members = groups[label]
             summary = _summary(members, facts, loaded.today)
             if own_ids is None:

@@ -137,7 +137,9 @@ def check_record(
     elif len(record.full_name) > 200:
         errors["full_name"] = _("Navnet må højst være 200 tegn.")
     email = normalise_email(record.email)
-    if not EMAIL_PATTERN.match(email) or len(email) > 254:
+    if not email:
+        errors["email"] = _("E-mailadressen mangler.")
+    elif not EMAIL_PATTERN.match(email) or len(email) > 254:
         errors["email"] = _("'{value}' er ikke en e-mailadresse.").format(value=record.email)
     municipality = codes.get(record.municipality_code.strip())
     if municipality is None:

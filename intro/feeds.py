@@ -341,7 +341,7 @@ def _instant(value) -> datetime | None:
     return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
-async def feed_version(feed: dict, where) -> tuple[str, datetime]:
+async def feed_version(feed: dict, where, name: str = "") -> tuple[str, datetime]:
     """ETag and Last-Modified of what the feed would contain, from one aggregate over its
     sessions (and its deadlines), without loading them: a calendar that polls and gets
     304 costs a few small queries. Every change to a session moves its `updated_at` and
@@ -351,7 +351,8 @@ async def feed_version(feed: dict, where) -> tuple[str, datetime]:
         Count(Session.id, alias="n"), Max(Session.updated_at, alias="latest"),
         Sum(Session.revision, alias="revisions"), Sum(Session.id, alias="ids"),
     ).where(where).first()
-    parts = [feed["id"], feed["kind"], feed["include_deadlines"], row["n"], row["latest"], row["revisions"], row["ids"]]
+    # The calendar's name too: a renamed cohort (venue ...) is a new version of its feed.
+    parts = [feed["id"], feed["kind"], feed["include_deadlines"], row["n"], row["latest"], row["revisions"], row["ids"], name]
     latest = max(_instant(feed["created_at"]), _instant(row["latest"]) or _instant(feed["created_at"]))
     if feed["kind"] == FeedKind.person.value and feed["include_deadlines"]:
         d = await PlanItem.select(
@@ -377,6 +378,21 @@ async def touch(feed: dict) -> None:
         await CalendarFeedToken.update({CalendarFeedToken.last_used_at: now}).where(CalendarFeedToken.id == feed["id"])
 
 
-def feed_name(feed: dict, user: User, target_name: str | None = None) -> str:
-    base = KIND_NAMES[feed["kind"]]
-    return f"Intro – {base}" + (f": {target_name}" if target_name else "")
+TARGET_TABLE = {
+    FeedKind.cohort.value: Cohort,
+    FeedKind.venue.value: Venue,
+    FeedKind.municipality.value: Municipality,
+    FeedKind.partnership.value: Partnership,
+}
+
+
+async def feed_name(feed: dict) -> str:
+    """The calendar's name as a calendar app lists it: "Intro – Hold: 2027 forår Sjælland",
+    "Intro – Lokation: Jobcenter Næstved", "Intro – Mine kursusdage". Two subscriptions
+    to different cohorts (venues, municipalities, partnerships) never share a name."""
+    base = f"Intro – {KIND_NAMES[feed['kind']]}"
+    table = TARGET_TABLE.get(feed["kind"])
+    if table is None:
+        return base
+    row = await table.select(table.name).where(table.id == feed[TARGET_COLUMN[feed["kind"]]]).first()
+    return f"{base}: {row['name']}" if row else base

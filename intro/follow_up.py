@@ -15,7 +15,15 @@ from intro import audit, clock
 from intro.db import write_transaction
 from intro.errors import Invalid, NotFound
 from intro.i18n import _
-from intro.progress import Behind, ModuleState, falling_behind, is_complete, progress
+from intro.progress import (
+    Behind,
+    ModuleState,
+    falling_behind,
+    is_complete,
+    progress,
+    urgency,
+    urgency_level,
+)
 from intro.tables import (
     Attendance,
     CatchUpBooking,
@@ -157,6 +165,7 @@ async def cohort_grid(
                     days_missed=0 if len(parts) >= m["days"] else len(missed),
                     transfer_answered=bool(transfer and transfer["answered_at"]),
                     transfer_due=transfer["due_date"] if transfer else None,
+                    catch_up_booked=m["code"] in booked[person],
                 )
             )
         enrolled_since = (e["enrolled_at"] or now).astimezone(COPENHAGEN).date()
@@ -175,6 +184,13 @@ async def cohort_grid(
             }
         )
     return {"modules": modules, "rows": rows}
+
+
+def ranked_behind(rows: list[dict]) -> list[dict]:
+    """The rows of people falling behind, most urgent first (intro.progress.urgency), then
+    by name; each with its `level` (code, label)."""
+    behind = [{**r, "level": urgency_level(r["behind"])} for r in rows if r["behind"]]
+    return sorted(behind, key=lambda r: ([-n for n in urgency(r["behind"])], r["full_name"]))
 
 
 async def own_progress(person_id: int) -> list[ModuleState]:

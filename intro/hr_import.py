@@ -34,6 +34,7 @@ How a file is read (`read_csv`):
 
 from __future__ import annotations
 
+import calendar
 import csv
 import hashlib
 import io
@@ -56,7 +57,7 @@ from intro.tables import (
     Person,
     Profile,
 )
-from intro.timefmt import da_short_date
+from intro.timefmt import MONTHS, da_short_date
 
 MAX_BYTES = 5 * 1024 * 1024
 # A job centre has hundreds of staff, a large one a few thousand. The commit writes row by
@@ -79,7 +80,7 @@ STATUS_NAMES = {
     EmploymentImportStatus.committed.value: _("Indlæst"),
     EmploymentImportStatus.discarded.value: _("Kasseret"),
 }
-ACTION_NAMES = {"new": _("Ny"), "changed": _("Ændres"), "unchanged": _("Uændret")}
+ACTION_NAMES = {"new": _("Ny ansættelse"), "changed": _("Ændres"), "unchanged": _("Uændret")}
 
 
 class FileRefused(Exception):
@@ -560,9 +561,17 @@ def parse_date(text: str) -> date:
     try:
         parsed = date(year, month, day)
     except ValueError:
-        raise ValueError(
-            _("'{value}' er ikke en dato ({hint})").format(value=text, hint=DATE_HINT)
-        ) from None
+        # The form was right; the day is not in the calendar. Say which part is wrong.
+        if not 1 <= month <= 12:
+            message = _("'{value}' findes ikke: der er ingen måned {month}").format(value=text, month=month)
+        elif day < 1 or not 1 <= year <= 9999:
+            message = _("'{value}' er ikke en dato ({hint})").format(value=text, hint=DATE_HINT)
+        else:
+            last = calendar.monthrange(year, month)[1]
+            message = _("'{value}' findes ikke: {month} {year} har kun {days} dage").format(
+                value=text, month=MONTHS[month - 1], year=year, days=last
+            )
+        raise ValueError(message) from None
     if not 1950 <= parsed.year <= 2100:
         raise ValueError(
             _("'{value}': årstallet {year} kan ikke passe for en ansættelse").format(

@@ -107,7 +107,7 @@ async def coordinator_overview(user: User) -> dict:
         Cohort.start_date,
         Cohort.capacity,
         Cohort.curriculum_version.label.as_alias("version_label"),
-    ).where(Cohort.partnership.is_in(partnership_ids)).order_by(Cohort.start_date)
+    ).where(Cohort.partnership.is_in(partnership_ids)).order_by(Cohort.start_date, ascending=False)  # newest first
     cohort_ids = [c["id"] for c in cohorts]
     counts: dict[int, dict[str, int]] = {}
     if cohort_ids:

@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from intro.i18n import _
+from intro.i18n import _, ngettext
 
 TRANSFER_OVERDUE_DAYS = 14
 NO_SIGN_IN_DAYS = 21
@@ -30,6 +30,7 @@ class ModuleState:
     days_missed: int  # past days not attended (absent, excused, unrecorded) and not made up
     transfer_answered: bool
     transfer_due: date | None
+    catch_up_booked: bool = False  # a day in another cohort is booked for what was missed
 
     @property
     def attended(self) -> bool:
@@ -85,8 +86,38 @@ def is_complete(modules: Iterable[ModuleState]) -> bool:
 
 @dataclass(frozen=True)
 class Behind:
-    reason: str  # code: missed_session, transfer_overdue, no_sign_in, task_overdue
+    reason: str  # code: missed_session, transfer_overdue, task_overdue, catch_up_booked, no_sign_in
     detail: str
+    count: int = 1  # how many: modules, assignments, tasks, or days without signing in
+
+
+# Most urgent first. A missed module with nothing booked means teaching lost and no plan
+# to make it up: the coordinator must act. An overdue transfer or local task needs a
+# word with the person or their leader. A booked catch-up is in hand, and a long time
+# without signing in is only a sign to watch.
+URGENCY = ("missed_session", "transfer_overdue", "task_overdue", "catch_up_booked", "no_sign_in")
+LEVELS = {
+    "missed_session": ("urgent", _("Haster")),
+    "transfer_overdue": ("follow_up", _("Følg op")),
+    "task_overdue": ("follow_up", _("Følg op")),
+    "catch_up_booked": ("watch", _("Hold øje")),
+    "no_sign_in": ("watch", _("Hold øje")),
+}
+
+
+def urgency(reasons: Iterable[Behind]) -> tuple[int, ...]:
+    """A sort key for people falling behind: larger is more urgent. Compared reason by
+    reason in URGENCY's order, by how many of each (modules missed with nothing booked,
+    then transfers overdue, tasks overdue, catch-ups booked, days without signing in): one
+    missed module outranks any number of overdue tasks."""
+    counts = {r.reason: r.count for r in reasons}
+    return tuple(counts.get(reason, 0) for reason in URGENCY)
+
+
+def urgency_level(reasons: Iterable[Behind]) -> tuple[str, str]:
+    """(code, Danish label) of the most urgent reason: urgent, follow_up or watch."""
+    present = {r.reason for r in reasons}
+    return next((LEVELS[reason] for reason in URGENCY if reason in present), ("", ""))
 
 
 def falling_behind(
@@ -97,14 +128,18 @@ def falling_behind(
     enrolled_since: date,
     overdue_tasks: int = 0,
 ) -> list[Behind]:
-    """Why a participant is falling behind, each reason once with its detail."""
+    """Why a participant is falling behind, each reason once with its detail and count,
+    most urgent first (URGENCY)."""
     found: list[Behind] = []
+    modules = list(modules)
     missed = [m for m in modules if m.days_missed > 0 and not m.attended]
-    if missed:
+    unbooked = [m for m in missed if not m.catch_up_booked]
+    booked = [m for m in missed if m.catch_up_booked]
+    if unbooked:
         found.append(
             Behind("missed_session", _("Mangler at indhente: {codes}").format(
-                codes=", ".join(m.code for m in missed)
-            ))
+                codes=", ".join(m.code for m in unbooked)
+            ), len(unbooked))
         )
     late = [
         m for m in modules
@@ -113,17 +148,29 @@ def falling_behind(
     ]
     if late:
         found.append(
-            Behind("transfer_overdue", _("Transferopgave over {days} dage for sent: {codes}").format(
-                days=TRANSFER_OVERDUE_DAYS, codes=", ".join(m.code for m in late)
-            ))
-        )
-    since = last_sign_in.date() if last_sign_in else enrolled_since
-    if (today - since).days >= NO_SIGN_IN_DAYS:
-        found.append(
-            Behind("no_sign_in", _("Ikke logget ind i {days} dage").format(days=(today - since).days))
+            Behind("transfer_overdue", ngettext(
+                "Transferopgave over {days} dage for sent: {codes}",
+                "Transferopgaver over {days} dage for sent: {codes}", len(late),
+            ).format(days=TRANSFER_OVERDUE_DAYS, codes=", ".join(m.code for m in late)), len(late))
         )
     if overdue_tasks:
         found.append(
-            Behind("task_overdue", _("{n} lokale opgaver over fristen").format(n=overdue_tasks))
+            Behind("task_overdue", ngettext(
+                "{n} lokal opgave over fristen", "{n} lokale opgaver over fristen", overdue_tasks,
+            ).format(n=overdue_tasks), overdue_tasks)
+        )
+    if booked:
+        found.append(
+            Behind("catch_up_booked", _("Indhentning booket: {codes}").format(
+                codes=", ".join(m.code for m in booked)
+            ), len(booked))
+        )
+    since = last_sign_in.date() if last_sign_in else enrolled_since
+    days = (today - since).days
+    if days >= NO_SIGN_IN_DAYS:
+        found.append(
+            Behind("no_sign_in", ngettext(
+                "Ikke logget ind i {days} dag", "Ikke logget ind i {days} dage", days,
+            ).format(days=days), days)
         )
     return found

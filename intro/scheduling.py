@@ -21,7 +21,7 @@ from datetime import date, datetime, time, timedelta
 
 import holidays as holiday_calendars
 
-from intro.i18n import _
+from intro.i18n import _, ngettext
 from intro.timefmt import da_date, local, local_instant
 
 # Days that are not public holidays, but on which municipal job centres close or run
@@ -480,7 +480,7 @@ def find_conflicts(
                 both = participants_by_cohort.get(a.cohort_id, frozenset()) & participants_by_cohort.get(b.cohort_id, frozenset())
                 if both:
                     for s, other in ((a, b), (b, a)):
-                        found.append(Conflict(s.id, "participant_double", False, _("{n} deltager(e) skal også være på {code} samtidig").format(n=len(both), code=other.module_code)))
+                        found.append(Conflict(s.id, "participant_double", False, ngettext("{n} deltager skal også være på {code} samtidig", "{n} deltagere skal også være på {code} samtidig", len(both)).format(n=len(both), code=other.module_code)))
 
     for cohort_sessions in by_cohort.values():
         first_start: dict[int, datetime] = {}

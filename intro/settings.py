@@ -43,6 +43,9 @@ class Settings:
     smtp_password: str | None = field(default=None, repr=False)
     smtp_starttls: bool = False
     mail_from: str = "intro@localhost"
+    # A folder of templates that take precedence over templates/: an installation puts its
+    # own about/facts.html (who runs it, contact details) or whole public pages there.
+    templates_dir: Path | None = None
 
     @property
     def uses_postgres(self) -> bool:
@@ -98,6 +101,7 @@ def load_settings() -> Settings:
         smtp_password=os.environ.get("INTRO_SMTP_PASSWORD") or None,
         smtp_starttls=_flag("INTRO_SMTP_STARTTLS", False),
         mail_from=os.environ.get("INTRO_MAIL_FROM") or "intro@localhost",
+        templates_dir=Path(os.environ["INTRO_TEMPLATES_DIR"]).resolve() if os.environ.get("INTRO_TEMPLATES_DIR") else None,
     )
 
 

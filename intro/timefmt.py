@@ -71,6 +71,19 @@ def da_datetime(value: datetime | None) -> str:
     return f"{da_short_date(value)} {_('kl.')} {da_time(value)}"
 
 
+def da_decimal(value: float | int | None, places: int = 1, sign: bool = False) -> str:
+    """A number as Danes write it: 3,1 · 12,0 · with `sign` +0,4 / −0,2 (a real minus
+    sign, and none on zero). "" for None."""
+    if value is None:
+        return ""
+    text = f"{abs(value):.{places}f}".replace(".", ",")
+    if round(value, places) == 0:
+        return text
+    if value < 0:
+        return "−" + text
+    return ("+" if sign else "") + text
+
+
 def hours(value: float | int | None) -> str:
     """6 / 1,5 — a decimal comma."""
     if value is None:

@@ -47,6 +47,9 @@ RULES: list[tuple[str, str, set[str]]] = [
     ("GET", "/healthz", {"anonymous", *ALL}),
     ("GET", "/livez", {"anonymous", *ALL}),
     ("GET", "/login", {"anonymous"}),  # signed-in users are sent on to the start page
+    ("GET", "/tilgaengelighed", {"anonymous", *ALL}),  # what a public body must publish: for everyone
+    ("GET", "/privatliv", {"anonymous", *ALL}),
+    ("GET", "/kontakt", {"anonymous", *ALL}),
     ("GET", "/curriculum", ALL),
     ("GET", "/curriculum/{version_id}", ALL),
     ("GET", "/curriculum/{version_id}/modules/{module_id}", ALL),
@@ -91,6 +94,8 @@ RULES: list[tuple[str, str, set[str]]] = [
     ("POST", "/municipalities/{slagelse_id}/employments/imports/{slagelse_import_id}/commit", {"chief", "admin"}),
     ("POST", "/municipalities/{slagelse_id}/employments/imports/{slagelse_import_id}/discard", {"chief", "admin"}),
     ("GET", "/cohorts/{cohort_id}/progress", COHORT_VIEWERS),
+    # A Næstved participant: Slagelse's chief sees only Slagelse's people (404).
+    ("GET", "/cohorts/{cohort_id}/progress/{enrolment_id}", {"coordinator", "instructor"}),
     ("POST", "/enrolments/{enrolment_id}/complete", COORDINATOR),
     ("GET", "/enrolments/{completed_enrolment_id}/certificate", COORDINATOR),
     ("GET", "/plan/certificate", set()),  # Sara has not completed; tests/test_follow_up.py covers the holder

@@ -125,7 +125,8 @@ def test_missing_objective_and_missing_transfer():
         (-3, 1, "skal være et positivt antal timer"),
         ("seks", 1, "skal være et positivt antal timer"),
         (2.1, 1, "skal være et positivt antal timer"),
-        (15, 1, "15 timer på 1 dag(e) er mere end 7.5 timer om dagen"),
+        (15, 1, "15 timer på 1 dag er mere end 7,5 timer om dagen"),
+        (16, 2, "16 timer på 2 dage er mere end 7,5 timer om dagen"),
     ],
 )
 def test_bad_duration(hours, days, expected):

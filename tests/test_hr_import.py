@@ -176,7 +176,12 @@ def test_too_many_rows_is_refused(monkeypatch):
         ("1-3-2026", "2026-03-01"),
         ("2026-03-01 00:00:00", "2026-03-01"),
         ("01.03.2026 08:00", "2026-03-01"),
-        ("31-02-2026", "'31-02-2026' er ikke en dato (brug dd-mm-åååå eller åååå-mm-dd)"),
+        ("31-02-2026", "'31-02-2026' findes ikke: februar 2026 har kun 28 dage"),
+        ("29-02-2028", "2028-02-29"),
+        ("29-02-2027", "'29-02-2027' findes ikke: februar 2027 har kun 28 dage"),
+        ("31-04-2027", "'31-04-2027' findes ikke: april 2027 har kun 30 dage"),
+        ("2027-13-13", "'2027-13-13' findes ikke: der er ingen måned 13"),
+        ("00-03-2026", "'00-03-2026' er ikke en dato"),
         ("1/3/26", "ikke et firecifret årstal"),
         ("03/31/2026", "måneden før dagen"),
         ("46082", "Excel-datotal"),
@@ -204,7 +209,7 @@ def test_row_problems_name_line_and_column():
         "A1;Bo;bo@x.dk;330;J;01-03-2026;;",  # line 7: the same key as line 2
     )
     assert problems(read_csv(data)) == [
-        "Linje 4, kolonne 'Startdato': '31-02-2026' er ikke en dato (brug dd-mm-åååå eller åååå-mm-dd)",
+        "Linje 4, kolonne 'Startdato': '31-02-2026' findes ikke: februar 2026 har kun 28 dage",
         "Linje 5, kolonne 'Årsag': Ukendt fratrædelsesårsag 'fyret'. Brug fx opsagt, afskediget, udløbet, pension, flyttet, andet.",
         "Linje 6: Linjen har 5 felter, men overskriften har 8. Tjek, om et felt indeholder semikolon uden anførselstegn om, eller om et anførselstegn ikke er lukket.",
         "Linje 7, kolonne 'Ansættelses-id': Ansættelses-id 'A1' står allerede på linje 2.",
@@ -286,7 +291,7 @@ async def test_a_chief_previews_and_commits_a_file(demo_client):
     assert "Kolonnen 'Ansættelses-id'" in text and "Afdeling" in text  # the ignored column
     for name in NAMES:
         assert name in text
-    assert text.count("<strong>Ny</strong>") == 3 and "heraf 3 nye personer" in text
+    assert text.count("<strong>Ny ansættelse</strong>") == 3 and "heraf 3 nye personer" in text
     assert "Indlæs alle rækker" in text and "error-summary" not in text
 
     response = await post_form(demo_client, f"{preview_url}/commit")
@@ -370,7 +375,7 @@ async def test_the_same_file_again_changes_nothing(demo_client):
 
     again = await uploaded(demo_client, slagelse, fixture("ansatte_cp1252.csv"))
     text = html.unescape((await demo_client.get(again)).text)
-    assert text.count("<strong>Uændret</strong>") == 3 and "<strong>Ny</strong>" not in text
+    assert text.count("<strong>Uændret</strong>") == 3 and "<strong>Ny ansættelse</strong>" not in text
     assert "Præcis samme fil blev indlæst" in text
     assert (await post_form(demo_client, f"{again}/commit")).status_code == 303
 
@@ -425,7 +430,7 @@ async def test_a_changed_end_date_ends_the_employment(demo_client):
             "dubletter.csv",
             "Linje 4, kolonne 'Ansættelses-id': Ansættelses-id 'SLA-4201' står allerede på linje 2.",
         ),
-        ("forkerte_datoer.csv", "Linje 3, kolonne 'Startdato': '31-02-2026' er ikke en dato"),
+        ("forkerte_datoer.csv", "Linje 3, kolonne 'Startdato': '31-02-2026' findes ikke: februar 2026 har kun 28 dage"),
         ("forkerte_datoer.csv", "Linje 4, kolonne 'Slutdato': Slutdatoen ligger før startdatoen."),
     ],
 )
@@ -510,7 +515,7 @@ async def test_the_example_file_reads_without_problems(demo_client):
     slagelse = await _id("330")
     await login(demo_client, CHIEF)
     example = await demo_client.get(f"/municipalities/{slagelse}/employments/example.csv")
-    assert example.status_code == 200 and example.headers["content-type"].startswith("text/csv")
+    assert example.status_code == 200 and example.headers["content-type"] == "text/csv; charset=utf-8"
     assert "attachment" in example.headers["content-disposition"]
     parsed = read_csv(example.content)
     assert parsed.encoding == "utf-8-sig" and {r.record.municipality_code for r in parsed.rows} == {

@@ -225,6 +225,8 @@ def test_conflicts_are_found_and_explained():
     assert (3, "instructor_busy") in kinds
     assert (4, "prerequisite_order") in kinds
     assert (1, "participant_double") in kinds
+    double = next(c for c in found if c.kind == "participant_double" and c.session_id == 1)
+    assert double.message.startswith("1 deltager skal også være på ")  # one shared participant: no "(e)"
     assert not any(c.session_id == 5 for c in found)
     holiday = next(c for c in found if c.kind == "holiday")
     assert holiday.message == "6. maj 2027 er Kristi himmelfartsdag" and holiday.hard

@@ -21,7 +21,8 @@ from intro.web.auth import requires
 
 Form = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]
 ANY_ROLE = requires(Role.participant, Role.coordinator, Role.instructor, Role.chief)
-CALENDAR = "text/calendar; charset=utf-8"
+# Litestar adds "; charset=utf-8" to every text/ type itself: naming it here sent it twice.
+CALENDAR = "text/calendar"
 
 # Built feeds by (feed, ETag), per worker, as they are and gzipped: a calendar that
 # polls an unchanged feed without If-None-Match gets the bytes made last time, neither
@@ -67,11 +68,12 @@ async def feed(request: Request, name: FromPath[str]) -> Response:
     token = name.removesuffix(".ics")
     found = await feeds.resolve(token)
     if found is None:
-        return Response("Kalenderen findes ikke.", status_code=404, media_type="text/plain; charset=utf-8",
+        return Response("Kalenderen findes ikke.", status_code=404, media_type="text/plain",
                         headers={"Cache-Control": "no-store"})
-    row, owner = found
+    row, _owner = found
     where = await feeds._feed_where(row)
-    etag, last_modified = await feeds.feed_version(row, where)
+    name = await feeds.feed_name(row)
+    etag, last_modified = await feeds.feed_version(row, where, name)
     headers = {
         "ETag": etag,
         "Last-Modified": format_datetime(last_modified.replace(microsecond=0), usegmt=True),
@@ -87,9 +89,7 @@ async def feed(request: Request, name: FromPath[str]) -> Response:
         deadlines = await feeds.feed_deadlines(row)
         built = _cached_build(
             (row["id"], etag),
-            lambda: ical.build_calendar(
-                feeds.feed_name(row, owner), feeds.to_events(sessions), feeds.to_deadlines(deadlines)
-            ),
+            lambda: ical.build_calendar(name, feeds.to_events(sessions), feeds.to_deadlines(deadlines)),
         )
     else:
         _BUILT.move_to_end((row["id"], etag))

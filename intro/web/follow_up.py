@@ -11,7 +11,8 @@ from intro import access, follow_up
 from intro.accounts import User
 from intro.errors import Invalid, NotFound
 from intro.i18n import _
-from intro.tables import Enrolment, Role
+from intro.progress import urgency_level
+from intro.tables import Enrolment, Person, Role
 from intro.web.auth import requires
 
 FOLLOWERS = requires(Role.coordinator, Role.instructor, Role.chief)
@@ -37,7 +38,7 @@ async def _page(user: User, cohort_id: int, errors: dict, notice: str | None, st
         context={
             "cohort": cohort,
             "grid": grid,
-            "behind": [r for r in grid["rows"] if r["behind"]],
+            "behind": follow_up.ranked_behind(grid["rows"]),
             "cell_names": follow_up.CELL_NAMES,
             "transfer_names": follow_up.TRANSFER_NAMES,
             "can_confirm": cohort["partnership"] in user.partnerships(Role.coordinator),
@@ -54,6 +55,37 @@ async def progress_page(
     request: Request[User, None, None], cohort_id: FromPath[int], notice: FromQuery[str | None] = None
 ) -> Template:
     return await _page(request.user, cohort_id, {}, notice)
+
+
+@get("/cohorts/{cohort_id:int}/progress/{enrolment_id:int}", guards=[FOLLOWERS], name="participant_progress")
+async def participant_page(
+    request: Request[User, None, None], cohort_id: FromPath[int], enrolment_id: FromPath[int]
+) -> Template:
+    """One participant's row of the grid, spelt out: each module's state, transfers and
+    why they fall behind. Seen by whoever may see them in the grid (404 otherwise)."""
+    cohort, municipalities = await _scope(request.user, cohort_id)
+    enrolment = await Enrolment.select(Enrolment.person).where(
+        (Enrolment.id == enrolment_id) & (Enrolment.cohort == cohort_id)
+    ).first()
+    if enrolment is None:
+        raise NotFound()
+    grid = await follow_up.cohort_grid(cohort, municipalities, person_id=enrolment["person"])
+    row = next((r for r in grid["rows"] if r["id"] == enrolment_id), None)
+    if row is None:
+        raise NotFound()
+    email = await Person.select(Person.email).where(Person.id == enrolment["person"]).first()
+    return Template(
+        "follow_up/participant.html",
+        context={
+            "cohort": cohort,
+            "modules": grid["modules"],
+            "r": row,
+            "email": email["email"],
+            "level": urgency_level(row["behind"]),
+            "cell_names": follow_up.CELL_NAMES,
+            "transfer_names": follow_up.TRANSFER_NAMES,
+        },
+    )
 
 
 @post("/enrolments/{enrolment_id:int}/complete", guards=[PLANNERS], name="confirm_completion")
@@ -89,4 +121,4 @@ async def certificate(request: Request[User, None, None], enrolment_id: FromPath
     return Template("follow_up/certificate.html", context={"c": data})
 
 
-ROUTES = [progress_page, confirm, my_certificate, certificate]
+ROUTES = [progress_page, participant_page, confirm, my_certificate, certificate]

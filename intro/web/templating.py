@@ -63,10 +63,14 @@ def _configure(engine: JinjaTemplateEngine) -> None:
         da_time=timefmt.da_time,
         da_datetime=timefmt.da_datetime,
         hours=timefmt.hours,
+        da_decimal=timefmt.da_decimal,
     )
 
 
 def template_config() -> TemplateConfig:
+    """Templates from templates/, after the installation's own folder (INTRO_TEMPLATES_DIR)
+    when it has one: a file there replaces the one of the same name here."""
+    own = get_settings().templates_dir
     return TemplateConfig(
-        directory=TEMPLATES, engine=JinjaTemplateEngine, engine_callback=_configure
+        directory=[own, TEMPLATES] if own else TEMPLATES, engine=JinjaTemplateEngine, engine_callback=_configure
     )
