@@ -4,10 +4,24 @@ municipalities and the partnership in aggregate only.
 
 This module fetches (a fixed number of queries, whatever the amount of data) and hands
 plain rows to the pure rules in `intro.retention`; the web layer only renders. Privacy is
-decided here, before anything reaches a template or an export: a figure about other
-municipalities' people that rests on 1–4 of them is replaced by the "<5" marker, also
-where it could be worked out by subtraction from a total (see `retention.hide_municipalities`
-and `retention.group_hidden`). People are named only for the chief's own municipality.
+decided here, before anything reaches a template or an export. People are named only for
+the chief's own municipality, and the own municipality's figures follow every filter.
+
+Disclosure control for everyone else (the method, as statistical offices use it):
+
+- Fixed reporting periods: figures that include other municipalities' people (the
+  comparison of members, the partnership's splits and its Kaplan–Meier curve) are always
+  for a whole fixed period of five hiring years (`reporting_period`), never for the free
+  year range, and never narrowed by the cohort or job function filter. Periods do not
+  overlap, so no two views can be subtracted from each other, and no table of others'
+  people is ever cross-classified: each is a one-way table (by municipality, cohort, job
+  function, profile or completion) of the same population with the same total.
+- Primary and complementary suppression in every such table together with its margin
+  (`retention.suppress`): a cell resting on 1–4 others is hidden, and so is a second
+  cell when the hidden cells would otherwise add up to 1–4 against the total.
+
+tests/disclosure_audit.py checks this with integer linear programming over every filter
+value a chief can choose.
 """
 
 from __future__ import annotations
@@ -41,6 +55,8 @@ from intro.tables import (
 
 SUPPRESSED = r.SUPPRESSED
 YEARS_SHOWN_BY_DEFAULT = 5
+REPORTING_PERIOD_YEARS = 5  # others' figures are shown for fixed periods of this many hiring years
+NOT_ENROLLED = _("Ikke tilmeldt hold")
 ENROLLED_WITHIN_MONTHS = 3
 KM_CHART_MONTHS = 36
 
@@ -121,6 +137,28 @@ async def filters_for(user: User, params: dict[str, str | None], today: date) ->
         cohort=_int(params.get("hold")),
         job_function=job_function,
     )
+
+
+@dataclass(frozen=True)
+class Period:
+    """Hiring years `year_from`..`year_to`, both included."""
+
+    year_from: int
+    year_to: int
+
+    def covers(self, day: date) -> bool:
+        return self.year_from <= day.year <= self.year_to
+
+
+def reporting_period(year: int, today: date) -> Period:
+    """The fixed reporting period holding hiring year `year`: blocks of
+    REPORTING_PERIOD_YEARS years ending with the current year (in 2026: 2022–2026,
+    2017–2021, ...). Every view of the dashboard shows others' figures for one of these
+    blocks only, so views never overlap in part (which would let a reader subtract one
+    from another). The blocks move on 1 January, like every figure moves with new data."""
+    behind = max(0, today.year - year) // REPORTING_PERIOD_YEARS
+    last = today.year - behind * REPORTING_PERIOD_YEARS
+    return Period(last - REPORTING_PERIOD_YEARS + 1, last)
 
 
 # --------------------------------------------------------------------------------------
@@ -407,6 +445,7 @@ class Dashboard:
     own_marks: Table
     splits: list[Table]
     partnership_splits: list[Table]
+    others_scope: Period  # the fixed period of every figure that includes others' people
     curves: list[Curve]
     intake: list[tuple[str, int]]
     leavers: list[tuple[str, int]]
@@ -480,11 +519,14 @@ def _split_tables(
     *,
     own_ids: set[int] | None,
     title: str,
-) -> list[Table]:
+) -> tuple[list[Table], set[str]]:
     """Every figure by cohort, job function, profile and completed intro. With `own_ids`
-    (the partnership view) a figure is hidden when the others it rests on are 1–4."""
+    (the partnership view) each column of each table gets primary and complementary
+    suppression against the partnership total (`retention.suppress`) on the count the
+    figure rests on, less the viewer's own part. Also returns the keys of the columns
+    whose total must be hidden for a table to hold."""
     keys: list[tuple[str, Callable[[SpellInfo], str]]] = [
-        (_("hold"), lambda i: loaded.cohorts.get(facts.get(i.spell.person, PersonFacts()).cohort or 0, {}).get("name") or _("Ikke tilmeldt hold")),
+        (_("hold"), lambda i: loaded.cohorts.get(facts.get(i.spell.person, PersonFacts()).cohort or 0, {}).get("name") or NOT_ENROLLED),
         (_("stilling"), lambda i: i.job_function or _("Ukendt")),
         (_("fagprofil"), lambda i: loaded.profiles.get(i.profile_code or "", _("Basisprofil alene"))),
         (
@@ -493,28 +535,35 @@ def _split_tables(
         ),
     ]
     tables = []
+    hide_totals: set[str] = set()
     headings = [_("Gruppe")] + [heading for _k, heading, _b, _f in COLUMNS]
     for name, key in keys:
         groups: dict[str, list[SpellInfo]] = defaultdict(list)
         for info in infos:
             groups[key(info)].append(info)
-        rows = []
-        for label in sorted(groups):
-            members = groups[label]
-            summary = _summary(members, facts, loaded.today)
-            if own_ids is None:
-                cells = [figure(summary) for _k, _h, _b, figure in COLUMNS]
-            else:
-                # Each figure rests on its own count (hires, those past the mark ...):
-                # hidden when the others behind that count are 1–4.
-                own = _summary([i for i in members if i.spell.municipality in own_ids], facts, loaded.today)
-                cells = [
-                    HIDDEN if r.group_hidden(basis(summary), basis(own)) else figure(summary)
-                    for _k, _h, basis, figure in COLUMNS
-                ]
-            rows.append(Row(label, cells))
+        labels = sorted(groups)
+        summaries = {label: _summary(groups[label], facts, loaded.today) for label in labels}
+        hidden: dict[str, frozenset[str]] = {}
+        if own_ids is not None:
+            own = {
+                label: _summary([i for i in groups[label] if i.spell.municipality in own_ids], facts, loaded.today)
+                for label in labels
+            }
+            # Each figure rests on its own count (hires, those past the mark ...).
+            for column, _h, basis, _f in COLUMNS:
+                outcome = r.suppress({label: basis(summaries[label]) - basis(own[label]) for label in labels})
+                hidden[column] = outcome.municipalities
+                if outcome.total:
+                    hide_totals.add(column)
+        rows = [
+            Row(label, [
+                HIDDEN if label in hidden.get(column, ()) else figure(summaries[label])
+                for column, _h, _b, figure in COLUMNS
+            ])
+            for label in labels
+        ]
         tables.append(Table(_("Opdelt efter {what} – {title}").format(what=name, title=title), headings, rows))
-    return tables
+    return tables, hide_totals
 
 
 def build(loaded: Loaded) -> Dashboard:
@@ -527,13 +576,20 @@ def build(loaded: Loaded) -> Dashboard:
         for e in loaded.employments
     ]
     by_start = {(e["person"], e["municipality"], e["start_date"]): e for e in loaded.employments}
-    municipality_infos = [
-        i for i in _spell_infos(r.municipality_spells(rows, members), by_start)
-        if _in_filters(i, filters, facts, today)
+    all_municipality_infos = _spell_infos(r.municipality_spells(rows, members), by_start)
+    own_infos = [
+        i for i in all_municipality_infos
+        if i.spell.municipality == own_id and _in_filters(i, filters, facts, today)
     ]
+    # Everything that includes others' people: the fixed period, no other filter.
+    scope = reporting_period(filters.year_to, today)
+
+    def in_scope(info: SpellInfo) -> bool:
+        return info.spell.start <= today and scope.covers(info.spell.start)
+
+    municipality_infos = [i for i in all_municipality_infos if in_scope(i)]
     partnership_infos = [
-        i for i in _spell_infos(r.partnership_spells(rows, members), by_start)
-        if _in_filters(i, filters, facts, today)
+        i for i in _spell_infos(r.partnership_spells(rows, members), by_start) if in_scope(i)
     ]
     by_municipality: dict[int, list[SpellInfo]] = defaultdict(list)
     for info in municipality_infos:
@@ -543,19 +599,26 @@ def build(loaded: Loaded) -> Dashboard:
     own_in_partnership = _summary(
         [i for i in partnership_infos if i.spell.municipality == own_id], facts, today
     )
+    partnership_splits, split_hides_total = _split_tables(
+        partnership_infos, facts, loaded, own_ids={own_id}, title=loaded.partnership_name
+    )
 
     # Comparison of member municipalities and the partnership, column by column.
     order = sorted(members, key=lambda m: (m != own_id, loaded.municipalities[m]["name"]))
     cells: dict[int, list[Cell]] = {m: [] for m in order}
     total_cells: list[Cell] = []
-    for _key, _heading, basis, figure in COLUMNS:
+    for key, _heading, basis, figure in COLUMNS:
         hidden = r.hide_municipalities({m: basis(summaries[m]) for m in members}, {own_id})
         for m in order:
             cells[m].append(HIDDEN if m in hidden.municipalities else figure(summaries[m]))
-        total_hidden = hidden.total or r.group_hidden(basis(partnership), basis(own_in_partnership))
+        total_hidden = (
+            hidden.total
+            or key in split_hides_total
+            or r.group_hidden(basis(partnership), basis(own_in_partnership))
+        )
         total_cells.append(HIDDEN if total_hidden else figure(partnership))
     comparison = Table(
-        _("Medlemskommuner og samarbejdet"),
+        _("Medlemskommuner og samarbejdet, ansat {a}–{b}").format(a=scope.year_from, b=scope.year_to),
         [_("Kommune")] + [heading for _k, heading, _b, _f in COLUMNS],
         [
             Row(loaded.municipalities[m]["name"], cells[m], own=m == own_id, municipality=m)
@@ -564,12 +627,12 @@ def build(loaded: Loaded) -> Dashboard:
         + [Row(_("Hele samarbejdet"), total_cells)],
         note=_(
             "Samarbejdets tal tæller den, der skifter til en anden medlemskommune inden for 31 dage, "
-            "som fastholdt. Grupper under 5 personer uden for din egen kommune vises som \"<5\"."
+            "som fastholdt. Grupper under 5 personer uden for din egen kommune vises som \"<5\", og "
+            "hvor et skjult tal ellers kunne regnes ud fra totalen, skjules et tal mere."
         ),
     )
 
-    own_infos = by_municipality.get(own_id, [])
-    own_summary = summaries[own_id]
+    own_summary = _summary(own_infos, facts, today)
     own_marks = Table(
         _("Fastholdelse i {name}").format(name=loaded.municipalities[own_id]["name"]),
         [_("Efter"), _("Kunne nås"), _("Blev"), _("Stoppede"), _("Fastholdt")],
@@ -610,10 +673,9 @@ def build(loaded: Loaded) -> Dashboard:
         own=own_summary,
         comparison=comparison,
         own_marks=own_marks,
-        splits=_split_tables(own_infos, facts, loaded, own_ids=None, title=own_name),
-        partnership_splits=_split_tables(
-            partnership_infos, facts, loaded, own_ids={own_id}, title=loaded.partnership_name
-        ),
+        splits=_split_tables(own_infos, facts, loaded, own_ids=None, title=own_name)[0],
+        partnership_splits=partnership_splits,
+        others_scope=scope,
         curves=curves,
         intake=r.intake_per_quarter(
             [i.spell for i in own_infos], filters.first_day, min(filters.last_day, today)

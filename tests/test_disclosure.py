@@ -1,0 +1,87 @@
+"""No small figure about other municipalities can be worked out from the figures a chief
+sees: the LP auditor of tests/disclosure_audit.py over every filter value of a
+partnership built to tempt it (small groups in single years next to large neighbouring
+years, a cohort with two other people, a job function held by two others, a member whose
+only hire is one person), and the worked example from the issue."""
+
+from __future__ import annotations
+
+import random
+from datetime import date, timedelta
+
+from intro.dashboard import Filters, Loaded, PersonFacts
+from tests.disclosure_audit import audit
+
+TODAY = date(2026, 11, 29)
+OWN, LILLE, MELLEM, STOR, NY = 1, 2, 3, 4, 5
+COHORTS = {
+    10: {"name": "Hold A", "start_date": date(2022, 9, 1), "ended": True},
+    11: {"name": "Hold B", "start_date": date(2023, 9, 1), "ended": True},
+    12: {"name": "Hold C", "start_date": date(2024, 9, 1), "ended": True},
+    13: {"name": "Hold D", "start_date": date(2026, 9, 1), "ended": False},
+}
+# Hires per municipality and start year: Lille swings around 5 from year to year, so
+# overlapping year ranges would give single years away; Ny has one hire only.
+# Two reporting periods (2017–2021 and 2022–2026) to tempt subtraction across them.
+HIRES = {
+    OWN: {2020: 5, 2021: 6, 2022: 8, 2023: 7, 2024: 9, 2025: 8, 2026: 6},
+    LILLE: {2020: 4, 2021: 2, 2022: 3, 2023: 6, 2024: 2, 2025: 0, 2026: 7},
+    MELLEM: {2021: 9, 2022: 6, 2023: 5, 2024: 6, 2025: 7, 2026: 5},
+    STOR: {2020: 10, 2021: 11, 2022: 12, 2023: 14, 2024: 11, 2025: 13, 2026: 12},
+    NY: {2026: 1},
+}
+
+
+def tempting_partnership(own: int = OWN) -> Loaded:
+    rng = random.Random(14)
+    employments, facts = [], {}
+    person = 0
+    for municipality, years in HIRES.items():
+        for year, n in years.items():
+            for _ in range(n):
+                person += 1
+                start = date(year, 1, 1) + timedelta(days=rng.randrange(300))
+                left = rng.random() < 0.25
+                end = min(start + timedelta(days=rng.randrange(60, 900)), TODAY) if left else None
+                # Two others in the rare job function, everyone else in the two common ones.
+                job = "Jobkonsulent" if rng.random() < 0.7 else "Sagsbehandler"
+                if person in (30, 61):
+                    job = "Virksomhedskonsulent"
+                cohort = {2022: 10, 2023: 11, 2024: 11, 2025: None, 2026: 13}.get(year)
+                if year == 2024 and municipality == OWN:
+                    cohort = 12  # Hold C: the own municipality's eight and two others
+                if person in (40, 75):
+                    cohort = 12
+                if rng.random() < 0.2:
+                    cohort = None
+                completed = cohort is not None and COHORTS[cohort]["ended"] and rng.random() < 0.8
+                employments.append({
+                    "id": person, "person": person, "municipality": municipality,
+                    "job_function": job, "profile_code": "virk" if rng.random() < 0.3 else None,
+                    "start_date": start, "end_date": end,
+                    "end_reason": "resigned" if end else None,
+                })
+                enrolled = start + timedelta(days=rng.randrange(10, 120)) if cohort else None
+                facts[person] = PersonFacts(cohort=cohort, first_enrolled=enrolled, completed=completed,
+                                            present=rng.randrange(0, 8) if cohort else 0, absent=rng.randrange(0, 2) if cohort else 0)
+    return Loaded(
+        today=TODAY,
+        filters=Filters(municipality=own, partnership=1, year_from=2022, year_to=2026),
+        partnership_name="Fristelsen",
+        municipalities={OWN: {"name": "Egen", "code": "101"}, LILLE: {"name": "Lille", "code": "102"},
+                        MELLEM: {"name": "Mellem", "code": "103"}, STOR: {"name": "Stor", "code": "104"},
+                        NY: {"name": "Ny", "code": "105"}},
+        employments=employments,
+        facts=facts,
+        cohorts=COHORTS,
+        job_functions=sorted({e["job_function"] for e in employments}),
+        profiles={"virk": "Virksomhedsprofil"},
+    )
+
+
+def test_the_auditor_pins_no_hidden_count_in_a_tempting_partnership():
+    result = audit(tempting_partnership())
+    assert result.hidden > 0  # the partnership does tempt: there is something to hide
+    assert not result.findings, "\n".join(
+        f"{f.definition}: {f.low}–{f.high} (hidden in {f.views} views)" for f in result.findings[:20]
+    )
