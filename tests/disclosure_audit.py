@@ -89,9 +89,12 @@ SPLITS = {"efter hold": "hold", "efter stilling": "stilling", "efter fagprofil":
 
 
 def people_of(loaded: Loaded) -> list[Person]:
-    """One Person per employment (the audited partnerships have one employment each)."""
+    """One Person per employment (the audited partnerships have one employment each);
+    hires who have not started yet are in no figure."""
     out = []
     for e in loaded.employments:
+        if e["start_date"] > loaded.today:
+            continue
         f = loaded.facts.get(e["person"], PersonFacts())
         out.append(Person(e["municipality"], e["start_date"].year, f.cohort, e["job_function"], e["profile_code"], f.completed))
     return out

@@ -6,10 +6,16 @@ only hire is one person), and the worked example from the issue."""
 
 from __future__ import annotations
 
+import itertools
 import random
+from dataclasses import replace
 from datetime import date, timedelta
 
+from hypothesis import given
+from hypothesis import strategies as st
+
 from intro.dashboard import Filters, Loaded, PersonFacts
+from intro.retention import suppress
 from tests.disclosure_audit import audit
 
 TODAY = date(2026, 11, 29)
@@ -38,22 +44,22 @@ def tempting_partnership(own: int = OWN) -> Loaded:
     person = 0
     for municipality, years in HIRES.items():
         for year, n in years.items():
-            for _ in range(n):
+            for i in range(n):
                 person += 1
                 start = date(year, 1, 1) + timedelta(days=rng.randrange(300))
                 left = rng.random() < 0.25
                 end = min(start + timedelta(days=rng.randrange(60, 900)), TODAY) if left else None
-                # Two others in the rare job function, everyone else in the two common ones.
                 job = "Jobkonsulent" if rng.random() < 0.7 else "Sagsbehandler"
-                if person in (30, 61):
-                    job = "Virksomhedskonsulent"
                 cohort = {2022: 10, 2023: 11, 2024: 11, 2025: None, 2026: 13}.get(year)
-                if year == 2024 and municipality == OWN:
-                    cohort = 12  # Hold C: the own municipality's eight and two others
-                if person in (40, 75):
-                    cohort = 12
                 if rng.random() < 0.2:
                     cohort = None
+                first = i == 0 and municipality != OWN
+                # Two others in the rare job function, everyone else in the two common ones.
+                if first and (municipality, year) in ((STOR, 2023), (MELLEM, 2025)):
+                    job = "Virksomhedskonsulent"
+                # Hold C: the own municipality's 2024 hires and two others.
+                if year == 2024 and (municipality == OWN or (first and municipality in (LILLE, MELLEM))):
+                    cohort = 12
                 completed = cohort is not None and COHORTS[cohort]["ended"] and rng.random() < 0.8
                 employments.append({
                     "id": person, "person": person, "municipality": municipality,
@@ -85,3 +91,56 @@ def test_the_auditor_pins_no_hidden_count_in_a_tempting_partnership():
     assert not result.findings, "\n".join(
         f"{f.definition}: {f.low}–{f.high} (hidden in {f.views} views)" for f in result.findings[:20]
     )
+
+
+@given(st.dictionaries(st.text(max_size=3), st.integers(0, 30), max_size=8))
+def test_suppression_leaves_no_small_group_to_subtract(others):
+    """Whatever the table: every cell with 1–4 others is hidden, and the hidden cells add
+    up to 0 or at least 5 unless the margin is hidden too; a cell with no others is never
+    hidden; and a complementary cell is added only when needed."""
+    outcome = suppress(others)
+    hidden = outcome.municipalities
+    assert {k for k, n in others.items() if 0 < n < 5} <= hidden
+    assert all(others[k] > 0 for k in hidden)
+    hidden_sum = sum(others[k] for k in hidden)
+    assert outcome.total or not 0 < hidden_sum < 5
+    assert len(hidden - {k for k, n in others.items() if 0 < n < 5}) <= 1
+    if outcome.total:
+        assert 0 < sum(others.values()) < 5
+
+
+async def test_the_auditor_pins_nothing_on_the_demo_for_the_slagelse_chief(demo_db):
+    """The demo as the Slagelse chief sees it: every year range, and each cohort and each
+    job function over the default years (all combinations would take minutes)."""
+    from intro import accounts, clock, dashboard
+    from intro.tables import Person
+
+    chief = await Person.select(Person.id).where(Person.email == "chef.slagelse@intro.example").first()
+    user = await accounts.load_user(chief["id"])
+    today = clock.today()
+    loaded = await dashboard.load(await dashboard.filters_for(user, {}, today), today)
+    board = dashboard.build(loaded)
+    f = loaded.filters
+    chosen = [
+        replace(f, year_from=a, year_to=b)
+        for a, b in itertools.combinations_with_replacement(board.years, 2)
+    ]
+    chosen += [replace(f, cohort=cid) for cid, _name in board.cohorts]
+    chosen += [replace(f, job_function=job) for job in board.job_functions]
+    result = audit(loaded, view_list=chosen)
+    assert not result.findings, result.findings[:10]
+
+
+def test_the_issue_s_example_hold_c_cannot_be_worked_out():
+    """Hold C holds the own municipality's people and two others: the cohort table with the
+    partnership's total must not let total − shown rows give the two away."""
+    from intro import dashboard
+
+    board = dashboard.build(tempting_partnership())
+    total = board.comparison.rows[-1].cells[0].value
+    by_cohort = next(t for t in board.partnership_splits if "efter hold" in t.caption)
+    rows = {row.label: row.cells[0] for row in by_cohort.rows}
+    assert rows["Hold C"].hidden
+    own_hidden = HIRES[OWN][2024]  # the own municipality's people in Hold C, known to the chief
+    others_hidden = total - sum(c.value for c in rows.values() if not c.hidden) - own_hidden
+    assert others_hidden >= 5
