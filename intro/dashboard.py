@@ -483,7 +483,11 @@ def _at_risk_reader(steps: list[r.KMStep]) -> Callable[[int], int]:
 def _curve(label: str, spells: list[r.Spell], today: date, own_steps: list[r.KMStep] | None = None) -> Curve:
     """A Kaplan–Meier curve for the chart and its table. With `own_steps` (the partnership
     curve, seen by a chief) the curve stops where the others still observed are 1–4
-    people: beyond that point it would describe them, worked out against the own curve."""
+    people: beyond that point it would describe them, worked out against the own curve.
+
+    Survival is only shown where someone is followed: the chart line ends at the last
+    observed day, the table shows "–" where nobody is at risk, and an empty group has no
+    line at all (see `retention.km_month_table`)."""
     steps = r.kaplan_meier(spells, today)
     at_risk_on = _at_risk_reader(steps)
     own_at_risk_on = _at_risk_reader(own_steps) if own_steps is not None else None
@@ -496,19 +500,28 @@ def _curve(label: str, spells: list[r.Spell], today: date, own_steps: list[r.KMS
 
     if own_steps is not None and hidden_at(0):
         return Curve(label, [], [], hidden=True)
-    points = [(0.0, 1.0)]
-    for step in steps:
-        months = step.day / r.DAYS_PER_MONTH
-        if months > KM_CHART_MONTHS or hidden_at(step.day):
-            break
-        if step.events:
-            points.append((months, step.survival))
+    points: list[tuple[float, float]] = []
+    if steps:
+        points.append((0.0, 1.0))
+        end, survival = 0.0, 1.0
+        for step in steps:
+            months = step.day / r.DAYS_PER_MONTH
+            if hidden_at(step.day):
+                break
+            if months > KM_CHART_MONTHS:
+                end = KM_CHART_MONTHS  # still followed past the chart's right edge
+                break
+            if step.events:
+                points.append((months, step.survival))
+            end, survival = months, step.survival
+        if points[-1][0] < end:
+            points.append((end, survival))  # the line ends where the last person was seen
     table = []
-    for months, survival, at_risk in r.km_month_table(steps, KM_TABLE_MONTHS):
+    for months, survival_then, at_risk in r.km_month_table(steps, KM_TABLE_MONTHS):
         if hidden_at(r.month_day(months)):
             table.append((months, HIDDEN, HIDDEN))
         else:
-            table.append((months, pct(survival), count(at_risk)))
+            table.append((months, pct(survival_then), count(at_risk)))
     return Curve(label, points, table)
 
 

@@ -360,18 +360,23 @@ def month_day(months: float) -> int:
 
 class KMMonth(NamedTuple):
     months: float
-    survival: float
+    survival: float | None
     at_risk: int
 
 
 def km_month_table(
     steps: Sequence[KMStep], months: Sequence[float] = KM_TABLE_MONTHS
 ) -> list[KMMonth]:
-    """(months, survival, at_risk) at each month point, read at `month_day(months)`."""
-    return [
-        KMMonth(m, survival_at(steps, month_day(m)), at_risk_at(steps, month_day(m)))
-        for m in months
-    ]
+    """(months, survival, at_risk) at each month point, read at `month_day(months)`.
+
+    Survival is None where nobody is at risk: past the last observed time (everyone has
+    left or was last seen before) the curve says nothing, and an empty group has no curve
+    at all. Showing the last value there would claim a share of people no one followed."""
+    table = []
+    for m in months:
+        at_risk = at_risk_at(steps, month_day(m))
+        table.append(KMMonth(m, survival_at(steps, month_day(m)) if at_risk else None, at_risk))
+    return table
 
 
 # --- Other figures -----------------------------------------------------------------------

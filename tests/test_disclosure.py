@@ -11,9 +11,11 @@ import random
 from dataclasses import replace
 from datetime import date, timedelta
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from intro import clock
 from intro.dashboard import Filters, Loaded, PersonFacts
 from intro.retention import suppress
 from tests.disclosure_audit import audit
@@ -144,3 +146,54 @@ def test_the_issue_s_example_hold_c_cannot_be_worked_out():
     own_hidden = HIRES[OWN][2024]  # the own municipality's people in Hold C, known to the chief
     others_hidden = total - sum(c.value for c in rows.values() if not c.hidden) - own_hidden
     assert others_hidden >= 5
+
+
+# --- Survival only where someone is followed (issue 14, section 2) --------------------
+
+
+def _km_rows(html: str) -> list[tuple[str, str, str]]:
+    import re
+
+    rows = []
+    for table in re.findall(r'<caption id="km-\d+-caption">.*?</table>', html, re.S):
+        rows += re.findall(r'<tr><th scope="row">([\d.]+)</th><td class="num">(.*?)</td><td class="num">(.*?)</td></tr>', table)
+    return rows
+
+
+async def test_no_survival_figure_where_nobody_is_at_risk(demo_client):
+    from tests.conftest import login
+
+    assert (await login(demo_client, "chef.slagelse@intro.example")).status_code == 303
+    year = clock.today().year  # the demo is dated from the clock
+    page = await demo_client.get(f"/dashboard?fra={year}&til={year}")
+    assert page.status_code == 200
+    rows = _km_rows(page.text)
+    assert rows
+    assert any(at_risk == "0" for _m, _s, at_risk in rows)  # this year's hires: not followed a year
+    for months, survival, at_risk in rows:
+        if at_risk == "0":
+            assert survival == "–", (months, survival)
+
+    empty = await demo_client.get(f"/dashboard?stilling=Findes+ikke&fra={year}&til={year}")
+    assert empty.status_code == 200
+    assert "Ingen nyansatte i udvalget – derfor ingen kurve." in empty.text
+    own_table = empty.text.split('id="km-1-caption"')[1].split("</table>")[0]
+    assert "%" not in own_table
+    # Only the partnership's line is drawn, and it ends where its last person was seen.
+    assert empty.text.count('class="curve ') == 1
+
+
+def test_the_curve_ends_at_the_last_observed_day():
+    from intro import dashboard
+    from intro.retention import DAYS_PER_MONTH, Spell
+
+    today = date(2026, 11, 29)
+    spells = [Spell(p, 1, today - timedelta(days=200 + p), None) for p in range(6)]
+    curve = dashboard._curve("Egen", spells, today)
+    # Nobody has left; the line is flat from 0 to the longest follow-up (206 days), no further.
+    assert curve.points[0] == (0.0, 1.0)
+    assert curve.points[-1] == (pytest.approx(206 / DAYS_PER_MONTH), 1.0)
+    by_month = {months: (s.text, n.text) for months, s, n in curve.table}
+    assert by_month[6] == ("100 %", "6")
+    assert by_month[12] == ("–", "0")
+    assert dashboard._curve("Tom", [], today).points == []
