@@ -347,6 +347,24 @@ def send_notices(limit: int) -> None:
     _run(run())
 
 
+@cli.command("anonymise-leavers")
+@click.option("--dry-run", is_flag=True, help="Vis kun, hvem der ville blive anonymiseret.")
+@click.option("--years", type=click.IntRange(0, 100), default=None,
+              help="Antal år efter sidste ansættelse (standard: INTRO_RETENTION_YEARS).")
+def anonymise_leavers(dry_run: bool, years: int | None) -> None:
+    """Anonymise people whose last employment ended more than the retention period ago (run nightly)."""
+    from intro import privacy
+
+    async def run():
+        due = await privacy.retention_sweep(years=years, dry_run=dry_run)
+        for item in due:
+            click.echo(f"person {item.person_id}: sidste ansættelse sluttede {item.last_end.isoformat()}")
+        verb = "ville blive anonymiseret" if dry_run else "anonymiseret"
+        click.echo(f"{len(due)} {verb}")
+
+    _run(run())
+
+
 @cli.command()
 @click.pass_context
 def setup(ctx: click.Context) -> None:

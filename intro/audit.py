@@ -62,6 +62,10 @@ ACTION_NAMES = {
     "api_token.create": _("API-nøgle oprettet"),
     "api_token.revoke": _("API-nøgle tilbagekaldt"),
     "dashboard.export_people": _("Liste over nyansatte hentet som fil"),
+    "person.export": _("Personens data udleveret (indsigt)"),
+    "person.restrict": _("Behandling af personens data begrænset"),
+    "person.unrestrict": _("Begrænsning af behandling ophævet"),
+    "person.anonymise": _("Person anonymiseret"),
 }
 OBJECT_TYPE_NAMES = {
     "person": _("Bruger"),

@@ -43,6 +43,9 @@ class Settings:
     smtp_password: str | None = field(default=None, repr=False)
     smtp_starttls: bool = False
     mail_from: str = "intro@localhost"
+    # Retention (intro/privacy.py): people whose last employment ended more than this many
+    # years ago are anonymised by the nightly `anonymise-leavers` command.
+    retention_years: int = 5
 
     @property
     def uses_postgres(self) -> bool:
@@ -98,6 +101,7 @@ def load_settings() -> Settings:
         smtp_password=os.environ.get("INTRO_SMTP_PASSWORD") or None,
         smtp_starttls=_flag("INTRO_SMTP_STARTTLS", False),
         mail_from=os.environ.get("INTRO_MAIL_FROM") or "intro@localhost",
+        retention_years=int(os.environ.get("INTRO_RETENTION_YEARS") or "5"),
     )
 
 
