@@ -95,6 +95,8 @@ GET_ROUTES = [
     "/admin/venues",
     "/admin/users",
     "/admin/users/{person_id}",
+    "/admin/users/{person_id}/privacy",
+    "/admin/users/{person_id}/export.json",
     "/admin/audit",
 ]
 
@@ -121,6 +123,8 @@ POST_ROUTES = {
     "/admin/users/{person_id}/password": lambda ids: {"password": NEW_PASSWORD},
     "/admin/users/{person_id}/active": lambda ids: {"active": "0"},
     "/admin/users/{person_id}/feeds/revoke": lambda ids: {},
+    "/admin/users/{person_id}/restrict": lambda ids: {"restricted": "1"},
+    "/admin/users/{person_id}/anonymise": lambda ids: {"confirm": "1"},
 }
 
 ROLES = ["anonymous", *PERSONAS]
@@ -153,7 +157,7 @@ async def _database_state() -> dict:
         "venues": await Venue.count(),
         "grants": await RoleGrant.select(RoleGrant.id).order_by(RoleGrant.id),
         "people": await Person.select(
-            Person.id, Person.email, Person.is_active, Person.password_hash
+            Person.id, Person.email, Person.is_active, Person.password_hash, Person.restricted_at
         ).order_by(Person.id),
     }
 
