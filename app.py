@@ -365,6 +365,21 @@ def anonymise_leavers(dry_run: bool, years: int | None) -> None:
     _run(run())
 
 
+@cli.command("end-lapsed-access")
+@click.option("--dry-run", is_flag=True, help="Vis kun, hvis adgang ville ophøre.")
+def end_lapsed_access(dry_run: bool) -> None:
+    """End participant access of people whose employment ended more than the grace period ago (run nightly)."""
+    from intro import offboarding
+
+    async def run():
+        lapsed = await offboarding.end_lapsed_access(dry_run=dry_run)
+        for item in lapsed:
+            click.echo(f"person {item.person_id}, kommune {item.municipality_id}: sidste dag {item.last_end.isoformat()}")
+        click.echo(f"{len(lapsed)} {'ville ophøre' if dry_run else 'ophørt'}")
+
+    _run(run())
+
+
 @cli.command()
 @click.pass_context
 def setup(ctx: click.Context) -> None:

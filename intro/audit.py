@@ -66,6 +66,7 @@ ACTION_NAMES = {
     "person.restrict": _("Behandling af personens data begrænset"),
     "person.unrestrict": _("Begrænsning af behandling ophævet"),
     "person.anonymise": _("Person anonymiseret"),
+    "person.access_ended": _("Adgang ophørt: ingen ansættelse længere"),
 }
 OBJECT_TYPE_NAMES = {
     "person": _("Bruger"),
