@@ -653,7 +653,7 @@ async def test_the_audit_log_shows_who_did_what_and_never_a_hash(demo_client, id
     assert page.status_code == 200
     assert "Bruger oprettet" in page.text and "Adgangskode skiftet" in page.text
     assert "Annette Holm" in page.text
-    assert "email: nina.ny@kommune.dk" in page.text and "password_set: ja" in page.text
+    assert "E-mail: nina.ny@kommune.dk" in page.text and "Adgangskode sat: ja" in page.text
     assert "argon2" not in page.text and NEW_PASSWORD not in page.text
     # Newest first.
     assert page.text.index("Kommune oprettet") < page.text.index("Bruger oprettet")
