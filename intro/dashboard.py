@@ -19,6 +19,8 @@ Disclosure control for everyone else (the method, as statistical offices use it)
 - Primary and complementary suppression in every such table together with its margin
   (`retention.suppress`): a cell resting on 1–4 others is hidden, and so is a second
   cell when the hidden cells would otherwise add up to 1–4 against the total.
+- Rounding: the partnership curve's numbers at risk after 0 months are rounded to 5
+  (`about`), so their differences (who left between two times) cannot be read exactly.
 
 tests/disclosure_audit.py checks this with integer linear programming over every filter
 value a chief can choose.
@@ -332,6 +334,16 @@ def count(n: int) -> Cell:
     return Cell(str(n), n)
 
 
+ROUNDING_BASE = 5
+
+
+def about(n: int) -> Cell:
+    """A count rounded to the nearest multiple of ROUNDING_BASE (halves up), shown as
+    "ca. 40". A count 1–4 rounds to "ca. 0" or "ca. 5", saying nothing either way."""
+    rounded = (n + ROUNDING_BASE // 2) // ROUNDING_BASE * ROUNDING_BASE
+    return Cell(_("ca. {n}").format(n=rounded), rounded)
+
+
 @dataclass(frozen=True)
 class SpellInfo:
     spell: r.Spell
@@ -520,6 +532,12 @@ def _curve(label: str, spells: list[r.Spell], today: date, own_steps: list[r.KMS
     for months, survival_then, at_risk in r.km_month_table(steps, KM_TABLE_MONTHS):
         if hidden_at(r.month_day(months)):
             table.append((months, HIDDEN, HIDDEN))
+        elif own_steps is not None and months:
+            # Two exact numbers at risk would give away how many others left or stopped
+            # being followed between them, a group that may be 1–4: rounded to 5, any
+            # such difference could be 0 or 5 and more. (At 0 months it is the total of
+            # hires, shown in the comparison anyway.)
+            table.append((months, pct(survival_then), about(at_risk)))
         else:
             table.append((months, pct(survival_then), count(at_risk)))
     return Curve(label, points, table)

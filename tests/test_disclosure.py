@@ -197,3 +197,15 @@ def test_the_curve_ends_at_the_last_observed_day():
     assert by_month[6] == ("100 %", "6")
     assert by_month[12] == ("–", "0")
     assert dashboard._curve("Tom", [], today).points == []
+
+
+def test_the_partnership_s_numbers_at_risk_are_rounded_after_the_start():
+    from intro import dashboard
+
+    board = dashboard.build(tempting_partnership())
+    own, partnership = board.curves
+    assert own.table[3][2].text.isdigit()  # the own municipality: exact
+    months, _survival, at_start = partnership.table[0]
+    assert months == 0 and at_start.text == board.comparison.rows[-1].cells[0].text
+    for months, _survival, at_risk in partnership.table[1:]:
+        assert at_risk.hidden or (at_risk.text.startswith("ca. ") and at_risk.value % 5 == 0), (months, at_risk)
