@@ -8,8 +8,9 @@ the partnership's figures (intake, completion, attendance, retention) are exactl
 before and after, but nothing in them points to a person any more: the name, e-mail,
 password, sessions, calendar feeds and busy calendars, notices, the HR system's id and
 every free text the person wrote (reflections, transfer answers) or that was written about
-them (attendance notes, withdrawal reasons) are gone. Self-assessment scores stay, tied to
-the anonymous person, for the competence overview.
+them (attendance notes, withdrawal reasons) are gone, and the audit log's lines about the
+person and their employments keep who did what but lose the name, e-mail and HR ids.
+Self-assessment scores stay, tied to the anonymous person, for the competence overview.
 
 A restricted person is never anonymised (the data is kept, e.g. for a legal claim) until
 the restriction is lifted. Every export, restriction and anonymisation is in the audit log.
@@ -17,6 +18,7 @@ the restriction is lifted. Every export, restriction and anonymisation is in the
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -149,7 +151,9 @@ async def anonymise(actor_id: int | None, person_id: int, reason: str = "request
     if await RoleGrant.exists().where((RoleGrant.person == person_id) & (RoleGrant.role == Role.admin.value)):
         raise Invalid({"person": _("En administrator kan ikke anonymiseres. Fjern administratorrollen først.")})
     email = (await Person.select(Person.email).where(Person.id == person_id).first())["email"]
+    identifying = await _identifying_texts(person_id)
     async with write_transaction(Person._meta.db):
+        await _scrub_audit_lines(person_id, identifying)
         await Person.update({
             Person.full_name: anonymous_name(person_id),
             Person.email: _anonymous_email(person_id),
@@ -172,6 +176,52 @@ async def anonymise(actor_id: int | None, person_id: int, reason: str = "request
         await Employment.update({Employment.external_ref: None}).where(Employment.person == person_id)
         await RoleGrant.delete().where(RoleGrant.person == person_id)
         await audit.record(actor_id, "person.anonymise", "person", person_id, reason=reason)
+
+
+async def _identifying_texts(person_id: int) -> list[str]:
+    """The texts that name the person: e-mail, name and the HR system's ids, longest first
+    (so a name inside an e-mail address is replaced as part of the address)."""
+    person = await Person.select(Person.email, Person.full_name).where(Person.id == person_id).first()
+    refs = [
+        row["external_ref"]
+        for row in await Employment.select(Employment.external_ref).where(Employment.person == person_id)
+        if row["external_ref"]
+    ]
+    texts = {person["email"], person["full_name"], *refs}
+    return sorted((t for t in texts if t and len(t) >= 3), key=len, reverse=True)
+
+
+def _scrubbed(value: Any, texts: list[str]) -> Any:
+    if isinstance(value, str):
+        for text in texts:
+            value = value.replace(text, "[anonymiseret]")
+        return value
+    if isinstance(value, list):
+        return [_scrubbed(v, texts) for v in value]
+    if isinstance(value, dict):
+        return {k: _scrubbed(v, texts) for k, v in value.items()}
+    return value
+
+
+async def _scrub_audit_lines(person_id: int, texts: list[str]) -> None:
+    """The audit log keeps who did what, but not the person's name, e-mail or HR ids in
+    the lines about them or their employments (e.g. "Bruger oprettet" with the e-mail)."""
+    employment_ids = [
+        str(row["id"]) for row in await Employment.select(Employment.id).where(Employment.person == person_id)
+    ]
+    about = (AuditLog.object_type == "person") & (AuditLog.object_id == str(person_id))
+    if employment_ids:
+        about = about | ((AuditLog.object_type == "employment") & AuditLog.object_id.is_in(employment_ids))
+    for line in await AuditLog.select(AuditLog.id, AuditLog.details).where(about):
+        details = line["details"]
+        if isinstance(details, str):
+            try:
+                details = json.loads(details or "{}")
+            except ValueError:
+                details = {"details": details}
+        cleaned = _scrubbed(details, texts)
+        if cleaned != details:
+            await AuditLog.update({AuditLog.details: cleaned}).where(AuditLog.id == line["id"])
 
 
 # --------------------------------------------------------------------------------------
