@@ -36,7 +36,7 @@ from scipy.optimize import Bounds, LinearConstraint, milp
 from intro import dashboard
 from intro.dashboard import Filters, Loaded, PersonFacts
 
-NOT_ENROLLED = dashboard.NOT_ENROLLED if hasattr(dashboard, "NOT_ENROLLED") else "Ikke tilmeldt hold"
+NOT_ENROLLED = "Ikke tilmeldt hold"  # the row label as the page shows it
 
 
 @dataclass(frozen=True)

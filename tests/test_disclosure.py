@@ -12,10 +12,10 @@ from dataclasses import replace
 from datetime import date, timedelta
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from intro import clock
+from intro import clock, dashboard
 from intro.dashboard import Filters, Loaded, PersonFacts
 from intro.retention import suppress
 from tests.disclosure_audit import audit
@@ -209,3 +209,33 @@ def test_the_partnership_s_numbers_at_risk_are_rounded_after_the_start():
     assert months == 0 and at_start.text == board.comparison.rows[-1].cells[0].text
     for months, _survival, at_risk in partnership.table[1:]:
         assert at_risk.hidden or (at_risk.text.startswith("ca. ") and at_risk.value % 5 == 0), (months, at_risk)
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    hires=st.lists(st.tuples(st.integers(1, 4), st.integers(2024, 2026), st.sampled_from([None, 10, 11]),
+                             st.sampled_from(["A", "B", "C"]), st.booleans()), min_size=1, max_size=40),
+)
+def test_the_auditor_pins_nothing_in_any_small_partnership(hires):
+    """Random partnerships of four members over three years: whatever the mix, no hidden
+    count can be pinned (views: every year range, each cohort, each job function)."""
+    cohorts = {10: {"name": "Hold A", "start_date": date(2024, 9, 1), "ended": True},
+               11: {"name": "Hold B", "start_date": date(2026, 9, 1), "ended": False}}
+    employments, facts = [], {}
+    for person, (municipality, year, cohort, job, done) in enumerate(hires, start=1):
+        employments.append({"id": person, "person": person, "municipality": municipality, "job_function": job,
+                            "profile_code": None, "start_date": date(year, 3, 1), "end_date": None, "end_reason": None})
+        facts[person] = PersonFacts(cohort=cohort, completed=bool(done and cohort == 10),
+                                    first_enrolled=date(year, 4, 1) if cohort else None)
+    loaded = Loaded(
+        today=TODAY, filters=Filters(municipality=1, partnership=1, year_from=2022, year_to=2026),
+        partnership_name="Tilfældigt", municipalities={m: {"name": f"K{m}", "code": f"10{m}"} for m in range(1, 5)},
+        employments=employments, facts=facts, cohorts=cohorts,
+        job_functions=sorted({e["job_function"] for e in employments}), profiles={},
+    )
+    board = dashboard.build(loaded)
+    f = loaded.filters
+    chosen = [replace(f, year_from=a, year_to=b) for a, b in itertools.combinations_with_replacement(board.years, 2)]
+    chosen += [replace(f, cohort=c) for c, _n in board.cohorts] + [replace(f, job_function=j) for j in board.job_functions]
+    result = audit(loaded, view_list=chosen)
+    assert not result.findings, result.findings[:5]
