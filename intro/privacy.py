@@ -140,7 +140,7 @@ async def anonymise(actor_id: int | None, person_id: int, reason: str = "request
 
     `reason`: "request" (the person asked, art. 17) or "retention" (the retention rule).
     Raises NotFound for an unknown or already anonymised person, Invalid (field "person")
-    for a restricted person, an administrator, or oneself."""
+    for a restricted person, an administrator, oneself, or someone still employed."""
     person = await Person.select(Person.anonymised_at, Person.restricted_at).where(Person.id == person_id).first()
     if person is None or person["anonymised_at"] is not None:
         raise NotFound()
@@ -150,6 +150,12 @@ async def anonymise(actor_id: int | None, person_id: int, reason: str = "request
         raise Invalid({"person": _("Du kan ikke anonymisere dig selv.")})
     if await RoleGrant.exists().where((RoleGrant.person == person_id) & (RoleGrant.role == Role.admin.value)):
         raise Invalid({"person": _("En administrator kan ikke anonymiseres. Fjern administratorrollen først.")})
+    # While employed, the municipality still processes the employment (and HR keeps
+    # sending it, which would bring the person back as a new, double-counted hire).
+    if await Employment.exists().where(
+        (Employment.person == person_id) & (Employment.end_date.is_null() | (Employment.end_date >= clock.today()))
+    ):
+        raise Invalid({"person": _("Personen er stadig ansat ifølge HR-data og kan først anonymiseres, når ansættelsen er slut.")})
     email = (await Person.select(Person.email).where(Person.id == person_id).first())["email"]
     identifying = await _identifying_texts(person_id)
     async with write_transaction(Person._meta.db):

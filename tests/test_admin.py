@@ -48,6 +48,15 @@ async def _municipality_id(code: str) -> int:
 async def ids(demo_db) -> dict[str, int]:
     participant = await _person_id(PERSONAS["participant"])
     grant = await RoleGrant.select(RoleGrant.id).where(RoleGrant.person == participant).first()
+    # Her employment has ended (HR said so yesterday), so an admin may anonymise her.
+    from datetime import timedelta
+
+    from intro import clock
+    from intro.tables import Employment
+
+    await Employment.update({Employment.end_date: clock.today() - timedelta(days=1), Employment.end_reason: "resigned"}).where(
+        (Employment.person == participant) & Employment.end_date.is_null()
+    )
     return {
         "partnership_id": (await Partnership.select(Partnership.id).first())["id"],
         "person_id": participant,

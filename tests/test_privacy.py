@@ -43,12 +43,27 @@ async def _figures(email: str) -> str:
     return json.dumps(years)
 
 
+async def _end_employment(person_id: int) -> None:
+    """As HR would: the employment ended yesterday."""
+    from datetime import timedelta
+
+    await Employment.update({Employment.end_date: clock.today() - timedelta(days=1), Employment.end_reason: "resigned"}).where(
+        (Employment.person == person_id) & Employment.end_date.is_null()
+    )
+
+
 async def test_anonymising_people_leaves_every_figure_unchanged(demo_db):
-    before = {email: await _figures(email) for email in ("chef.slagelse@intro.example",)}
-    # A sample of hires with enrolments and attendance, and Sara, the participant persona.
-    people = sorted({row["person"] for row in await Enrolment.select(Enrolment.person)})
+    # A sample of former hires with enrolments and attendance, and Sara, the participant
+    # persona, once HR has ended her employment.
+    employed = {row["person"] for row in await Employment.select(Employment.person).where(
+        Employment.end_date.is_null() | (Employment.end_date >= clock.today())
+    )}
+    people = sorted({row["person"] for row in await Enrolment.select(Enrolment.person)} - employed)
+    assert len(people) >= 10
     chosen = random.Random(14).sample(people, min(25, len(people)))
     sara = await Person.select(Person.id).where(Person.email == "deltager@intro.example").first()
+    await _end_employment(sara["id"])
+    before = {email: await _figures(email) for email in ("chef.slagelse@intro.example",)}
     admin = await _admin_id()
     for person_id in set(chosen) - {sara["id"]}:
         if await RoleGrant.exists().where((RoleGrant.person == person_id) & (RoleGrant.role == "admin")):
@@ -86,8 +101,17 @@ async def test_the_export_holds_the_person_s_records_and_no_secret(demo_db):
     assert line["actor"] == admin and line["object_id"] == str(sara["id"])
 
 
+async def test_someone_still_employed_is_not_anonymised(demo_db):
+    sara = await Person.select(Person.id).where(Person.email == "deltager@intro.example").first()
+    with pytest.raises(Invalid) as refused:
+        await privacy.anonymise(await _admin_id(), sara["id"])
+    assert "stadig ansat" in refused.value.errors["person"]
+    assert (await Person.select(Person.anonymised_at).where(Person.id == sara["id"]).first())["anonymised_at"] is None
+
+
 async def test_a_restricted_person_is_not_anonymised(demo_db):
     sara = await Person.select(Person.id).where(Person.email == "deltager@intro.example").first()
+    await _end_employment(sara["id"])
     admin = await _admin_id()
     await privacy.set_restricted(admin, sara["id"], True)
     with pytest.raises(Invalid) as refused:
@@ -177,6 +201,7 @@ def test_the_command_has_a_dry_run(db):
 
 async def test_admin_pages_for_a_person_s_data(demo_client):
     sara = (await Person.select(Person.id).where(Person.email == "deltager@intro.example").first())["id"]
+    await _end_employment(sara)
     assert (await login(demo_client, "admin@intro.example")).status_code == 303
     page = await demo_client.get(f"/admin/users/{sara}/privacy")
     assert page.status_code == 200
