@@ -301,7 +301,10 @@ async def load(filters: Filters, today: date) -> Loaded:
         employments=employments,
         facts=dict(facts),
         cohorts=cohorts,
-        job_functions=sorted({e["job_function"] for e in employments}),
+        # The job function filter narrows the own municipality's figures only, so only
+        # its own job functions are offered (a title held by one person elsewhere would
+        # otherwise show that such a person exists).
+        job_functions=sorted({e["job_function"] for e in employments if e["municipality"] == filters.municipality}),
         profiles=profiles,
     )
 
@@ -713,7 +716,7 @@ def build(loaded: Loaded) -> Dashboard:
         ),
         leavers=sorted(leavers.items(), key=lambda item: (-item[1], item[0])),
         cohorts=[(cid, c["name"]) for cid, c in loaded.cohorts.items()],
-        job_functions=loaded.job_functions,
+        job_functions=sorted({*loaded.job_functions, *([filters.job_function] if filters.job_function else [])}),
         years=years,
     )
 
