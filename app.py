@@ -349,6 +349,39 @@ def send_notices(limit: int) -> None:
     _run(run())
 
 
+@cli.command("anonymise-leavers")
+@click.option("--dry-run", is_flag=True, help="Vis kun, hvem der ville blive anonymiseret.")
+@click.option("--years", type=click.IntRange(0, 100), default=None,
+              help="Antal år efter sidste ansættelse (standard: INTRO_RETENTION_YEARS).")
+def anonymise_leavers(dry_run: bool, years: int | None) -> None:
+    """Anonymise people whose last employment ended more than the retention period ago (run nightly)."""
+    from intro import privacy
+
+    async def run():
+        due = await privacy.retention_sweep(years=years, dry_run=dry_run)
+        for item in due:
+            click.echo(f"person {item.person_id}: sidste ansættelse sluttede {item.last_end.isoformat()}")
+        verb = "ville blive anonymiseret" if dry_run else "anonymiseret"
+        click.echo(f"{len(due)} {verb}")
+
+    _run(run())
+
+
+@cli.command("end-lapsed-access")
+@click.option("--dry-run", is_flag=True, help="Vis kun, hvis adgang ville ophøre.")
+def end_lapsed_access(dry_run: bool) -> None:
+    """End participant access of people whose employment ended more than the grace period ago (run nightly)."""
+    from intro import offboarding
+
+    async def run():
+        lapsed = await offboarding.end_lapsed_access(dry_run=dry_run)
+        for item in lapsed:
+            click.echo(f"person {item.person_id}, kommune {item.municipality_id}: sidste dag {item.last_end.isoformat()}")
+        click.echo(f"{len(lapsed)} {'ville ophøre' if dry_run else 'ophørt'}")
+
+    _run(run())
+
+
 @cli.command()
 @click.pass_context
 def setup(ctx: click.Context) -> None:

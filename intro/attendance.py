@@ -91,7 +91,8 @@ async def mark(actor_id: int, session: dict, person_id: int, status: str) -> Non
                 Attendance(session=session["id"], person=person_id, status=status, recorded_by=actor_id)
             )
         await audit.record(
-            actor_id, "attendance.mark", "session", session["id"], person=person_id, status=status
+            actor_id, "attendance.mark", "session", session["id"], person=person_id, status=status,
+            previous=existing["status"] if existing else None,  # shown as old → new in the log
         )
 
 

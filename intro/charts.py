@@ -61,7 +61,8 @@ def _y(share: float) -> float:
 
 
 def step_path(points: list[tuple[float, float]], x_max: float) -> str:
-    """A survival curve as steps: flat until the next time, then straight down."""
+    """A survival curve as steps: flat until the next time, then straight down. The line
+    ends at the last point (the last time anyone was observed), never drawn further."""
     if not points:
         return ""
     parts = [f"M{_x(points[0][0], x_max):.1f},{_y(points[0][1]):.1f}"]
@@ -69,7 +70,6 @@ def step_path(points: list[tuple[float, float]], x_max: float) -> str:
         parts.append(f"H{_x(min(x1, x_max), x_max):.1f}")
         if s1 != s0:
             parts.append(f"V{_y(s1):.1f}")
-    parts.append(f"H{_x(x_max, x_max):.1f}")
     return "".join(parts)
 
 

@@ -4,10 +4,26 @@ municipalities and the partnership in aggregate only.
 
 This module fetches (a fixed number of queries, whatever the amount of data) and hands
 plain rows to the pure rules in `intro.retention`; the web layer only renders. Privacy is
-decided here, before anything reaches a template or an export: a figure about other
-municipalities' people that rests on 1–4 of them is replaced by the "<5" marker, also
-where it could be worked out by subtraction from a total (see `retention.hide_municipalities`
-and `retention.group_hidden`). People are named only for the chief's own municipality.
+decided here, before anything reaches a template or an export. People are named only for
+the chief's own municipality, and the own municipality's figures follow every filter.
+
+Disclosure control for everyone else (the method, as statistical offices use it):
+
+- Fixed reporting periods: figures that include other municipalities' people (the
+  comparison of members, the partnership's splits and its Kaplan–Meier curve) are always
+  for a whole fixed period of five hiring years (`reporting_period`), never for the free
+  year range, and never narrowed by the cohort or job function filter. Periods do not
+  overlap, so no two views can be subtracted from each other, and no table of others'
+  people is ever cross-classified: each is a one-way table (by municipality, cohort, job
+  function, profile or completion) of the same population with the same total.
+- Primary and complementary suppression in every such table together with its margin
+  (`retention.suppress`): a cell resting on 1–4 others is hidden, and so is a second
+  cell when the hidden cells would otherwise add up to 1–4 against the total.
+- Rounding: the partnership curve's numbers at risk after 0 months are rounded to 5
+  (`about`), so their differences (who left between two times) cannot be read exactly.
+
+tests/disclosure_audit.py checks this with integer linear programming over every filter
+value a chief can choose.
 """
 
 from __future__ import annotations
@@ -41,6 +57,8 @@ from intro.tables import (
 
 SUPPRESSED = r.SUPPRESSED
 YEARS_SHOWN_BY_DEFAULT = 5
+REPORTING_PERIOD_YEARS = 5  # others' figures are shown for fixed periods of this many hiring years
+NOT_ENROLLED = _("Ikke tilmeldt hold")
 ENROLLED_WITHIN_MONTHS = 3
 KM_CHART_MONTHS = 36
 
@@ -121,6 +139,28 @@ async def filters_for(user: User, params: dict[str, str | None], today: date) ->
         cohort=_int(params.get("hold")),
         job_function=job_function,
     )
+
+
+@dataclass(frozen=True)
+class Period:
+    """Hiring years `year_from`..`year_to`, both included."""
+
+    year_from: int
+    year_to: int
+
+    def covers(self, day: date) -> bool:
+        return self.year_from <= day.year <= self.year_to
+
+
+def reporting_period(year: int, today: date) -> Period:
+    """The fixed reporting period holding hiring year `year`: blocks of
+    REPORTING_PERIOD_YEARS years ending with the current year (in 2026: 2022–2026,
+    2017–2021, ...). Every view of the dashboard shows others' figures for one of these
+    blocks only, so views never overlap in part (which would let a reader subtract one
+    from another). The blocks move on 1 January, like every figure moves with new data."""
+    behind = max(0, today.year - year) // REPORTING_PERIOD_YEARS
+    last = today.year - behind * REPORTING_PERIOD_YEARS
+    return Period(last - REPORTING_PERIOD_YEARS + 1, last)
 
 
 # --------------------------------------------------------------------------------------
@@ -261,7 +301,10 @@ async def load(filters: Filters, today: date) -> Loaded:
         employments=employments,
         facts=dict(facts),
         cohorts=cohorts,
-        job_functions=sorted({e["job_function"] for e in employments}),
+        # The job function filter narrows the own municipality's figures only, so only
+        # its own job functions are offered (a title held by one person elsewhere would
+        # otherwise show that such a person exists).
+        job_functions=sorted({e["job_function"] for e in employments if e["municipality"] == filters.municipality}),
         profiles=profiles,
     )
 
@@ -292,6 +335,16 @@ def pct(rate: float | None) -> Cell:
 
 def count(n: int) -> Cell:
     return Cell(str(n), n)
+
+
+ROUNDING_BASE = 5
+
+
+def about(n: int) -> Cell:
+    """A count rounded to the nearest multiple of ROUNDING_BASE (halves up), shown as
+    "ca. 40". A count 1–4 rounds to "ca. 0" or "ca. 5", saying nothing either way."""
+    rounded = (n + ROUNDING_BASE // 2) // ROUNDING_BASE * ROUNDING_BASE
+    return Cell(_("ca. {n}").format(n=rounded), rounded)
 
 
 @dataclass(frozen=True)
@@ -407,6 +460,7 @@ class Dashboard:
     own_marks: Table
     splits: list[Table]
     partnership_splits: list[Table]
+    others_scope: Period  # the fixed period of every figure that includes others' people
     curves: list[Curve]
     intake: list[tuple[str, int]]
     leavers: list[tuple[str, int]]
@@ -444,7 +498,11 @@ def _at_risk_reader(steps: list[r.KMStep]) -> Callable[[int], int]:
 def _curve(label: str, spells: list[r.Spell], today: date, own_steps: list[r.KMStep] | None = None) -> Curve:
     """A Kaplan–Meier curve for the chart and its table. With `own_steps` (the partnership
     curve, seen by a chief) the curve stops where the others still observed are 1–4
-    people: beyond that point it would describe them, worked out against the own curve."""
+    people: beyond that point it would describe them, worked out against the own curve.
+
+    Survival is only shown where someone is followed: the chart line ends at the last
+    observed day, the table shows "–" where nobody is at risk, and an empty group has no
+    line at all (see `retention.km_month_table`)."""
     steps = r.kaplan_meier(spells, today)
     at_risk_on = _at_risk_reader(steps)
     own_at_risk_on = _at_risk_reader(own_steps) if own_steps is not None else None
@@ -457,19 +515,34 @@ def _curve(label: str, spells: list[r.Spell], today: date, own_steps: list[r.KMS
 
     if own_steps is not None and hidden_at(0):
         return Curve(label, [], [], hidden=True)
-    points = [(0.0, 1.0)]
-    for step in steps:
-        months = step.day / r.DAYS_PER_MONTH
-        if months > KM_CHART_MONTHS or hidden_at(step.day):
-            break
-        if step.events:
-            points.append((months, step.survival))
+    points: list[tuple[float, float]] = []
+    if steps:
+        points.append((0.0, 1.0))
+        end, survival = 0.0, 1.0
+        for step in steps:
+            months = step.day / r.DAYS_PER_MONTH
+            if hidden_at(step.day):
+                break
+            if months > KM_CHART_MONTHS:
+                end = KM_CHART_MONTHS  # still followed past the chart's right edge
+                break
+            if step.events:
+                points.append((months, step.survival))
+            end, survival = months, step.survival
+        if points[-1][0] < end:
+            points.append((end, survival))  # the line ends where the last person was seen
     table = []
-    for months, survival, at_risk in r.km_month_table(steps, KM_TABLE_MONTHS):
+    for months, survival_then, at_risk in r.km_month_table(steps, KM_TABLE_MONTHS):
         if hidden_at(r.month_day(months)):
             table.append((months, HIDDEN, HIDDEN))
+        elif own_steps is not None and months:
+            # Two exact numbers at risk would give away how many others left or stopped
+            # being followed between them, a group that may be 1–4: rounded to 5, any
+            # such difference could be 0 or 5 and more. (At 0 months it is the total of
+            # hires, shown in the comparison anyway.)
+            table.append((months, pct(survival_then), about(at_risk)))
         else:
-            table.append((months, pct(survival), count(at_risk)))
+            table.append((months, pct(survival_then), count(at_risk)))
     return Curve(label, points, table)
 
 
@@ -489,11 +562,14 @@ def _split_tables(
     *,
     own_ids: set[int] | None,
     title: str,
-) -> list[Table]:
+) -> tuple[list[Table], set[str]]:
     """Every figure by cohort, job function, profile and completed intro. With `own_ids`
-    (the partnership view) a figure is hidden when the others it rests on are 1–4."""
+    (the partnership view) each column of each table gets primary and complementary
+    suppression against the partnership total (`retention.suppress`) on the count the
+    figure rests on, less the viewer's own part. Also returns the keys of the columns
+    whose total must be hidden for a table to hold."""
     keys: list[tuple[str, Callable[[SpellInfo], str]]] = [
-        (_("hold"), lambda i: loaded.cohorts.get(facts.get(i.spell.person, PersonFacts()).cohort or 0, {}).get("name") or _("Ikke tilmeldt hold")),
+        (_("hold"), lambda i: loaded.cohorts.get(facts.get(i.spell.person, PersonFacts()).cohort or 0, {}).get("name") or NOT_ENROLLED),
         (_("stilling"), lambda i: i.job_function or _("Ukendt")),
         (_("fagprofil"), lambda i: loaded.profiles.get(i.profile_code or "", _("Basisprofil alene"))),
         (
@@ -502,28 +578,35 @@ def _split_tables(
         ),
     ]
     tables = []
+    hide_totals: set[str] = set()
     headings = [_("Gruppe")] + [heading for _k, heading, _b, _f in COLUMNS]
     for name, key in keys:
         groups: dict[str, list[SpellInfo]] = defaultdict(list)
         for info in infos:
             groups[key(info)].append(info)
-        rows = []
-        for label in sorted(groups, key=_group_order(name, loaded)):
-            members = groups[label]
-            summary = _summary(members, facts, loaded.today)
-            if own_ids is None:
-                cells = [figure(summary) for _k, _h, _b, figure in COLUMNS]
-            else:
-                # Each figure rests on its own count (hires, those past the mark ...):
-                # hidden when the others behind that count are 1–4.
-                own = _summary([i for i in members if i.spell.municipality in own_ids], facts, loaded.today)
-                cells = [
-                    HIDDEN if r.group_hidden(basis(summary), basis(own)) else figure(summary)
-                    for _k, _h, basis, figure in COLUMNS
-                ]
-            rows.append(Row(label, cells))
+        labels = sorted(groups, key=_group_order(name, loaded))
+        summaries = {label: _summary(groups[label], facts, loaded.today) for label in labels}
+        hidden: dict[str, frozenset[str]] = {}
+        if own_ids is not None:
+            own = {
+                label: _summary([i for i in groups[label] if i.spell.municipality in own_ids], facts, loaded.today)
+                for label in labels
+            }
+            # Each figure rests on its own count (hires, those past the mark ...).
+            for column, _h, basis, _f in COLUMNS:
+                outcome = r.suppress({label: basis(summaries[label]) - basis(own[label]) for label in labels})
+                hidden[column] = outcome.municipalities
+                if outcome.total:
+                    hide_totals.add(column)
+        rows = [
+            Row(label, [
+                HIDDEN if label in hidden.get(column, ()) else figure(summaries[label])
+                for column, _h, _b, figure in COLUMNS
+            ])
+            for label in labels
+        ]
         tables.append(Table(_("Opdelt efter {what} – {title}").format(what=name, title=title), headings, rows))
-    return tables
+    return tables, hide_totals
 
 
 def build(loaded: Loaded) -> Dashboard:
@@ -536,13 +619,20 @@ def build(loaded: Loaded) -> Dashboard:
         for e in loaded.employments
     ]
     by_start = {(e["person"], e["municipality"], e["start_date"]): e for e in loaded.employments}
-    municipality_infos = [
-        i for i in _spell_infos(r.municipality_spells(rows, members), by_start)
-        if _in_filters(i, filters, facts, today)
+    all_municipality_infos = _spell_infos(r.municipality_spells(rows, members), by_start)
+    own_infos = [
+        i for i in all_municipality_infos
+        if i.spell.municipality == own_id and _in_filters(i, filters, facts, today)
     ]
+    # Everything that includes others' people: the fixed period, no other filter.
+    scope = reporting_period(filters.year_to, today)
+
+    def in_scope(info: SpellInfo) -> bool:
+        return info.spell.start <= today and scope.covers(info.spell.start)
+
+    municipality_infos = [i for i in all_municipality_infos if in_scope(i)]
     partnership_infos = [
-        i for i in _spell_infos(r.partnership_spells(rows, members), by_start)
-        if _in_filters(i, filters, facts, today)
+        i for i in _spell_infos(r.partnership_spells(rows, members), by_start) if in_scope(i)
     ]
     by_municipality: dict[int, list[SpellInfo]] = defaultdict(list)
     for info in municipality_infos:
@@ -552,19 +642,26 @@ def build(loaded: Loaded) -> Dashboard:
     own_in_partnership = _summary(
         [i for i in partnership_infos if i.spell.municipality == own_id], facts, today
     )
+    partnership_splits, split_hides_total = _split_tables(
+        partnership_infos, facts, loaded, own_ids={own_id}, title=loaded.partnership_name
+    )
 
     # Comparison of member municipalities and the partnership, column by column.
     order = sorted(members, key=lambda m: (m != own_id, loaded.municipalities[m]["name"]))
     cells: dict[int, list[Cell]] = {m: [] for m in order}
     total_cells: list[Cell] = []
-    for _key, _heading, basis, figure in COLUMNS:
+    for key, _heading, basis, figure in COLUMNS:
         hidden = r.hide_municipalities({m: basis(summaries[m]) for m in members}, {own_id})
         for m in order:
             cells[m].append(HIDDEN if m in hidden.municipalities else figure(summaries[m]))
-        total_hidden = hidden.total or r.group_hidden(basis(partnership), basis(own_in_partnership))
+        total_hidden = (
+            hidden.total
+            or key in split_hides_total
+            or r.group_hidden(basis(partnership), basis(own_in_partnership))
+        )
         total_cells.append(HIDDEN if total_hidden else figure(partnership))
     comparison = Table(
-        _("Medlemskommuner og samarbejdet"),
+        _("Medlemskommuner og samarbejdet, ansat {a}–{b}").format(a=scope.year_from, b=scope.year_to),
         [_("Kommune")] + [heading for _k, heading, _b, _f in COLUMNS],
         [
             Row(loaded.municipalities[m]["name"], cells[m], own=m == own_id, municipality=m)
@@ -573,12 +670,12 @@ def build(loaded: Loaded) -> Dashboard:
         + [Row(_("Hele samarbejdet"), total_cells)],
         note=_(
             "Samarbejdets tal tæller den, der skifter til en anden medlemskommune inden for 31 dage, "
-            "som fastholdt. Grupper under 5 personer uden for din egen kommune vises som \"<5\"."
+            "som fastholdt. Grupper under 5 personer uden for din egen kommune vises som \"<5\", og "
+            "hvor et skjult tal ellers kunne regnes ud fra totalen, skjules et tal mere."
         ),
     )
 
-    own_infos = by_municipality.get(own_id, [])
-    own_summary = summaries[own_id]
+    own_summary = _summary(own_infos, facts, today)
     own_marks = Table(
         _("Fastholdelse i {name}").format(name=loaded.municipalities[own_id]["name"]),
         [_("Efter"), _("Kunne nås"), _("Blev"), _("Stoppede"), _("Fastholdt")],
@@ -619,17 +716,16 @@ def build(loaded: Loaded) -> Dashboard:
         own=own_summary,
         comparison=comparison,
         own_marks=own_marks,
-        splits=_split_tables(own_infos, facts, loaded, own_ids=None, title=own_name),
-        partnership_splits=_split_tables(
-            partnership_infos, facts, loaded, own_ids={own_id}, title=loaded.partnership_name
-        ),
+        splits=_split_tables(own_infos, facts, loaded, own_ids=None, title=own_name)[0],
+        partnership_splits=partnership_splits,
+        others_scope=scope,
         curves=curves,
         intake=r.intake_per_quarter(
             [i.spell for i in own_infos], filters.first_day, min(filters.last_day, today)
         ),
         leavers=sorted(leavers.items(), key=lambda item: (-item[1], item[0])),
         cohorts=[(cid, c["name"]) for cid, c in loaded.cohorts.items()],
-        job_functions=loaded.job_functions,
+        job_functions=sorted({*loaded.job_functions, *([filters.job_function] if filters.job_function else [])}),
         years=years,
     )
 

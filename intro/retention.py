@@ -27,11 +27,11 @@ import calendar
 import math
 import statistics
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date
 from functools import lru_cache
-from typing import NamedTuple, Protocol
+from typing import Generic, NamedTuple, Protocol, TypeVar
 
 from intro.errors import Invalid
 from intro.i18n import _
@@ -52,6 +52,8 @@ END_REASONS: dict[str, str] = {
     "moved": _("Fraflyttet"),
     "other": _("Andet"),
 }
+
+K = TypeVar("K", bound=Hashable)
 
 _OPEN = date.max  # sorts after every real end date: "still employed"
 
@@ -358,18 +360,23 @@ def month_day(months: float) -> int:
 
 class KMMonth(NamedTuple):
     months: float
-    survival: float
+    survival: float | None
     at_risk: int
 
 
 def km_month_table(
     steps: Sequence[KMStep], months: Sequence[float] = KM_TABLE_MONTHS
 ) -> list[KMMonth]:
-    """(months, survival, at_risk) at each month point, read at `month_day(months)`."""
-    return [
-        KMMonth(m, survival_at(steps, month_day(m)), at_risk_at(steps, month_day(m)))
-        for m in months
-    ]
+    """(months, survival, at_risk) at each month point, read at `month_day(months)`.
+
+    Survival is None where nobody is at risk: past the last observed time (everyone has
+    left or was last seen before) the curve says nothing, and an empty group has no curve
+    at all. Showing the last value there would claim a share of people no one followed."""
+    table = []
+    for m in months:
+        at_risk = at_risk_at(steps, month_day(m))
+        table.append(KMMonth(m, survival_at(steps, month_day(m)) if at_risk else None, at_risk))
+    return table
 
 
 # --- Other figures -----------------------------------------------------------------------
@@ -517,42 +524,67 @@ def group_hidden(total: int, own_part: int) -> bool:
 
 
 @dataclass(frozen=True, slots=True)
-class Hidden:
-    """What to hide in a table of municipalities: these municipalities' counts, and the
-    partnership total too when `total` is True."""
+class Hidden(Generic[K]):
+    """What to hide in a table: these cells (municipalities, or split groups), and the
+    margin (the partnership total) too when `total` is True."""
 
-    municipalities: frozenset[int]
+    municipalities: frozenset[K]
     total: bool
 
 
-def hide_municipalities(counts: dict[int, int], own: set[int], total_shown: bool = True) -> Hidden:
-    """Which cells of a table of member municipalities (own included) and a partnership
-    total to hide for a viewer from `own`.
+def suppress(others: Mapping[K, int], margin_shown: bool = True) -> Hidden[K]:
+    """Primary and complementary (secondary) suppression of one table of counts and its
+    margin, for a viewer who knows their own part of every cell.
 
-    1. Primary: every other municipality with 1 to 4 people is hidden.
-    2. Secondary, when the total is shown: the viewer can compute total − shown rows, which
-       is the sum of the hidden cells. That sum must not be a group of 1 to 4 either
-       (`group_hidden(total, shown)`). With a single hidden cell it always is, so the
-       smallest other municipality not already hidden, outside `own` and with people in it
-       (a hidden 0 adds nobody to the sum), is hidden too; that one has at least 5, so one
-       is always enough. The same holds when several hidden cells add up to less than 5.
-       If there is no such municipality, the total must be hidden instead.
+    `others` is, per cell, how many of the people in it are not the viewer's own (the
+    rest of the cell the viewer can subtract). The table's cells partition a population
+    whose total (the margin) is shown when `margin_shown`.
 
-    Own municipalities are never hidden: the viewer sees them in detail anyway, and so they
-    cannot serve as the second cell. Ties between equal counts go to the lower id."""
-    if any(n < 0 for n in counts.values()):
+    1. Primary: every cell with 1 to 4 others is hidden.
+    2. Complementary, when the margin is shown: the viewer can compute margin − shown
+       cells, the sum of the hidden cells. That sum must not be a group of 1 to 4 either.
+       When it is, the cell with the fewest others that is not hidden and has others in it
+       (hiding one with none adds nobody to the sum) is hidden too; it has at least 5, so
+       one is always enough. If there is none, the margin must be hidden instead
+       (`Hidden.total`).
+
+    Because every published table of others' people is a one-way table of the same
+    population for the same fixed period (see `intro.dashboard`), moving a person between
+    two hidden cells of one table changes no other figure: each hidden cell can then be
+    anything from 0 to the hidden sum, which is 0 or at least 5. Ties go to the cell that
+    sorts first (by count, then by key as text). Counts must not be negative."""
+    if any(n < 0 for n in others.values()):
         raise ValueError("counts must not be negative")
-    others = {m: n for m, n in counts.items() if m not in own}
-    hidden = {m for m, n in others.items() if 0 < n < MIN_GROUP}
-    if not total_shown:
+    hidden = {k for k, n in others.items() if 0 < n < MIN_GROUP}
+    if not margin_shown:
         return Hidden(frozenset(hidden), False)
-    total = sum(counts.values())
-    shown = total - sum(others[m] for m in hidden)
     hide_total = False
-    if group_hidden(total, shown):
-        candidates = sorted((n, m) for m, n in others.items() if m not in hidden and n > 0)
+    if 0 < sum(others[k] for k in hidden) < MIN_GROUP:
+        candidates = sorted((n, str(k), k) for k, n in others.items() if k not in hidden and n > 0)
         if candidates:
-            hidden.add(candidates[0][1])
+            hidden.add(candidates[0][2])
         else:
             hide_total = True
     return Hidden(frozenset(hidden), hide_total)
+
+
+def hide_municipalities(counts: dict[int, int], own: set[int], total_shown: bool = True) -> Hidden[int]:
+    """Which cells of a table of member municipalities (own included) and a partnership
+    total to hide for a viewer from `own`: `suppress` with the own municipalities' cells
+    counted as having no others (the viewer sees them in detail anyway, so they are never
+    hidden and cannot serve as the complementary cell). Ties between equal counts go to
+    the lower id."""
+    if any(n < 0 for n in counts.values()):
+        raise ValueError("counts must not be negative")
+    others = {m: (0 if m in own else n) for m, n in counts.items()}
+    # Ties by id, not by id as text: keys are padded so "400" sorts after "99".
+    hidden = suppress({_IdKey(m): n for m, n in others.items()}, total_shown)
+    return Hidden(frozenset(k.id for k in hidden.municipalities), hidden.total)
+
+
+@dataclass(frozen=True, slots=True)
+class _IdKey:
+    id: int
+
+    def __str__(self) -> str:
+        return f"{self.id:020d}"

@@ -46,6 +46,12 @@ class Settings:
     # A folder of templates that take precedence over templates/: an installation puts its
     # own about/facts.html (who runs it, contact details) or whole public pages there.
     templates_dir: Path | None = None
+    # Retention (intro/privacy.py): people whose last employment ended more than this many
+    # years ago are anonymised by the nightly `anonymise-leavers` command.
+    retention_years: int = 5
+    # Access ends with employment (intro/offboarding.py): days after the last employment in
+    # a municipality ended before its participant role, sign-ins and feeds end.
+    access_grace_days: int = 30
 
     @property
     def uses_postgres(self) -> bool:
@@ -102,6 +108,8 @@ def load_settings() -> Settings:
         smtp_starttls=_flag("INTRO_SMTP_STARTTLS", False),
         mail_from=os.environ.get("INTRO_MAIL_FROM") or "intro@localhost",
         templates_dir=Path(os.environ["INTRO_TEMPLATES_DIR"]).resolve() if os.environ.get("INTRO_TEMPLATES_DIR") else None,
+        retention_years=int(os.environ.get("INTRO_RETENTION_YEARS") or "5"),
+        access_grace_days=int(os.environ.get("INTRO_ACCESS_GRACE_DAYS") or "30"),
     )
 
 

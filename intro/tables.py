@@ -191,6 +191,10 @@ class Person(Table):
     is_active = Boolean(default=True)
     created_at = Timestamptz(default=TimestamptzNow())
     last_login_at = Timestamptz(null=True, default=None)
+    # Data subjects' rights (intro/privacy.py): processing restricted (GDPR art. 18) and
+    # anonymised (art. 17 / the retention rule). Set only by intro.privacy.
+    restricted_at = Timestamptz(null=True, default=None)
+    anonymised_at = Timestamptz(null=True, default=None)
 
     person_email_is_lowercase = Check("email = lower(email) AND email LIKE '%_@_%'")
     person_name_not_blank = Check(_not_blank("full_name"))

@@ -48,6 +48,15 @@ async def _municipality_id(code: str) -> int:
 async def ids(demo_db) -> dict[str, int]:
     participant = await _person_id(PERSONAS["participant"])
     grant = await RoleGrant.select(RoleGrant.id).where(RoleGrant.person == participant).first()
+    # Her employment has ended (HR said so yesterday), so an admin may anonymise her.
+    from datetime import timedelta
+
+    from intro import clock
+    from intro.tables import Employment
+
+    await Employment.update({Employment.end_date: clock.today() - timedelta(days=1), Employment.end_reason: "resigned"}).where(
+        (Employment.person == participant) & Employment.end_date.is_null()
+    )
     return {
         "partnership_id": (await Partnership.select(Partnership.id).first())["id"],
         "person_id": participant,
@@ -95,6 +104,8 @@ GET_ROUTES = [
     "/admin/venues",
     "/admin/users",
     "/admin/users/{person_id}",
+    "/admin/users/{person_id}/privacy",
+    "/admin/users/{person_id}/export.json",
     "/admin/audit",
 ]
 
@@ -121,6 +132,8 @@ POST_ROUTES = {
     "/admin/users/{person_id}/password": lambda ids: {"password": NEW_PASSWORD},
     "/admin/users/{person_id}/active": lambda ids: {"active": "0"},
     "/admin/users/{person_id}/feeds/revoke": lambda ids: {},
+    "/admin/users/{person_id}/restrict": lambda ids: {"restricted": "1"},
+    "/admin/users/{person_id}/anonymise": lambda ids: {"confirm": "1"},
 }
 
 ROLES = ["anonymous", *PERSONAS]
@@ -153,7 +166,7 @@ async def _database_state() -> dict:
         "venues": await Venue.count(),
         "grants": await RoleGrant.select(RoleGrant.id).order_by(RoleGrant.id),
         "people": await Person.select(
-            Person.id, Person.email, Person.is_active, Person.password_hash
+            Person.id, Person.email, Person.is_active, Person.password_hash, Person.restricted_at
         ).order_by(Person.id),
     }
 
@@ -649,7 +662,7 @@ async def test_the_audit_log_shows_who_did_what_and_never_a_hash(demo_client, id
     assert page.status_code == 200
     assert "Bruger oprettet" in page.text and "Adgangskode skiftet" in page.text
     assert "Annette Holm" in page.text
-    assert "email: nina.ny@kommune.dk" in page.text and "password_set: ja" in page.text
+    assert "E-mail: nina.ny@kommune.dk" in page.text and "Adgangskode sat: ja" in page.text
     assert "argon2" not in page.text and NEW_PASSWORD not in page.text
     # Newest first.
     assert page.text.index("Kommune oprettet") < page.text.index("Bruger oprettet")

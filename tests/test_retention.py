@@ -369,7 +369,10 @@ def test_km_month_table():
         KMMonth(18, 0.5, 1),  # day 548: P4
         KMMonth(24, 0.5, 1),  # day 731: P4
     ]
-    assert km_month_table(steps, months=(30,)) == [KMMonth(30, 0.0, 0)]  # day 913
+    # Day 913: nobody is followed any more, so there is no figure (not 0 %, not 50 %).
+    assert km_month_table(steps, months=(30,)) == [KMMonth(30, None, 0)]
+    # An empty group has no curve at all.
+    assert km_month_table([], months=(0, 12)) == [KMMonth(0, None, 0), KMMonth(12, None, 0)]
 
 
 # --- Other figures ------------------------------------------------------------------------

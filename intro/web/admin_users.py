@@ -4,16 +4,18 @@ admin guard."""
 
 from __future__ import annotations
 
-from litestar import Request, get, post
+import json
+
+from litestar import Request, Response, get, post
 from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 
-from intro import accounts, feeds, organisation
+from intro import accounts, feeds, organisation, privacy
 from intro.accounts import ROLE_NAMES, User
 from intro.errors import Invalid, NotFound
 from intro.i18n import _
-from intro.tables import Role
+from intro.tables import Person, Role
 from intro.web import forms
 from intro.web.forms import FormData
 
@@ -28,6 +30,9 @@ NOTICES = {
     "feeds_revoked": _("Alle brugerens kalenderadresser er stoppet."),
     "activated": _("Brugeren er aktiveret og kan logge ind igen."),
     "deactivated": _("Brugeren er deaktiveret og logget ud alle steder."),
+    "restricted": _("Behandlingen af personens data er begrænset: personen anonymiseres ikke."),
+    "unrestricted": _("Begrænsningen er ophævet."),
+    "anonymised": _("Personen er anonymiseret. Tallene i statistikken er uændrede."),
 }
 
 
@@ -182,6 +187,87 @@ async def user_feeds_revoke(request: Request[User, None, None], person_id: FromP
     return _done(person_id, "feeds_revoked")
 
 
+# --------------------------------------------------------------------------------------
+# The person's data: access, restriction, anonymisation (intro/privacy.py)
+
+
+async def _privacy_page(person_id: int, actor_id: int, errors: dict | None = None, notice: str | None = None) -> Template:
+    person = await Person.select(
+        Person.id, Person.full_name, Person.email, Person.restricted_at, Person.anonymised_at
+    ).where(Person.id == person_id).first()
+    if person is None:
+        raise NotFoundException()
+    # The summary is what the export holds, so reading it is an export too (and logged).
+    data = await privacy.export(actor_id, person_id)
+    sections = [
+        (privacy.SECTION_TITLES[key], data[key]) for key in data if key != "person"
+    ]
+    return Template(
+        "admin/privacy.html",
+        context={"person": person, "data": data, "sections": sections, "errors": errors or {},
+                 "notice": NOTICES.get(notice or "")},
+        status_code=400 if errors else 200,
+    )
+
+
+@get("/users/{person_id:int}/privacy", name="admin_user_privacy")
+async def user_privacy(
+    request: Request[User, None, None], person_id: FromPath[int], notice: FromQuery[str | None] = None
+) -> Template:
+    """Everything Intro holds about the person, readable, with the rights' actions."""
+    return await _privacy_page(person_id, request.user.id, notice=notice)
+
+
+@get("/users/{person_id:int}/export.json", name="admin_user_export")
+async def user_export(request: Request[User, None, None], person_id: FromPath[int]) -> Response:
+    """Everything Intro holds about the person as a JSON file (GDPR art. 15 and 20)."""
+    try:
+        data = await privacy.export(request.user.id, person_id)
+    except NotFound:
+        raise NotFoundException() from None
+    body = json.dumps(data, ensure_ascii=False, indent=2, default=str, sort_keys=True)
+    return Response(
+        body.encode("utf-8"),
+        media_type="application/json",
+        headers={"Content-Disposition": f'attachment; filename="intro-person-{person_id}.json"'},
+    )
+
+
+@post("/users/{person_id:int}/restrict", name="admin_user_restrict")
+async def user_restrict(
+    request: Request[User, None, None], person_id: FromPath[int], data: FormData
+) -> Template | Redirect:
+    choice = forms.text(data, "restricted", 5)
+    try:
+        if choice not in ("1", "0"):
+            raise Invalid({"restricted": _("Vælg, om behandlingen skal begrænses.")})
+        await privacy.set_restricted(request.user.id, person_id, choice == "1")
+    except NotFound:
+        raise NotFoundException() from None
+    except Invalid as invalid:
+        return await _privacy_page(person_id, request.user.id, invalid.errors)
+    return Redirect(
+        f"/admin/users/{person_id}/privacy?notice={'restricted' if choice == '1' else 'unrestricted'}",
+        status_code=303,
+    )
+
+
+@post("/users/{person_id:int}/anonymise", name="admin_user_anonymise")
+async def user_anonymise(
+    request: Request[User, None, None], person_id: FromPath[int], data: FormData
+) -> Template | Redirect:
+    try:
+        if forms.text(data, "confirm", 5) != "1":
+            raise Invalid({"confirm": _("Bekræft, at personen skal anonymiseres. Det kan ikke fortrydes.")})
+        await privacy.anonymise(request.user.id, person_id, reason="request")
+    except NotFound:
+        raise NotFoundException() from None
+    except Invalid as invalid:
+        return await _privacy_page(person_id, request.user.id, invalid.errors)
+    return Redirect(f"/admin/users/{person_id}/privacy?notice=anonymised", status_code=303)
+
+
 HANDLERS = [
     users, user_create, user, user_grant, user_revoke, user_password, user_active, user_feeds_revoke,
+    user_privacy, user_export, user_restrict, user_anonymise,
 ]
