@@ -47,6 +47,7 @@ def _security_headers(response: Response) -> Response:
 def create_app() -> Litestar:
     import piccolo_conf  # noqa: F401  (sets up the engine and the SQLite constraint fix)
     from intro.web import (
+        account,
         admin,
         api,
         api_tokens,
@@ -120,6 +121,7 @@ def create_app() -> Litestar:
                 *feeds.ROUTES,
                 *admin.ROUTES,
                 *api_tokens.ROUTES,
+                *account.ROUTES,
             ]),
             *api.ROUTES,
         ],

@@ -43,6 +43,14 @@ class Settings:
     smtp_password: str | None = field(default=None, repr=False)
     smtp_starttls: bool = False
     mail_from: str = "intro@localhost"
+    # One-time links to set a password (issue 16): how long an invitation and a reset
+    # link work, and how many reset requests one address and one client may make
+    # within the window (counted whether or not the address has an account).
+    invitation_days: int = 14
+    reset_link_minutes: int = 60
+    reset_max_per_address: int = 3
+    reset_max_per_client: int = 20
+    reset_window_minutes: int = 60
 
     @property
     def uses_postgres(self) -> bool:
@@ -98,6 +106,11 @@ def load_settings() -> Settings:
         smtp_password=os.environ.get("INTRO_SMTP_PASSWORD") or None,
         smtp_starttls=_flag("INTRO_SMTP_STARTTLS", False),
         mail_from=os.environ.get("INTRO_MAIL_FROM") or "intro@localhost",
+        invitation_days=int(os.environ.get("INTRO_INVITATION_DAYS") or "14"),
+        reset_link_minutes=int(os.environ.get("INTRO_RESET_LINK_MINUTES") or "60"),
+        reset_max_per_address=int(os.environ.get("INTRO_RESET_MAX_PER_ADDRESS") or "3"),
+        reset_max_per_client=int(os.environ.get("INTRO_RESET_MAX_PER_CLIENT") or "20"),
+        reset_window_minutes=int(os.environ.get("INTRO_RESET_WINDOW_MINUTES") or "60"),
     )
 
 

@@ -227,6 +227,46 @@ class LoginSession(Table):
     created_at = Timestamptz(default=TimestamptzNow())
     expires_at = Timestamptz(null=False, index=True)
     last_seen_at = Timestamptz(default=TimestamptzNow())
+    # The browser's own description (User-Agent), cut short: shown to the person on
+    # their list of sign-ins so they can tell their devices apart (issue 16).
+    user_agent = Varchar(length=300, default="")
+
+
+class AccountLinkPurpose(StrEnum):
+    invitation = "invitation"  # a new person sets their first password
+    reset = "reset"  # a person who forgot their password sets a new one
+
+
+class AccountLink(Table):
+    """A one-time link sent by e-mail that lets a person set a password (issue 16).
+
+    Only the SHA-256 of the link's token is stored; the token itself is made from the
+    secret key when the e-mail is sent (see `intro.account_links`), so neither this
+    table nor the outbox holds a link that works. A link works once, before
+    `expires_at`, and only while it is the person's newest: a newer link, a changed
+    password or a use ends it (`ended_at`)."""
+
+    person = ForeignKey(Person, on_delete=OnDelete.cascade, null=False, index=True)
+    purpose = Varchar(length=20, null=False, choices=AccountLinkPurpose)
+    token_hash = Varchar(length=64, unique=True, null=False)
+    created_at = Timestamptz(default=TimestamptzNow())
+    created_by = ForeignKey(Person, on_delete=OnDelete.set_null, null=True)
+    expires_at = Timestamptz(null=False)
+    used_at = Timestamptz(null=True, default=None)
+    ended_at = Timestamptz(null=True, default=None)
+
+    account_link_known_purpose = Check(_one_of("purpose", AccountLinkPurpose))
+    account_link_used_means_ended = Check("used_at IS NULL OR ended_at IS NOT NULL")
+    account_link_expires_after_creation = Check("expires_at > created_at")
+
+
+class PasswordResetRequest(Table):
+    """Every request for a reset link, whether the address has an account or not, so
+    requests can be throttled per address and per client without telling who exists."""
+
+    email = Varchar(length=254, null=False, index=True)
+    remote_addr = Varchar(length=64, default="", index=True)
+    requested_at = Timestamptz(default=TimestamptzNow(), index=True)
 
 
 class LoginAttempt(Table):
@@ -672,6 +712,10 @@ class CatchUpBooking(Table):
 class NoticeKind(StrEnum):
     session_moved = "session_moved"
     session_cancelled = "session_cancelled"
+    # A one-time link to set a password (issue 16); the body carries a placeholder the
+    # sender turns into the link, see `intro.account_links`.
+    invitation = "invitation"
+    password_reset = "password_reset"
 
 
 class Notice(Table):

@@ -101,6 +101,7 @@ def login_page(request: Request, next: FromQuery[str | None] = None) -> Template
             "email": "",
             "error": None,
             "signed_out": bool(request.query_params.get("signed_out")),
+            "password_set": bool(request.query_params.get("password_set")),
         },
     )
 
@@ -126,7 +127,7 @@ async def login_submit(
     old = _cookie_value(request.scope, SESSION_COOKIE)
     if old:
         await accounts.end_session(old)
-    token = await accounts.start_session(person_id)
+    token = await accounts.start_session(person_id, request.headers.get("user-agent", ""))
     response = Redirect(next_path, status_code=303)
     settings = get_settings()
     response.set_cookie(
