@@ -65,6 +65,7 @@ def create_app() -> Litestar:
         hr_import,
         plan,
         programme,
+        providers,
         tasks,
     )
     from intro.web.auth import SessionMiddleware, login_page, login_submit, logout, require_login
@@ -122,6 +123,7 @@ def create_app() -> Litestar:
                 *admin.ROUTES,
                 *api_tokens.ROUTES,
                 *account.ROUTES,
+                *providers.ROUTES,
             ]),
             *api.ROUTES,
         ],

@@ -6,6 +6,7 @@ Everything else asks `get_settings()`; nothing else reads `os.environ`.
 from __future__ import annotations
 
 import os
+import re
 import secrets
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -117,3 +118,18 @@ def load_settings() -> Settings:
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
     return load_settings()
+
+
+# The environment variables an admin may name as a sign-in provider's client secret.
+OIDC_SECRET_NAME = re.compile(r"INTRO_OIDC_[A-Z0-9_]{1,80}")
+
+
+def oidc_client_secret(name: str) -> str | None:
+    """The client secret of a municipality's sign-in provider, from the environment
+    variable an admin named for it (issue 16), read when needed so a changed secret
+    takes effect without a restart. Only names matching OIDC_SECRET_NAME are read: a
+    typed name can never send another setting (the database URL, the secret key) to a
+    provider. None when the name is not allowed or the variable is not set."""
+    if not OIDC_SECRET_NAME.fullmatch(name or ""):
+        return None
+    return os.environ.get(name) or None

@@ -260,6 +260,39 @@ class AccountLink(Table):
     account_link_expires_after_creation = Check("expires_at > created_at")
 
 
+class IdentityProvider(Table):
+    """A municipality's own sign-in (OpenID Connect: Entra ID, AD FS and the like), set
+    up by an admin (issue 16). The client secret is never stored: `client_secret_env`
+    names the environment variable that holds it (INTRO_OIDC_…). The provider only
+    vouches for an e-mail address; it never creates people or roles."""
+
+    municipality = ForeignKey(Municipality, on_delete=OnDelete.cascade, null=False, unique=True)
+    issuer = Varchar(length=500, null=False)
+    client_id = Varchar(length=200, null=False)
+    client_secret_env = Varchar(length=100, null=False)
+    # E-mail domains the provider may vouch for, lower case, separated by spaces.
+    allowed_domains = Text(null=False, default="")
+    # False: this municipality's people sign in through the provider only.
+    password_sign_in = Boolean(default=True)
+    updated_at = Timestamptz(default=TimestamptzNow())
+
+    identity_provider_issuer_not_blank = Check(_not_blank("issuer"))
+    identity_provider_client_id_not_blank = Check(_not_blank("client_id"))
+
+
+class ProviderSignIn(Table):
+    """A sign-in through a provider under way: from the redirect to the provider until
+    its answer comes back, at most a few minutes, used once. `state_hash` is SHA-256 of
+    the `state` sent along (which the browser also holds in a cookie)."""
+
+    state_hash = Varchar(length=64, unique=True, null=False)
+    provider = ForeignKey(IdentityProvider, on_delete=OnDelete.cascade, null=False, index=True)
+    nonce = Varchar(length=100, null=False)
+    code_verifier = Varchar(length=128, null=False, secret=True)
+    next_path = Varchar(length=500, null=False, default="/")
+    expires_at = Timestamptz(null=False, index=True)
+
+
 class PasswordResetRequest(Table):
     """Every request for a reset link, whether the address has an account or not, so
     requests can be throttled per address and per client without telling who exists."""

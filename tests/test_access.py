@@ -126,6 +126,9 @@ RULES: list[tuple[str, str, set[str]]] = [
     ("GET", "/me/sessions", ALL),
     ("POST", "/me/sessions/end-all", ALL),
     ("POST", "/me/sessions/{feed_id}/end", set()),  # only one's own: tests/test_sign_ins.py
+    ("POST", "/login/provider", {"anonymous", *ALL}),  # an empty form: "skriv din e-mail" (400)
+    ("GET", "/admin/municipalities/{slagelse_id}/sign-in", ADMIN),
+    ("POST", "/admin/municipalities/{slagelse_id}/sign-in", ADMIN),
 ]
 
 SCHEMA_VIEWS = {"", "/openapi.yaml", "/openapi.yml", "/{path}"}
@@ -138,6 +141,7 @@ TESTED_ELSEWHERE = {
     ("POST", "/logout"): "tests/test_auth.py",
     ("GET", "/static/{file_path}"): "public files; the rule for /static/css/intro.css covers them",
     ("GET", "/access/{token}"): "public by secret token: tests/test_account_links.py",
+    ("GET", "/login/provider/callback"): "public; the provider's answer, checked by state: tests/test_providers.py",
     ("POST", "/access/{token}"): "public by secret token: tests/test_account_links.py",
     ("HEAD", "/static/{file_path}"): "public files",
     **{

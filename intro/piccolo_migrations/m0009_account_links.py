@@ -4,6 +4,8 @@
   hashes only.
 - `password_reset_request`: every reset request, to throttle them per address and client.
 - `login_session.user_agent`: so a person can tell their sign-ins apart.
+- `identity_provider`: a municipality's OpenID Connect sign-in; `provider_sign_in`: one
+  sign-in through it under way (state, nonce, PKCE verifier), used once.
 - `notice.kind` may also be `invitation` or `password_reset`: the links go out through
   the existing outbox. PostgreSQL changes the CHECK in place; SQLite cannot alter a
   constraint, so there the table is rebuilt with the wider rule (rows and indexes kept).
@@ -14,7 +16,7 @@ from enum import Enum
 
 from piccolo.apps.migrations.auto.migration_manager import MigrationManager
 from piccolo.columns.base import OnDelete, OnUpdate
-from piccolo.columns.column_types import ForeignKey, Serial, Timestamptz, Varchar
+from piccolo.columns.column_types import Boolean, ForeignKey, Serial, Text, Timestamptz, Varchar
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.columns.indexes import IndexMethod
 from piccolo.constraints import Check
@@ -34,10 +36,35 @@ class Person(Table, tablename="person", schema=None):
         secret=False,
     )
 
+class IdentityProvider(Table, tablename="identity_provider", schema=None):
+    id = Serial(
+        null=False,
+        primary_key=True,
+        unique=False,
+        index=False,
+        index_method=IndexMethod.btree,
+        choices=None,
+        db_column_name="id",
+        secret=False,
+    )
+
+
+class Municipality(Table, tablename="municipality", schema=None):
+    id = Serial(
+        null=False,
+        primary_key=True,
+        unique=False,
+        index=False,
+        index_method=IndexMethod.btree,
+        choices=None,
+        db_column_name="id",
+        secret=False,
+    )
+
 
 ID = "2026-11-29T16:00:00:000000"
 VERSION = "1.38.0"
-DESCRIPTION = "account links (invitations, resets), reset requests, session devices"
+DESCRIPTION = "account links, reset requests, session devices, identity providers"
 
 
 async def forwards():
@@ -379,6 +406,324 @@ async def forwards():
         },
         column_class=Varchar,
         old_column_class=Varchar,
+        schema=None,
+    )
+
+    manager.add_table(
+        class_name="ProviderSignIn",
+        tablename="provider_sign_in",
+        schema=None,
+        columns=None,
+    )
+
+    manager.add_table(
+        class_name="IdentityProvider",
+        tablename="identity_provider",
+        schema=None,
+        columns=None,
+    )
+
+    manager.add_column(
+        table_class_name="ProviderSignIn",
+        tablename="provider_sign_in",
+        column_name="state_hash",
+        db_column_name="state_hash",
+        column_class_name="Varchar",
+        column_class=Varchar,
+        params={
+            "length": 64,
+            "default": "",
+            "null": False,
+            "primary_key": False,
+            "unique": True,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="ProviderSignIn",
+        tablename="provider_sign_in",
+        column_name="provider",
+        db_column_name="provider",
+        column_class_name="ForeignKey",
+        column_class=ForeignKey,
+        params={
+            "references": IdentityProvider,
+            "on_delete": OnDelete.cascade,
+            "on_update": OnUpdate.cascade,
+            "target_column": None,
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": True,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="ProviderSignIn",
+        tablename="provider_sign_in",
+        column_name="nonce",
+        db_column_name="nonce",
+        column_class_name="Varchar",
+        column_class=Varchar,
+        params={
+            "length": 100,
+            "default": "",
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="ProviderSignIn",
+        tablename="provider_sign_in",
+        column_name="code_verifier",
+        db_column_name="code_verifier",
+        column_class_name="Varchar",
+        column_class=Varchar,
+        params={
+            "length": 128,
+            "default": "",
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": True,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="ProviderSignIn",
+        tablename="provider_sign_in",
+        column_name="next_path",
+        db_column_name="next_path",
+        column_class_name="Varchar",
+        column_class=Varchar,
+        params={
+            "length": 500,
+            "default": "/",
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="ProviderSignIn",
+        tablename="provider_sign_in",
+        column_name="expires_at",
+        db_column_name="expires_at",
+        column_class_name="Timestamptz",
+        column_class=Timestamptz,
+        params={
+            "default": TimestamptzNow(),
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": True,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="IdentityProvider",
+        tablename="identity_provider",
+        column_name="municipality",
+        db_column_name="municipality",
+        column_class_name="ForeignKey",
+        column_class=ForeignKey,
+        params={
+            "references": Municipality,
+            "on_delete": OnDelete.cascade,
+            "on_update": OnUpdate.cascade,
+            "target_column": None,
+            "null": False,
+            "primary_key": False,
+            "unique": True,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="IdentityProvider",
+        tablename="identity_provider",
+        column_name="issuer",
+        db_column_name="issuer",
+        column_class_name="Varchar",
+        column_class=Varchar,
+        params={
+            "length": 500,
+            "default": "",
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="IdentityProvider",
+        tablename="identity_provider",
+        column_name="client_id",
+        db_column_name="client_id",
+        column_class_name="Varchar",
+        column_class=Varchar,
+        params={
+            "length": 200,
+            "default": "",
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="IdentityProvider",
+        tablename="identity_provider",
+        column_name="client_secret_env",
+        db_column_name="client_secret_env",
+        column_class_name="Varchar",
+        column_class=Varchar,
+        params={
+            "length": 100,
+            "default": "",
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="IdentityProvider",
+        tablename="identity_provider",
+        column_name="allowed_domains",
+        db_column_name="allowed_domains",
+        column_class_name="Text",
+        column_class=Text,
+        params={
+            "default": "",
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="IdentityProvider",
+        tablename="identity_provider",
+        column_name="password_sign_in",
+        db_column_name="password_sign_in",
+        column_class_name="Boolean",
+        column_class=Boolean,
+        params={
+            "default": True,
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="IdentityProvider",
+        tablename="identity_provider",
+        column_name="updated_at",
+        db_column_name="updated_at",
+        column_class_name="Timestamptz",
+        column_class=Timestamptz,
+        params={
+            "default": TimestamptzNow(),
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_constraint(
+        table_class_name="IdentityProvider",
+        tablename="identity_provider",
+        constraint_name="identity_provider_issuer_not_blank",
+        constraint_class=Check,
+        params={"condition": "length(trim(issuer)) > 0"},
+        schema=None,
+    )
+
+    manager.add_constraint(
+        table_class_name="IdentityProvider",
+        tablename="identity_provider",
+        constraint_name="identity_provider_client_id_not_blank",
+        constraint_class=Check,
+        params={"condition": "length(trim(client_id)) > 0"},
         schema=None,
     )
 

@@ -16,10 +16,10 @@ from litestar.params import Body, FromQuery
 from litestar.response import Redirect, Template
 from litestar.types import ASGIApp, Receive, Scope, Send
 
-from intro import accounts
+from intro import accounts, providers
 from intro.accounts import User
 from intro.settings import get_settings
-from intro.tables import Role
+from intro.tables import IdentityProvider, Role
 
 SESSION_COOKIE = "intro_session"
 
@@ -90,8 +90,8 @@ def login_redirect(path: str) -> str:
 # Pages
 
 
-@get("/login", opt={"public": True}, name="login", sync_to_thread=False)
-def login_page(request: Request, next: FromQuery[str | None] = None) -> Template | Redirect:
+@get("/login", opt={"public": True}, name="login")
+async def login_page(request: Request, next: FromQuery[str | None] = None) -> Template | Redirect:
     if request.scope.get("user") is not None:
         return Redirect(safe_next(next))
     return Template(
@@ -102,6 +102,7 @@ def login_page(request: Request, next: FromQuery[str | None] = None) -> Template
             "error": None,
             "signed_out": bool(request.query_params.get("signed_out")),
             "password_set": bool(request.query_params.get("password_set")),
+            "providers_exist": await IdentityProvider.exists(),
         },
     )
 
@@ -123,6 +124,14 @@ async def login_submit(
             "auth/login.html",
             context={"next": next_path, "email": email, "error": str(refused), "signed_out": False},
             status_code=status,
+        )
+    if not await providers.password_allowed(person_id):
+        # Only someone who knew the password learns this (issue 16).
+        return Template(
+            "auth/login.html",
+            context={"next": next_path, "email": email, "error": providers.PASSWORD_OFF, "signed_out": False,
+                     "providers_exist": True},
+            status_code=400,
         )
     old = _cookie_value(request.scope, SESSION_COOKIE)
     if old:
