@@ -66,6 +66,7 @@ def create_app() -> Litestar:
         plan,
         programme,
         providers,
+        second_factor,
         tasks,
     )
     from intro.web.auth import SessionMiddleware, login_page, login_submit, logout, require_login
@@ -124,6 +125,7 @@ def create_app() -> Litestar:
                 *api_tokens.ROUTES,
                 *account.ROUTES,
                 *providers.ROUTES,
+                *second_factor.ROUTES,
             ]),
             *api.ROUTES,
         ],

@@ -52,6 +52,9 @@ class Settings:
     reset_max_per_address: int = 3
     reset_max_per_client: int = 20
     reset_window_minutes: int = 60
+    # Admins and chiefs (who see personal data across a municipality) must use an
+    # authenticator app after their password. Not asked after a provider's sign-in.
+    second_factor_required: bool = False
 
     @property
     def uses_postgres(self) -> bool:
@@ -112,6 +115,7 @@ def load_settings() -> Settings:
         reset_max_per_address=int(os.environ.get("INTRO_RESET_MAX_PER_ADDRESS") or "3"),
         reset_max_per_client=int(os.environ.get("INTRO_RESET_MAX_PER_CLIENT") or "20"),
         reset_window_minutes=int(os.environ.get("INTRO_RESET_WINDOW_MINUTES") or "60"),
+        second_factor_required=_flag("INTRO_REQUIRE_SECOND_FACTOR", False),
     )
 
 

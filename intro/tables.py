@@ -293,6 +293,39 @@ class ProviderSignIn(Table):
     expires_at = Timestamptz(null=False, index=True)
 
 
+class SecondFactor(Table):
+    """A person's authenticator app (TOTP, RFC 6238), issue 16. Unconfirmed until the
+    person has typed a code from it; `last_step` is the 30-second step of the last
+    code accepted, so a code is never accepted twice."""
+
+    person = ForeignKey(Person, on_delete=OnDelete.cascade, null=False, unique=True)
+    secret = Varchar(length=64, null=False, secret=True)
+    created_at = Timestamptz(default=TimestamptzNow())
+    confirmed_at = Timestamptz(null=True, default=None)
+    last_step = Integer(null=False, default=0)
+
+
+class RecoveryCode(Table):
+    """One-time codes for when the authenticator app is lost; only their hashes."""
+
+    person = ForeignKey(Person, on_delete=OnDelete.cascade, null=False, index=True)
+    code_hash = Varchar(length=64, null=False)
+    used_at = Timestamptz(null=True, default=None)
+
+    recovery_code_once = Unique(["person", "code_hash"])
+
+
+class SecondFactorChallenge(Table):
+    """Between a right password and a right second-factor code: a few minutes, a few
+    tries. The browser holds the token (a cookie); only its hash is here."""
+
+    token_hash = Varchar(length=64, unique=True, null=False)
+    person = ForeignKey(Person, on_delete=OnDelete.cascade, null=False, index=True)
+    next_path = Varchar(length=500, null=False, default="/")
+    expires_at = Timestamptz(null=False)
+    failures = Integer(null=False, default=0)
+
+
 class PasswordResetRequest(Table):
     """Every request for a reset link, whether the address has an account or not, so
     requests can be throttled per address and per client without telling who exists."""

@@ -126,7 +126,11 @@ RULES: list[tuple[str, str, set[str]]] = [
     ("GET", "/me/sessions", ALL),
     ("POST", "/me/sessions/end-all", ALL),
     ("POST", "/me/sessions/{feed_id}/end", set()),  # only one's own: tests/test_sign_ins.py
-    ("POST", "/login/provider", {"anonymous", *ALL}),  # an empty form: "skriv din e-mail" (400)
+    ("POST", "/login/provider", {"anonymous", *ALL}),
+    ("GET", "/me/second-factor", ALL),
+    ("POST", "/me/second-factor", ALL),  # an empty code: 400
+    ("POST", "/me/second-factor/recovery-codes", ALL),  # no app yet: 400
+    ("POST", "/me/second-factor/disable", ALL),  # an empty form: "skriv din e-mail" (400)
     ("GET", "/admin/municipalities/{slagelse_id}/sign-in", ADMIN),
     ("POST", "/admin/municipalities/{slagelse_id}/sign-in", ADMIN),
 ]
@@ -141,6 +145,8 @@ TESTED_ELSEWHERE = {
     ("POST", "/logout"): "tests/test_auth.py",
     ("GET", "/static/{file_path}"): "public files; the rule for /static/css/intro.css covers them",
     ("GET", "/access/{token}"): "public by secret token: tests/test_account_links.py",
+    ("GET", "/login/second-factor"): "public; a waiting sign-in's cookie: tests/test_second_factor.py",
+    ("POST", "/login/second-factor"): "public; a waiting sign-in's cookie: tests/test_second_factor.py",
     ("GET", "/login/provider/callback"): "public; the provider's answer, checked by state: tests/test_providers.py",
     ("POST", "/access/{token}"): "public by secret token: tests/test_account_links.py",
     ("HEAD", "/static/{file_path}"): "public files",

@@ -257,3 +257,17 @@ def test_only_intro_oidc_variables_are_read_as_secrets(monkeypatch):
     for name in ("INTRO_SECRET_KEY", "DATABASE_URL", "intro_oidc_x", "INTRO_OIDC_", ""):
         assert oidc_client_secret(name) is None
 
+
+
+async def test_no_second_factor_is_asked_after_the_providers_sign_in(demo_client, provider, secret, monkeypatch):
+    import dataclasses
+
+    from intro import second_factor
+    from intro.settings import get_settings
+
+    monkeypatch.setattr(second_factor, "get_settings", lambda: dataclasses.replace(get_settings(), second_factor_required=True))
+    await _set_up(provider.issuer)
+    assert (await login(demo_client, LISE)).headers["location"] == "/login/second-factor"  # by password: asked
+    response, _ = await _through_provider(demo_client, "lise")
+    assert response.status_code == 303 and response.headers["location"] == "/dashboard"
+    assert (await demo_client.get("/")).status_code == 200

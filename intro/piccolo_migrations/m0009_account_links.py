@@ -6,6 +6,8 @@
 - `login_session.user_agent`: so a person can tell their sign-ins apart.
 - `identity_provider`: a municipality's OpenID Connect sign-in; `provider_sign_in`: one
   sign-in through it under way (state, nonce, PKCE verifier), used once.
+- `second_factor`, `recovery_code`, `second_factor_challenge`: authenticator apps (TOTP),
+  their recovery codes (hashes) and sign-ins waiting for a code.
 - `notice.kind` may also be `invitation` or `password_reset`: the links go out through
   the existing outbox. PostgreSQL changes the CHECK in place; SQLite cannot alter a
   constraint, so there the table is rebuilt with the wider rule (rows and indexes kept).
@@ -16,10 +18,18 @@ from enum import Enum
 
 from piccolo.apps.migrations.auto.migration_manager import MigrationManager
 from piccolo.columns.base import OnDelete, OnUpdate
-from piccolo.columns.column_types import Boolean, ForeignKey, Serial, Text, Timestamptz, Varchar
+from piccolo.columns.column_types import (
+    Boolean,
+    ForeignKey,
+    Integer,
+    Serial,
+    Text,
+    Timestamptz,
+    Varchar,
+)
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.columns.indexes import IndexMethod
-from piccolo.constraints import Check
+from piccolo.constraints import Check, Unique
 from piccolo.engine import engine_finder
 from piccolo.table import Table
 
@@ -64,7 +74,7 @@ class Municipality(Table, tablename="municipality", schema=None):
 
 ID = "2026-11-29T16:00:00:000000"
 VERSION = "1.38.0"
-DESCRIPTION = "account links, reset requests, session devices, identity providers"
+DESCRIPTION = "account links, reset requests, session devices, identity providers, second factors"
 
 
 async def forwards():
@@ -724,6 +734,322 @@ async def forwards():
         constraint_name="identity_provider_client_id_not_blank",
         constraint_class=Check,
         params={"condition": "length(trim(client_id)) > 0"},
+        schema=None,
+    )
+
+    manager.add_table(
+        class_name="RecoveryCode",
+        tablename="recovery_code",
+        schema=None,
+        columns=None,
+    )
+
+    manager.add_table(
+        class_name="SecondFactor",
+        tablename="second_factor",
+        schema=None,
+        columns=None,
+    )
+
+    manager.add_table(
+        class_name="SecondFactorChallenge",
+        tablename="second_factor_challenge",
+        schema=None,
+        columns=None,
+    )
+
+    manager.add_column(
+        table_class_name="RecoveryCode",
+        tablename="recovery_code",
+        column_name="person",
+        db_column_name="person",
+        column_class_name="ForeignKey",
+        column_class=ForeignKey,
+        params={
+            "references": Person,
+            "on_delete": OnDelete.cascade,
+            "on_update": OnUpdate.cascade,
+            "target_column": None,
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": True,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="RecoveryCode",
+        tablename="recovery_code",
+        column_name="code_hash",
+        db_column_name="code_hash",
+        column_class_name="Varchar",
+        column_class=Varchar,
+        params={
+            "length": 64,
+            "default": "",
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="RecoveryCode",
+        tablename="recovery_code",
+        column_name="used_at",
+        db_column_name="used_at",
+        column_class_name="Timestamptz",
+        column_class=Timestamptz,
+        params={
+            "default": None,
+            "null": True,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="SecondFactor",
+        tablename="second_factor",
+        column_name="person",
+        db_column_name="person",
+        column_class_name="ForeignKey",
+        column_class=ForeignKey,
+        params={
+            "references": Person,
+            "on_delete": OnDelete.cascade,
+            "on_update": OnUpdate.cascade,
+            "target_column": None,
+            "null": False,
+            "primary_key": False,
+            "unique": True,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="SecondFactor",
+        tablename="second_factor",
+        column_name="secret",
+        db_column_name="secret",
+        column_class_name="Varchar",
+        column_class=Varchar,
+        params={
+            "length": 64,
+            "default": "",
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": True,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="SecondFactor",
+        tablename="second_factor",
+        column_name="created_at",
+        db_column_name="created_at",
+        column_class_name="Timestamptz",
+        column_class=Timestamptz,
+        params={
+            "default": TimestamptzNow(),
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="SecondFactor",
+        tablename="second_factor",
+        column_name="confirmed_at",
+        db_column_name="confirmed_at",
+        column_class_name="Timestamptz",
+        column_class=Timestamptz,
+        params={
+            "default": None,
+            "null": True,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="SecondFactor",
+        tablename="second_factor",
+        column_name="last_step",
+        db_column_name="last_step",
+        column_class_name="Integer",
+        column_class=Integer,
+        params={
+            "default": 0,
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="SecondFactorChallenge",
+        tablename="second_factor_challenge",
+        column_name="token_hash",
+        db_column_name="token_hash",
+        column_class_name="Varchar",
+        column_class=Varchar,
+        params={
+            "length": 64,
+            "default": "",
+            "null": False,
+            "primary_key": False,
+            "unique": True,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="SecondFactorChallenge",
+        tablename="second_factor_challenge",
+        column_name="person",
+        db_column_name="person",
+        column_class_name="ForeignKey",
+        column_class=ForeignKey,
+        params={
+            "references": Person,
+            "on_delete": OnDelete.cascade,
+            "on_update": OnUpdate.cascade,
+            "target_column": None,
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": True,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="SecondFactorChallenge",
+        tablename="second_factor_challenge",
+        column_name="next_path",
+        db_column_name="next_path",
+        column_class_name="Varchar",
+        column_class=Varchar,
+        params={
+            "length": 500,
+            "default": "/",
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="SecondFactorChallenge",
+        tablename="second_factor_challenge",
+        column_name="expires_at",
+        db_column_name="expires_at",
+        column_class_name="Timestamptz",
+        column_class=Timestamptz,
+        params={
+            "default": TimestamptzNow(),
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="SecondFactorChallenge",
+        tablename="second_factor_challenge",
+        column_name="failures",
+        db_column_name="failures",
+        column_class_name="Integer",
+        column_class=Integer,
+        params={
+            "default": 0,
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_constraint(
+        table_class_name="RecoveryCode",
+        tablename="recovery_code",
+        constraint_name="recovery_code_once",
+        constraint_class=Unique,
+        params={"columns": ["person", "code_hash"], "nulls_distinct": True},
         schema=None,
     )
 

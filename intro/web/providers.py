@@ -7,14 +7,15 @@ from litestar import Request, get, post
 from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 
-from intro import accounts, providers
+from intro import providers
 from intro.accounts import User
 from intro.errors import Invalid, NotFound
 from intro.i18n import _
 from intro.settings import get_settings
 from intro.tables import Municipality, Role
 from intro.web import forms
-from intro.web.auth import SESSION_COOKIE, _cookie_value, requires, safe_next
+from intro.web.auth import _cookie_value, requires, safe_next
+from intro.web.auth import signed_in as start_session_for
 
 STATE_COOKIE = "intro_oidc_state"
 ADMIN = requires(Role.admin)
@@ -70,16 +71,8 @@ async def login_provider_callback(request: Request) -> Template | Redirect:
         response = _login_page(str(refused), status=status)
         response.delete_cookie(STATE_COOKIE, path=providers.CALLBACK_PATH)
         return response
-    old = _cookie_value(request.scope, SESSION_COOKIE)
-    if old:
-        await accounts.end_session(old)
-    token = await accounts.start_session(signed_in.person_id, request.headers.get("user-agent", ""))
-    settings = get_settings()
-    response = Redirect(safe_next(signed_in.next_path), status_code=303)
-    response.set_cookie(
-        SESSION_COOKIE, token, max_age=settings.session_days * 24 * 3600, httponly=True,
-        secure=settings.secure_cookies, samesite="lax", path="/",
-    )
+    # No second factor here: the provider handles that.
+    response = await start_session_for(request, signed_in.person_id, safe_next(signed_in.next_path))
     response.delete_cookie(STATE_COOKIE, path=providers.CALLBACK_PATH)
     return response
 
