@@ -11,6 +11,7 @@ the browser back to (the app's callback with `code` and `state`)."""
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import shutil
@@ -43,10 +44,13 @@ def ensure_installed() -> str:
     npm = shutil.which("npm")
     if not node or not npm:
         _unavailable("node and npm are needed for the OpenID Connect provider tests")
-    if not (OIDC_DIR / "node_modules" / "oidc-provider").exists():
-        subprocess.run(
-            [npm, "ci", "--no-audit", "--no-fund", "--loglevel=error"], cwd=OIDC_DIR, check=True, timeout=300
-        )
+    # `make test` installs it first; a lock keeps parallel workers from installing at once.
+    with open(OIDC_DIR / ".install.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (OIDC_DIR / "node_modules" / "oidc-provider" / "package.json").exists():
+            subprocess.run(
+                [npm, "ci", "--no-audit", "--no-fund", "--loglevel=error"], cwd=OIDC_DIR, check=True, timeout=300
+            )
     return node
 
 
