@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from intro import audit, clock
+from intro import audit, clock, providers
 from intro.accounts import MIN_PASSWORD_LENGTH, normalise_email, set_password
 from intro.db import write_transaction
 from intro.errors import Invalid
@@ -87,8 +87,12 @@ def _expires_text(expires_at: datetime) -> str:
     return _("{day} kl. {time}").format(day=da_weekday_date(local(expires_at)), time=da_time(expires_at))
 
 
-def compose_invitation(full_name: str, email: str, link: str, expires_at: datetime) -> tuple[str, str]:
-    """(subject, body) of the Danish invitation e-mail. `link` is usually a placeholder."""
+def compose_invitation(
+    full_name: str, email: str, link: str, expires_at: datetime, provider_login: str | None = None
+) -> tuple[str, str]:
+    """(subject, body) of the Danish invitation e-mail. `link` is usually a placeholder;
+    `provider_login` the address of Intro's login page when the person's municipality
+    has its own sign-in, which they may use instead of a password."""
     subject = _("Velkommen til Intro – vælg din adgangskode")
     body = "\n".join(
         [
@@ -104,6 +108,17 @@ def compose_invitation(full_name: str, email: str, link: str, expires_at: dateti
             "",
             _("Linket virker én gang og udløber {when}.").format(when=_expires_text(expires_at)),
             _("Bagefter logger du ind med din e-mailadresse, {email}.").format(email=email),
+            *(
+                [
+                    "",
+                    _(
+                        "Din kommune har sit eget login til Intro. Du kan også bruge det i stedet for "
+                        "en adgangskode: vælg «Log ind med din kommunes login» på {login}."
+                    ).format(login=provider_login),
+                ]
+                if provider_login
+                else []
+            ),
             "",
             _("Venlig hilsen"),
             _("Intro – fælles introduktionsuddannelse"),
@@ -177,7 +192,11 @@ async def _issue(person: dict, purpose: AccountLinkPurpose, actor_id: int | None
         )
     ).returning(AccountLink.id)
     if purpose is AccountLinkPurpose.invitation:
-        subject, body = compose_invitation(person["full_name"], person["email"], placeholder(nonce), expires_at)
+        has_provider = await providers.provider_for_email(person["email"]) is not None
+        subject, body = compose_invitation(
+            person["full_name"], person["email"], placeholder(nonce), expires_at,
+            provider_login=settings.base_url + "/login" if has_provider else None,
+        )
         kind = NoticeKind.invitation
     else:
         subject, body = compose_reset(person["full_name"], placeholder(nonce), expires_at)

@@ -27,6 +27,7 @@ ACCOUNTS = {
     "unverified": {"email": LISE, "email_verified": False},
     "outsider": {"email": "bo@andet.example", "email_verified": True},
     "stranger": {"email": "ukendt@intro.example", "email_verified": True},
+    "bo": {"email": "bo.berg@intro.example", "email_verified": True},
 }
 
 
@@ -270,4 +271,22 @@ async def test_no_second_factor_is_asked_after_the_providers_sign_in(demo_client
     assert (await login(demo_client, LISE)).headers["location"] == "/login/second-factor"  # by password: asked
     response, _ = await _through_provider(demo_client, "lise")
     assert response.status_code == 303 and response.headers["location"] == "/dashboard"
+    assert (await demo_client.get("/")).status_code == 200
+
+
+async def test_an_invited_new_hire_may_use_the_municipalitys_login_instead_of_a_password(demo_client, provider, secret):
+    from intro import account_links
+    from intro.tables import Notice
+    from tests.test_account_links import _hire_from_hr
+
+    await _set_up(provider.issuer)
+    chief = (await Person.select(Person.id).where(Person.email == LISE).first())["id"]
+    bo = await _hire_from_hr(chief, "bo.berg@intro.example")
+    body = (await Notice.select(Notice.body).where(Notice.recipient == bo).first())["body"]
+    assert "Din kommune har sit eget login til Intro" in body
+    path = "/access/" + account_links.fill_links(body).split("/access/", 1)[1].split()[0]
+    page = await demo_client.get(path)
+    assert "Eller brug din kommunes login" in page.text and "Slagelse har sit eget login" in page.text
+    response, _ = await _through_provider(demo_client, "bo", "bo.berg@intro.example")
+    assert response.status_code == 303
     assert (await demo_client.get("/")).status_code == 200

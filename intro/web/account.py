@@ -8,7 +8,7 @@ from litestar import Request, get, post
 from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 
-from intro import access, account_links, sign_ins
+from intro import access, account_links, providers, sign_ins
 from intro.accounts import User
 from intro.errors import Invalid
 from intro.i18n import _
@@ -71,11 +71,13 @@ def _refused(refused: account_links.LinkRefused) -> Template:
     )
 
 
-def _link_page(holder: account_links.LinkHolder, errors: dict | None = None, status: int = 200) -> Template:
+async def _link_page(holder: account_links.LinkHolder, errors: dict | None = None, status: int = 200) -> Template:
     return Template(
         "account/link.html",
         context={
             "holder": holder,
+            # Their municipality's own sign-in works too, instead of a password.
+            "provider": await providers.provider_for_email(holder.email),
             "is_invitation": holder.purpose is AccountLinkPurpose.invitation,
             "problem": None,
             "errors": errors or {},
@@ -91,7 +93,7 @@ async def link_page(token: FromPath[str]) -> Template:
         holder = await account_links.holder_of(token)
     except account_links.LinkRefused as refused:
         return _refused(refused)
-    return _link_page(holder)
+    return await _link_page(holder)
 
 
 @post("/access/{token:str}", opt={"public": True}, name="account_link_submit")
@@ -103,7 +105,7 @@ async def link_submit(request: Request, token: FromPath[str], data: forms.FormDa
     except account_links.LinkRefused as refused:
         return _refused(refused)
     except Invalid as invalid:
-        return _link_page(await account_links.holder_of(token), invalid.errors, status=400)
+        return await _link_page(await account_links.holder_of(token), invalid.errors, status=400)
     # Every session of the person has ended, this browser's too: sign in afresh.
     response = Redirect("/login?password_set=1", status_code=303)
     response.delete_cookie(SESSION_COOKIE, path="/")
