@@ -9,8 +9,10 @@ from datetime import timedelta
 
 import pyotp
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
-from intro import clock, second_factor
+from intro import accounts, clock, second_factor
 from intro.settings import get_settings
 from intro.tables import LoginSession, Person, RecoveryCode, SecondFactor
 from tests.conftest import login, post_form
@@ -113,3 +115,45 @@ async def test_anyone_may_set_up_an_app_on_their_own_page_and_switch_it_off(demo
     assert off.status_code == 303
     assert not await SecondFactor.exists().where(SecondFactor.person == sara)
     assert await RecoveryCode.count().where(RecoveryCode.person == sara) == 0
+
+
+# The rule as a property: whatever codes come in, in any order, no code is accepted twice
+# and the last accepted step only moves forward.
+
+_people = iter(range(10**6))
+CodeOp = st.one_of(
+    st.tuples(st.just("now"), st.integers(0, 1)),  # a code the app shows now (or next)
+    st.tuples(st.just("again"), st.integers(0, 10)),  # one that was accepted before
+    st.tuples(st.just("recovery"), st.integers(0, 11)),  # a recovery code (0-9), or a made-up one
+    st.tuples(st.just("wrong"), st.text("0123456789", min_size=0, max_size=8)),
+)
+
+
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(ops=st.lists(CodeOp, max_size=10))
+async def test_no_code_is_accepted_twice(db, ops):
+    person = await accounts.create_person(None, f"kode{next(_people)}@intro.example", "Kirsten Kode")
+    secret = await second_factor.pending_secret(person)
+    recovery = await second_factor.confirm_setup(person, _code(secret))
+    accepted: list[str] = []
+    last_step = (await SecondFactor.select(SecondFactor.last_step).where(SecondFactor.person == person).first())["last_step"]
+    for op in ops:
+        if op[0] == "now":
+            code = _code(secret, op[1])
+        elif op[0] == "again":
+            if not accepted:
+                continue
+            code = accepted[op[1] % len(accepted)]
+        elif op[0] == "recovery":
+            code = recovery[op[1]] if op[1] < len(recovery) else "deadbeef-deadbeef"
+        else:
+            code = op[1]
+        ok = await second_factor.check_code(person, code)
+        step = (await SecondFactor.select(SecondFactor.last_step).where(SecondFactor.person == person).first())["last_step"]
+        assert step >= last_step
+        if ok:
+            assert code not in accepted
+            accepted.append(code)
+        last_step = step
+    left = await second_factor.recovery_codes_left(person)
+    assert left == len(recovery) - len([c for c in accepted if c in recovery])
