@@ -55,6 +55,7 @@ async def ids(demo_db) -> dict[str, int]:
         "slagelse": await _municipality_id("330"),
         "holbaek": await _municipality_id("316"),
         "naestved": await _municipality_id("370"),
+        "municipality_id": await _municipality_id("330"),
     }
 
 
@@ -96,6 +97,7 @@ GET_ROUTES = [
     "/admin/users",
     "/admin/users/{person_id}",
     "/admin/audit",
+    "/admin/municipalities/{municipality_id}/sign-in",
 ]
 
 # A valid form for every POST, so that a refused POST that changes nothing proves the
@@ -121,6 +123,12 @@ POST_ROUTES = {
     "/admin/users/{person_id}/password": lambda ids: {"password": NEW_PASSWORD},
     "/admin/users/{person_id}/active": lambda ids: {"active": "0"},
     "/admin/users/{person_id}/feeds/revoke": lambda ids: {},
+    "/admin/municipalities/{municipality_id}/sign-in": lambda ids: {
+        "issuer": "https://login.slagelse.example",
+        "client_id": "intro",
+        "client_secret_env": "INTRO_OIDC_SLAGELSE",
+        "allowed_domains": "slagelse.dk",
+    },
 }
 
 ROLES = ["anonymous", *PERSONAS]
