@@ -273,8 +273,8 @@ RESET_THROTTLED = _(
 
 
 async def request_reset(email: str, remote_addr: str = "") -> None:
-    """Someone asks for a reset link for `email`. If an active person has that address,
-    a link is queued for them; otherwise nothing is sent. Returns None either way: the
+    """Someone asks for a reset link for `email`. If an active person who may sign in
+    with a password has that address, a link is queued for them; otherwise nothing is sent. Returns None either way: the
     caller shows the same answer. Raises Throttled (for any address, existing or not)
     after `reset_max_per_address` requests for the address or `reset_max_per_client`
     from the client within `reset_window_minutes`."""
@@ -299,7 +299,9 @@ async def request_reset(email: str, remote_addr: str = "") -> None:
         person = await Person.select(
             Person.id, Person.email, Person.full_name, Person.is_active
         ).where(Person.email == email).first()
-        if person is not None and person["is_active"]:
+        # A password would be no use to someone whose municipality allows its own
+        # sign-in only: nothing is sent (the answer is the same).
+        if person is not None and person["is_active"] and await providers.password_allowed(person["id"]):
             await _issue(person, AccountLinkPurpose.reset, None)
 
 

@@ -167,6 +167,13 @@ async def test_password_sign_in_can_be_switched_off_per_municipality(demo_client
     await post_form(demo_client, "/logout")
     response, _ = await _through_provider(demo_client, "lise")
     assert response.status_code == 303
+    # A reset link would give her a password she cannot use: none is sent (same answer).
+    from intro.tables import Notice
+
+    await post_form(demo_client, "/logout")
+    answer = await post_form(demo_client, "/password/forgot", {"email": LISE})
+    assert answer.status_code == 200 and "har vi sendt en e-mail" in answer.text
+    assert await Notice.count().where(Notice.email == LISE) == 0
 
 
 # --------------------------------------------------------------------------------------
