@@ -32,8 +32,13 @@ setup: install
 run: setup
 	INTRO_SECURE_COOKIES=0 $(BIN)/python app.py serve --host 127.0.0.1 --port 8000
 
+# The OpenID Connect provider the sign-in tests talk to (npm, pinned by its lock file).
+OIDC_PROVIDER := tests/oidc/node_modules/oidc-provider/package.json
+$(OIDC_PROVIDER): tests/oidc/package.json tests/oidc/package-lock.json
+	cd tests/oidc && npm ci --no-audit --no-fund --loglevel=error
+
 # Tests run on every core (pytest-xdist); each worker builds its own template databases.
-test: install
+test: install $(OIDC_PROVIDER)
 	$(BIN)/python -m pytest -n auto
 	@$(MAKE) --no-print-directory test-days
 	@if $(BIN)/python tests/pg_available.py; then \

@@ -48,6 +48,7 @@ def create_app() -> Litestar:
     import piccolo_conf  # noqa: F401  (sets up the engine and the SQLite constraint fix)
     from intro.web import (
         about,
+        account,
         admin,
         api,
         api_tokens,
@@ -65,6 +66,8 @@ def create_app() -> Litestar:
         hr_import,
         plan,
         programme,
+        providers,
+        second_factor,
         tasks,
     )
     from intro.web.auth import SessionMiddleware, login_page, login_submit, logout, require_login
@@ -122,6 +125,9 @@ def create_app() -> Litestar:
                 *feeds.ROUTES,
                 *admin.ROUTES,
                 *api_tokens.ROUTES,
+                *account.ROUTES,
+                *providers.ROUTES,
+                *second_factor.ROUTES,
             ]),
             *api.ROUTES,
         ],

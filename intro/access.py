@@ -14,7 +14,15 @@ from __future__ import annotations
 
 from intro.accounts import User
 from intro.errors import NotFound
-from intro.tables import Cohort, Municipality, PartnershipMember, Role, Session, SessionInstructor
+from intro.tables import (
+    Cohort,
+    Municipality,
+    PartnershipMember,
+    Role,
+    RoleGrant,
+    Session,
+    SessionInstructor,
+)
 
 
 async def member_municipalities(partnership_ids: set[int] | list[int]) -> set[int]:
@@ -97,3 +105,26 @@ async def hr_municipality(user: User, municipality_id: int) -> dict:
     if row is None:
         raise NotFound()
     return row
+
+
+async def invitable_people(user: User) -> set[int]:
+    """The people whose invitation to Intro the user may see and send again (issue 16):
+    new hires (participants) of the municipalities the user works with — a chief's own
+    municipality, and every member municipality of a partnership the user coordinates
+    (the people the coordinator may enrol)."""
+    municipalities = user.municipalities(Role.chief) | await member_municipalities(
+        user.partnerships(Role.coordinator)
+    )
+    if not municipalities:
+        return set()
+    rows = await RoleGrant.select(RoleGrant.person).where(
+        (RoleGrant.role == Role.participant.value) & RoleGrant.municipality.is_in(sorted(municipalities))
+    )
+    return {r["person"] for r in rows}
+
+
+async def person_to_invite(user: User, person_id: int) -> int:
+    """The person's id if the user may send them an invitation; NotFound otherwise."""
+    if person_id not in await invitable_people(user):
+        raise NotFound()
+    return person_id

@@ -18,6 +18,7 @@ from intro.errors import Invalid, NotFound
 from intro.i18n import _
 from intro.settings import get_settings
 from intro.tables import (
+    AccountLink,
     LoginAttempt,
     LoginSession,
     Municipality,
@@ -154,8 +155,10 @@ def _password_matches(stored_hash: str, password: str) -> bool:
         return False
 
 
-async def start_session(person_id: int) -> str:
-    """Create a sign-in session; return the token for the cookie (only its hash is kept)."""
+async def start_session(person_id: int, user_agent: str = "") -> str:
+    """Create a sign-in session; return the token for the cookie (only its hash is kept).
+    `user_agent` (the browser's header, cut to 300 characters) lets the person tell
+    their sign-ins apart on their sessions page."""
     token = secrets.token_urlsafe(32)
     await LoginSession.delete().where(
         (LoginSession.person == person_id) & (LoginSession.expires_at < clock.now())
@@ -165,6 +168,7 @@ async def start_session(person_id: int) -> str:
             token_hash=_token_hash(token),
             person=person_id,
             expires_at=clock.now() + timedelta(days=get_settings().session_days),
+            user_agent=(user_agent or "")[:300],
         )
     )
     return token
@@ -280,6 +284,9 @@ async def create_person(
 
 
 async def set_password(actor_id: int | None, person_id: int, password: str) -> None:
+    """Set a person's password. Every sign-in session and every unused link to set a
+    password of theirs ends with it. Raises Invalid for a password shorter than
+    MIN_PASSWORD_LENGTH."""
     if len(password or "") < MIN_PASSWORD_LENGTH:
         raise Invalid(
             {"password": _("Adgangskoden skal være mindst {n} tegn.").format(n=MIN_PASSWORD_LENGTH)}
@@ -289,6 +296,10 @@ async def set_password(actor_id: int | None, person_id: int, password: str) -> N
             Person.id == person_id
         )
         await LoginSession.delete().where(LoginSession.person == person_id)
+        # A link to set a password, sent before this change, must not undo it.
+        await AccountLink.update({AccountLink.ended_at: clock.now()}).where(
+            (AccountLink.person == person_id) & AccountLink.ended_at.is_null()
+        )
         await audit.record(actor_id, "person.set_password", "person", person_id)
 
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from datetime import date
 
-from intro import audit, clock
+from intro import account_links, audit, clock
 from intro.accounts import EMAIL_PATTERN, normalise_email
 from intro.errors import Invalid
 from intro.i18n import _
@@ -237,6 +237,7 @@ async def apply_records(
         email = normalise_email(record.email)
         municipality = codes[record.municipality_code.strip()]
         person_id = people.get(email)
+        created = person_id is None
         if person_id is None:
             row = await Person.insert(
                 Person(email=email, full_name=record.full_name.strip(), password_hash=None)
@@ -294,6 +295,9 @@ async def apply_records(
                 actor_id, "role.grant", "person", person_id,
                 role=Role.participant.value, municipality=municipality, source=source,
             )
+        if created and _is_current(record, today):
+            # A new hire from HR data gets a link to set a password (issue 16).
+            await account_links.invite_if_needed(actor_id, person_id)
     return applied
 
 

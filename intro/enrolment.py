@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass
 
-from intro import audit, clock, plan
+from intro import account_links, audit, clock, plan
 from intro.db import write_transaction
 from intro.errors import Invalid, NotFound
 from intro.i18n import _
@@ -186,6 +186,8 @@ async def enrol(actor_id: int, cohort_id: int, person_id: int, municipality_id: 
             actor_id, "enrolment.create", "enrolment", enrolment_id,
             cohort=cohort_id, person=person_id, status=status,
         )
+        # Someone who cannot sign in yet is invited with the enrolment (issue 16).
+        await account_links.invite_if_needed(actor_id, person_id)
     await plan.sync_plan(person_id)
     return status
 

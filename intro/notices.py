@@ -23,7 +23,7 @@ from email.message import EmailMessage
 from email.utils import format_datetime, parseaddr
 from enum import StrEnum
 
-from intro import clock
+from intro import account_links, clock
 from intro.db import write_transaction
 from intro.i18n import _, ngettext
 from intro.settings import Settings, get_settings
@@ -444,8 +444,10 @@ def build_message(notice: dict, config: SmtpConfig) -> EmailMessage:
     created = notice["created_at"].strftime("%Y%m%d%H%M%S")
     message["Message-ID"] = f"<intro.notice.{notice['id']}.{created}@{domain}>"
     message["Auto-Submitted"] = "auto-generated"  # RFC 3834: no auto-replies, please
-    # Quoted-printable keeps the Danish letters intact through any mail server.
-    message.set_content(notice["body"], charset="utf-8", cte="quoted-printable")
+    # Quoted-printable keeps the Danish letters intact through any mail server. A link to
+    # set a password is made only now, from the secret key: the outbox never holds one.
+    body = account_links.fill_links(notice["body"])
+    message.set_content(body, charset="utf-8", cte="quoted-printable")
     return message
 
 

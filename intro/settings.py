@@ -6,6 +6,7 @@ Everything else asks `get_settings()`; nothing else reads `os.environ`.
 from __future__ import annotations
 
 import os
+import re
 import secrets
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -52,6 +53,17 @@ class Settings:
     # Access ends with employment (intro/offboarding.py): days after the last employment in
     # a municipality ended before its participant role, sign-ins and feeds end.
     access_grace_days: int = 30
+    # One-time links to set a password (issue 16): how long an invitation and a reset
+    # link work, and how many reset requests one address and one client may make
+    # within the window (counted whether or not the address has an account).
+    invitation_days: int = 14
+    reset_link_minutes: int = 60
+    reset_max_per_address: int = 3
+    reset_max_per_client: int = 20
+    reset_window_minutes: int = 60
+    # Admins and chiefs (who see personal data across a municipality) must use an
+    # authenticator app after their password. Not asked after a provider's sign-in.
+    second_factor_required: bool = False
 
     @property
     def uses_postgres(self) -> bool:
@@ -110,9 +122,30 @@ def load_settings() -> Settings:
         templates_dir=Path(os.environ["INTRO_TEMPLATES_DIR"]).resolve() if os.environ.get("INTRO_TEMPLATES_DIR") else None,
         retention_years=int(os.environ.get("INTRO_RETENTION_YEARS") or "5"),
         access_grace_days=int(os.environ.get("INTRO_ACCESS_GRACE_DAYS") or "30"),
+        invitation_days=int(os.environ.get("INTRO_INVITATION_DAYS") or "14"),
+        reset_link_minutes=int(os.environ.get("INTRO_RESET_LINK_MINUTES") or "60"),
+        reset_max_per_address=int(os.environ.get("INTRO_RESET_MAX_PER_ADDRESS") or "3"),
+        reset_max_per_client=int(os.environ.get("INTRO_RESET_MAX_PER_CLIENT") or "20"),
+        reset_window_minutes=int(os.environ.get("INTRO_RESET_WINDOW_MINUTES") or "60"),
+        second_factor_required=_flag("INTRO_REQUIRE_SECOND_FACTOR", False),
     )
 
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
     return load_settings()
+
+
+# The environment variables an admin may name as a sign-in provider's client secret.
+OIDC_SECRET_NAME = re.compile(r"INTRO_OIDC_[A-Z0-9_]{1,80}")
+
+
+def oidc_client_secret(name: str) -> str | None:
+    """The client secret of a municipality's sign-in provider, from the environment
+    variable an admin named for it (issue 16), read when needed so a changed secret
+    takes effect without a restart. Only names matching OIDC_SECRET_NAME are read: a
+    typed name can never send another setting (the database URL, the secret key) to a
+    provider. None when the name is not allowed or the variable is not set."""
+    if not OIDC_SECRET_NAME.fullmatch(name or ""):
+        return None
+    return os.environ.get(name) or None

@@ -231,6 +231,112 @@ class LoginSession(Table):
     created_at = Timestamptz(default=TimestamptzNow())
     expires_at = Timestamptz(null=False, index=True)
     last_seen_at = Timestamptz(default=TimestamptzNow())
+    # The browser's own description (User-Agent), cut short: shown to the person on
+    # their list of sign-ins so they can tell their devices apart (issue 16).
+    user_agent = Varchar(length=300, default="")
+
+
+class AccountLinkPurpose(StrEnum):
+    invitation = "invitation"  # a new person sets their first password
+    reset = "reset"  # a person who forgot their password sets a new one
+
+
+class AccountLink(Table):
+    """A one-time link sent by e-mail that lets a person set a password (issue 16).
+
+    Only the SHA-256 of the link's token is stored; the token itself is made from the
+    secret key when the e-mail is sent (see `intro.account_links`), so neither this
+    table nor the outbox holds a link that works. A link works once, before
+    `expires_at`, and only while it is the person's newest: a newer link, a changed
+    password or a use ends it (`ended_at`)."""
+
+    person = ForeignKey(Person, on_delete=OnDelete.cascade, null=False, index=True)
+    purpose = Varchar(length=20, null=False, choices=AccountLinkPurpose)
+    token_hash = Varchar(length=64, unique=True, null=False)
+    created_at = Timestamptz(default=TimestamptzNow())
+    created_by = ForeignKey(Person, on_delete=OnDelete.set_null, null=True)
+    expires_at = Timestamptz(null=False)
+    used_at = Timestamptz(null=True, default=None)
+    ended_at = Timestamptz(null=True, default=None)
+
+    account_link_known_purpose = Check(_one_of("purpose", AccountLinkPurpose))
+    account_link_used_means_ended = Check("used_at IS NULL OR ended_at IS NOT NULL")
+    account_link_expires_after_creation = Check("expires_at > created_at")
+
+
+class IdentityProvider(Table):
+    """A municipality's own sign-in (OpenID Connect: Entra ID, AD FS and the like), set
+    up by an admin (issue 16). The client secret is never stored: `client_secret_env`
+    names the environment variable that holds it (INTRO_OIDC_…). The provider only
+    vouches for an e-mail address; it never creates people or roles."""
+
+    municipality = ForeignKey(Municipality, on_delete=OnDelete.cascade, null=False, unique=True)
+    issuer = Varchar(length=500, null=False)
+    client_id = Varchar(length=200, null=False)
+    client_secret_env = Varchar(length=100, null=False)
+    # E-mail domains the provider may vouch for, lower case, separated by spaces.
+    allowed_domains = Text(null=False, default="")
+    # False: this municipality's people sign in through the provider only.
+    password_sign_in = Boolean(default=True)
+    updated_at = Timestamptz(default=TimestamptzNow())
+
+    identity_provider_issuer_not_blank = Check(_not_blank("issuer"))
+    identity_provider_client_id_not_blank = Check(_not_blank("client_id"))
+
+
+class ProviderSignIn(Table):
+    """A sign-in through a provider under way: from the redirect to the provider until
+    its answer comes back, at most a few minutes, used once. `state_hash` is SHA-256 of
+    the `state` sent along (which the browser also holds in a cookie)."""
+
+    state_hash = Varchar(length=64, unique=True, null=False)
+    provider = ForeignKey(IdentityProvider, on_delete=OnDelete.cascade, null=False, index=True)
+    nonce = Varchar(length=100, null=False)
+    code_verifier = Varchar(length=128, null=False, secret=True)
+    next_path = Varchar(length=500, null=False, default="/")
+    expires_at = Timestamptz(null=False, index=True)
+
+
+class SecondFactor(Table):
+    """A person's authenticator app (TOTP, RFC 6238), issue 16. Unconfirmed until the
+    person has typed a code from it; `last_step` is the 30-second step of the last
+    code accepted, so a code is never accepted twice."""
+
+    person = ForeignKey(Person, on_delete=OnDelete.cascade, null=False, unique=True)
+    secret = Varchar(length=64, null=False, secret=True)
+    created_at = Timestamptz(default=TimestamptzNow())
+    confirmed_at = Timestamptz(null=True, default=None)
+    last_step = Integer(null=False, default=0)
+
+
+class RecoveryCode(Table):
+    """One-time codes for when the authenticator app is lost; only their hashes."""
+
+    person = ForeignKey(Person, on_delete=OnDelete.cascade, null=False, index=True)
+    code_hash = Varchar(length=64, null=False)
+    used_at = Timestamptz(null=True, default=None)
+
+    recovery_code_once = Unique(["person", "code_hash"])
+
+
+class SecondFactorChallenge(Table):
+    """Between a right password and a right second-factor code: a few minutes, a few
+    tries. The browser holds the token (a cookie); only its hash is here."""
+
+    token_hash = Varchar(length=64, unique=True, null=False)
+    person = ForeignKey(Person, on_delete=OnDelete.cascade, null=False, index=True)
+    next_path = Varchar(length=500, null=False, default="/")
+    expires_at = Timestamptz(null=False)
+    failures = Integer(null=False, default=0)
+
+
+class PasswordResetRequest(Table):
+    """Every request for a reset link, whether the address has an account or not, so
+    requests can be throttled per address and per client without telling who exists."""
+
+    email = Varchar(length=254, null=False, index=True)
+    remote_addr = Varchar(length=64, default="", index=True)
+    requested_at = Timestamptz(default=TimestamptzNow(), index=True)
 
 
 class LoginAttempt(Table):
@@ -676,6 +782,10 @@ class CatchUpBooking(Table):
 class NoticeKind(StrEnum):
     session_moved = "session_moved"
     session_cancelled = "session_cancelled"
+    # A one-time link to set a password (issue 16); the body carries a placeholder the
+    # sender turns into the link, see `intro.account_links`.
+    invitation = "invitation"
+    password_reset = "password_reset"
 
 
 class Notice(Table):

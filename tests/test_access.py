@@ -9,7 +9,7 @@ import re
 import pytest
 
 from app import create_app
-from intro import api_tokens, busy, clock, hr_import
+from intro import accounts, api_tokens, busy, clock, hr_import
 from intro.tables import (
     ApiToken,
     ClosedPeriod,
@@ -122,6 +122,21 @@ RULES: list[tuple[str, str, set[str]]] = [
     ("GET", "/municipalities/{slagelse_id}/api-tokens", {"chief", "admin"}),
     ("POST", "/municipalities/{slagelse_id}/api-tokens", {"chief", "admin"}),
     ("POST", "/municipalities/{slagelse_id}/api-tokens/{token_id}/revoke", {"chief", "admin"}),
+    # Issue 16: getting in without an admin typing a password.
+    ("GET", "/password/forgot", {"anonymous", *ALL}),
+    ("POST", "/password/forgot", {"anonymous", *ALL}),
+    ("GET", "/invitations", {"chief", "coordinator"}),
+    ("POST", "/invitations/{slagelse_hire_id}", {"chief", "coordinator"}),
+    ("GET", "/me/sessions", ALL),
+    ("POST", "/me/sessions/end-all", ALL),
+    ("POST", "/me/sessions/{feed_id}/end", set()),  # only one's own: tests/test_sign_ins.py
+    ("POST", "/login/provider", {"anonymous", *ALL}),
+    ("GET", "/me/second-factor", ALL),
+    ("POST", "/me/second-factor", ALL),  # an empty code: 400
+    ("POST", "/me/second-factor/recovery-codes", ALL),  # no app yet: 400
+    ("POST", "/me/second-factor/disable", ALL),  # an empty form: "skriv din e-mail" (400)
+    ("GET", "/admin/municipalities/{slagelse_id}/sign-in", ADMIN),
+    ("POST", "/admin/municipalities/{slagelse_id}/sign-in", ADMIN),
 ]
 
 SCHEMA_VIEWS = {"", "/openapi.yaml", "/openapi.yml", "/{path}"}
@@ -133,6 +148,11 @@ TESTED_ELSEWHERE = {
     ("POST", "/login"): "tests/test_auth.py signs in and checks CSRF",
     ("POST", "/logout"): "tests/test_auth.py",
     ("GET", "/static/{file_path}"): "public files; the rule for /static/css/intro.css covers them",
+    ("GET", "/access/{token}"): "public by secret token: tests/test_account_links.py",
+    ("GET", "/login/second-factor"): "public; a waiting sign-in's cookie: tests/test_second_factor.py",
+    ("POST", "/login/second-factor"): "public; a waiting sign-in's cookie: tests/test_second_factor.py",
+    ("GET", "/login/provider/callback"): "public; the provider's answer, checked by state: tests/test_providers.py",
+    ("POST", "/access/{token}"): "public by secret token: tests/test_account_links.py",
     ("HEAD", "/static/{file_path}"): "public files",
     **{
         (method, f"/api/v1/employments{tail}"): "HR API, by token only: tests/test_hr_api.py"
@@ -206,7 +226,11 @@ async def ids(demo_db):
         "ansatte.csv",
         b"Navn;E-mail;Kommunekode;Stilling;Startdato\nBo Berg;bo.berg@example.org;330;Jobkonsulent;01-03-2026\n",
     )
+    # A new hire in Slagelse who has not signed in: the chief's and the coordinator's to invite.
+    hire = await accounts.create_person(None, "ny.i.slagelse@intro.example", "Ny i Slagelse")
+    await accounts.grant_role(None, hire, "participant", municipality_id=slagelse["id"])
     return {
+        "slagelse_hire_id": hire,
         "calendar_id": calendar_id,
         "slagelse_import_id": import_id,
         "period_id": period["id"],

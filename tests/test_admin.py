@@ -64,6 +64,7 @@ async def ids(demo_db) -> dict[str, int]:
         "slagelse": await _municipality_id("330"),
         "holbaek": await _municipality_id("316"),
         "naestved": await _municipality_id("370"),
+        "municipality_id": await _municipality_id("330"),
     }
 
 
@@ -107,6 +108,7 @@ GET_ROUTES = [
     "/admin/users/{person_id}/privacy",
     "/admin/users/{person_id}/export.json",
     "/admin/audit",
+    "/admin/municipalities/{municipality_id}/sign-in",
 ]
 
 # A valid form for every POST, so that a refused POST that changes nothing proves the
@@ -134,6 +136,12 @@ POST_ROUTES = {
     "/admin/users/{person_id}/feeds/revoke": lambda ids: {},
     "/admin/users/{person_id}/restrict": lambda ids: {"restricted": "1"},
     "/admin/users/{person_id}/anonymise": lambda ids: {"confirm": "1"},
+    "/admin/municipalities/{municipality_id}/sign-in": lambda ids: {
+        "issuer": "https://login.slagelse.example",
+        "client_id": "intro",
+        "client_secret_env": "INTRO_OIDC_SLAGELSE",
+        "allowed_domains": "slagelse.dk",
+    },
 }
 
 ROLES = ["anonymous", *PERSONAS]

@@ -16,10 +16,10 @@ from litestar.params import Body, FromQuery
 from litestar.response import Redirect, Template
 from litestar.types import ASGIApp, Receive, Scope, Send
 
-from intro import accounts
+from intro import accounts, providers, second_factor
 from intro.accounts import User
 from intro.settings import get_settings
-from intro.tables import Role
+from intro.tables import IdentityProvider, Role
 
 SESSION_COOKIE = "intro_session"
 
@@ -90,8 +90,8 @@ def login_redirect(path: str) -> str:
 # Pages
 
 
-@get("/login", opt={"public": True}, name="login", sync_to_thread=False)
-def login_page(request: Request, next: FromQuery[str | None] = None) -> Template | Redirect:
+@get("/login", opt={"public": True}, name="login")
+async def login_page(request: Request, next: FromQuery[str | None] = None) -> Template | Redirect:
     if request.scope.get("user") is not None:
         return Redirect(safe_next(next))
     return Template(
@@ -101,6 +101,8 @@ def login_page(request: Request, next: FromQuery[str | None] = None) -> Template
             "email": "",
             "error": None,
             "signed_out": bool(request.query_params.get("signed_out")),
+            "password_set": bool(request.query_params.get("password_set")),
+            "providers_exist": await IdentityProvider.exists(),
         },
     )
 
@@ -123,11 +125,38 @@ async def login_submit(
             context={"next": next_path, "email": email, "error": str(refused), "signed_out": False},
             status_code=status,
         )
+    if not await providers.password_allowed(person_id):
+        # Only someone who knew the password learns this (issue 16).
+        return Template(
+            "auth/login.html",
+            context={"next": next_path, "email": email, "error": providers.PASSWORD_OFF, "signed_out": False,
+                     "providers_exist": True},
+            status_code=400,
+        )
+    if await second_factor.asked_at_sign_in(person_id):
+        # The password was right; the session starts after the code (issue 16).
+        challenge = await second_factor.open_challenge(person_id, next_path)
+        response = Redirect(SECOND_FACTOR_PATH, status_code=303)
+        response.set_cookie(
+            CHALLENGE_COOKIE, challenge, max_age=second_factor.CHALLENGE_MINUTES * 60, httponly=True,
+            secure=get_settings().secure_cookies, samesite="lax", path=SECOND_FACTOR_PATH,
+        )
+        return response
+    return await signed_in(request, person_id, next_path)
+
+
+SECOND_FACTOR_PATH = "/login/second-factor"
+CHALLENGE_COOKIE = "intro_second_factor"
+
+
+async def signed_in(request: Request, person_id: int, next_path: str, response: Any = None) -> Any:
+    """Start a session for the person (ending this browser's old one) and send the
+    browser on to `next_path` (or return `response` with the session cookie set)."""
     old = _cookie_value(request.scope, SESSION_COOKIE)
     if old:
         await accounts.end_session(old)
-    token = await accounts.start_session(person_id)
-    response = Redirect(next_path, status_code=303)
+    token = await accounts.start_session(person_id, request.headers.get("user-agent", ""))
+    response = response if response is not None else Redirect(next_path, status_code=303)
     settings = get_settings()
     response.set_cookie(
         SESSION_COOKIE,

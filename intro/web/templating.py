@@ -40,6 +40,9 @@ def nav_for(user: User | None) -> list[NavItem]:
         items.append(NavItem("/curriculum", _("Læreplan")))
     if user.has(Role.participant, Role.coordinator, Role.instructor, Role.chief):
         items.append(NavItem("/me/feeds", _("Kalendere")))
+    if user.has(Role.chief, Role.coordinator):
+        items.append(NavItem("/invitations", _("Invitationer")))
+    items.append(NavItem("/me/sessions", _("Mine log-ins")))
     if user.is_admin:
         items.append(NavItem("/admin", _("Administration")))
     return items

@@ -47,6 +47,7 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 SECRET_KEY = "browser-test-secret-key-not-for-production-0123456789"
+OIDC_CLIENT_SECRET = "browser-test-oidc-client-secret-0123456789"
 SETUP_TIMEOUT = 120
 START_TIMEOUT = 20
 # Generous for a loaded CI machine; a passing run never waits this long.
@@ -108,6 +109,8 @@ def _server_env(database: Path) -> dict[str, str]:
         INTRO_SECRET_KEY=SECRET_KEY,
         INTRO_SECURE_COOKIES="0",
         PYTHONUNBUFFERED="1",
+        # The client secret of the test identity provider (test_browser_provider.py).
+        INTRO_OIDC_BROWSER_TEST=OIDC_CLIENT_SECRET,
     )
     return env
 
@@ -152,6 +155,8 @@ def live_server(chromium_executable) -> Iterator[LiveServer]:
 
         port = _free_port()
         base_url = f"http://127.0.0.1:{port}"
+        # Links the server makes (a provider's redirect back, e-mails) point at itself.
+        env["INTRO_BASE_URL"] = base_url
         with log.open("wb") as log_file:
             process = subprocess.Popen(
                 [sys.executable, "app.py", "serve", "--host", "127.0.0.1", "--port", str(port)],
