@@ -14,7 +14,15 @@ from __future__ import annotations
 
 from intro.accounts import User
 from intro.errors import NotFound
-from intro.tables import Cohort, Municipality, PartnershipMember, Role, Session, SessionInstructor
+from intro.tables import (
+    Cohort,
+    CurriculumDraft,
+    Municipality,
+    PartnershipMember,
+    Role,
+    Session,
+    SessionInstructor,
+)
 
 
 async def member_municipalities(partnership_ids: set[int] | list[int]) -> set[int]:
@@ -97,3 +105,20 @@ async def hr_municipality(user: User, municipality_id: int) -> dict:
     if row is None:
         raise NotFound()
     return row
+
+
+def curriculum_keeper_partnerships(user: User) -> set[int]:
+    """The partnerships whose curriculum the user keeps (drafts, publishing): those they
+    coordinate. The admin runs the installation, not the programme's content."""
+    return user.partnerships(Role.coordinator)
+
+
+async def curriculum_draft_to_edit(user: User, draft_id: int) -> dict:
+    """The curriculum draft, if the user keeps its partnership's curriculum; NotFound
+    otherwise (also for drafts of other partnerships: ids reveal nothing)."""
+    draft = await CurriculumDraft.select().where(CurriculumDraft.id == draft_id).output(
+        load_json=True
+    ).first()
+    if draft is None or draft["partnership"] not in curriculum_keeper_partnerships(user):
+        raise NotFound()
+    return draft

@@ -131,6 +131,8 @@ class Municipality(Table):
     name = Varchar(length=100, unique=True, null=False)
     region = Varchar(length=50, default="")
     created_at = Timestamptz(default=TimestamptzNow())
+    # Retired, not deleted: history keeps pointing at it; hidden from new choices (issue 17).
+    retired_at = Timestamptz(null=True, default=None)
 
     municipality_code_is_three_digits = Check(
         "length(code) = 3 AND substr(code, 1, 1) BETWEEN '0' AND '9' "
@@ -145,6 +147,7 @@ class Partnership(Table):
     name = Varchar(length=200, unique=True, null=False)
     description = Text(default="")
     created_at = Timestamptz(default=TimestamptzNow())
+    retired_at = Timestamptz(null=True, default=None)  # retired, not deleted (issue 17)
 
     partnership_name_not_blank = Check(_not_blank("name"))
 
@@ -263,9 +266,37 @@ class CurriculumVersion(Table):
     content_hash = Varchar(length=64, unique=True, null=False)
     valid_from = Date(null=True, default=None)
     loaded_at = Timestamptz(default=TimestamptzNow())
+    # The content exactly as published (the parsed file, dates as ISO text), so a version
+    # downloads as a file that `curriculum sync` reads back to the same content hash.
+    # NULL for versions loaded before it was kept (issue 17): they are rebuilt from rows.
+    content = JSON(null=True, default=None)
 
     curriculum_version_label_revision = Unique(["label", "revision"])
     curriculum_version_revision_positive = Check("revision >= 1")
+
+
+class CurriculumDraft(Table):
+    """A partnership's coordinators' work on a new curriculum version, edited in the browser
+    (issue 17). `content` has the shape of a curriculum file and may be invalid while it is
+    worked on; publishing validates it and loads it as a new immutable version, after which
+    the draft is read-only. A draft is never a version, so it is never offered to cohorts."""
+
+    partnership = ForeignKey(Partnership, on_delete=OnDelete.restrict, null=False, index=True)
+    base_version = ForeignKey(CurriculumVersion, on_delete=OnDelete.restrict, null=True)
+    content = JSON(default="{}")
+    created_by = ForeignKey(Person, on_delete=OnDelete.set_null, null=True)
+    created_at = Timestamptz(default=TimestamptzNow())
+    updated_at = Timestamptz(default=TimestamptzNow())
+    published_version = ForeignKey(CurriculumVersion, on_delete=OnDelete.restrict, null=True)
+    published_at = Timestamptz(null=True, default=None)
+    discarded_at = Timestamptz(null=True, default=None)
+
+    curriculum_draft_published_has_time = Check(
+        "(published_version IS NULL) = (published_at IS NULL)"
+    )
+    curriculum_draft_not_both_published_and_discarded = Check(
+        "published_at IS NULL OR discarded_at IS NULL"
+    )
 
 
 class Strand(Table):

@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 import pytest
 
 from app import create_app
-from intro import api_tokens, busy, hr_import
+from intro import api_tokens, busy, curriculum_drafts, hr_import
 from intro.tables import (
     ApiToken,
     ClosedPeriod,
@@ -53,6 +53,23 @@ RULES: list[tuple[str, str, set[str]]] = [
     ("GET", "/curriculum/{version_id}/modules/{module_id}", ALL),
     ("GET", "/curriculum/{version_id}/local-modules/new", STAFF_EDITORS),
     ("POST", "/curriculum/{version_id}/local-modules", STAFF_EDITORS),
+    ("GET", "/curriculum/{version_id}/file.toml", ALL),
+    # Curriculum drafts (issue 17): the partnership's coordinators only; another
+    # partnership's coordinator gets 404 (tests/test_curriculum_drafts.py).
+    ("GET", "/curriculum/drafts", COORDINATOR),
+    ("POST", "/curriculum/drafts", COORDINATOR),
+    ("POST", "/curriculum/drafts/upload", COORDINATOR),
+    ("GET", "/curriculum/drafts/{draft_id}", COORDINATOR),
+    ("POST", "/curriculum/drafts/{draft_id}/header", COORDINATOR),
+    ("GET", "/curriculum/drafts/{draft_id}/items/{kind}/new", COORDINATOR),
+    ("GET", "/curriculum/drafts/{draft_id}/items/{kind}/{index}", COORDINATOR),
+    ("POST", "/curriculum/drafts/{draft_id}/items/{kind}/check", COORDINATOR),
+    ("POST", "/curriculum/drafts/{draft_id}/items/{kind}", COORDINATOR),
+    ("POST", "/curriculum/drafts/{draft_id}/items/{kind}/remove", COORDINATOR),
+    ("GET", "/curriculum/drafts/{draft_id}/diff", COORDINATOR),
+    ("POST", "/curriculum/drafts/{draft_id}/publish", COORDINATOR),
+    ("POST", "/curriculum/drafts/{draft_id}/discard", COORDINATOR),
+    ("GET", "/curriculum/drafts/{draft_id}/file.toml", COORDINATOR),
     ("GET", "/static/css/intro.css", {"anonymous", *ALL}),
     ("GET", "/cohorts", COHORT_VIEWERS),
     ("GET", "/cohorts/new", COORDINATOR),
@@ -202,7 +219,12 @@ async def ids(demo_db):
         "ansatte.csv",
         b"Navn;E-mail;Kommunekode;Stilling;Startdato\nBo Berg;bo.berg@example.org;330;Jobkonsulent;01-03-2026\n",
     )
+    coordinator = await Person.select(Person.id).where(Person.email == PERSONAS["coordinator"]).first()
+    draft_id = await curriculum_drafts.start(coordinator["id"], planning["partnership"], version["id"])
     return {
+        "draft_id": draft_id,
+        "kind": "modules",
+        "index": 0,
         "calendar_id": calendar_id,
         "slagelse_import_id": import_id,
         "period_id": period["id"],

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from litestar import Request, get, post
 from litestar.enums import RequestEncodingType
 from litestar.exceptions import NotFoundException
-from litestar.params import Body, FromPath
+from litestar.params import Body, FromPath, FromQuery
 from litestar.response import Redirect, Template
 
 from intro import curriculum
@@ -28,6 +28,7 @@ async def versions(request: Request[User, None, None]) -> Template:
         context={
             "versions": await curriculum.list_versions(),
             "can_edit": request.user.has(Role.coordinator, Role.admin),
+            "can_draft": request.user.has(Role.coordinator),
         },
     )
 
@@ -40,11 +41,18 @@ async def _version_or_404(version_id: int) -> dict:
 
 
 @get("/curriculum/{version_id:int}", guards=[ANY_ROLE], name="curriculum_version")
-async def version(request: Request[User, None, None], version_id: FromPath[int]) -> Template:
+async def version(
+    request: Request[User, None, None], version_id: FromPath[int], notice: FromQuery[str | None] = None
+) -> Template:
     detail = await _version_or_404(version_id)
     return Template(
         "curriculum/version.html",
-        context={**detail, "can_edit": request.user.has(Role.coordinator, Role.admin)},
+        context={
+            **detail,
+            "can_edit": request.user.has(Role.coordinator, Role.admin),
+            "can_draft": request.user.has(Role.coordinator),
+            "published": notice == "published",
+        },
     )
 
 

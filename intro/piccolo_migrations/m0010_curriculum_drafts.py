@@ -1,0 +1,354 @@
+"""Issue 17: curriculum drafts edited in the browser; each version keeps the content it was
+published with (for an exact TOML download); municipalities and partnerships are retired,
+not deleted."""
+
+from piccolo.apps.migrations.auto.migration_manager import MigrationManager
+from piccolo.columns.base import OnDelete, OnUpdate
+from piccolo.columns.column_types import JSON, ForeignKey, Serial, Timestamptz
+from piccolo.columns.defaults.timestamptz import TimestamptzNow
+from piccolo.columns.indexes import IndexMethod
+from piccolo.constraints import Check
+from piccolo.table import Table
+
+
+class CurriculumVersion(Table, tablename="curriculum_version", schema=None):
+    id = Serial(
+        null=False,
+        primary_key=True,
+        unique=False,
+        index=False,
+        index_method=IndexMethod.btree,
+        choices=None,
+        db_column_name="id",
+        secret=False,
+    )
+
+
+class Partnership(Table, tablename="partnership", schema=None):
+    id = Serial(
+        null=False,
+        primary_key=True,
+        unique=False,
+        index=False,
+        index_method=IndexMethod.btree,
+        choices=None,
+        db_column_name="id",
+        secret=False,
+    )
+
+
+class Person(Table, tablename="person", schema=None):
+    id = Serial(
+        null=False,
+        primary_key=True,
+        unique=False,
+        index=False,
+        index_method=IndexMethod.btree,
+        choices=None,
+        db_column_name="id",
+        secret=False,
+    )
+
+
+ID = "2026-11-29T17:00:00:000000"
+VERSION = "1.38.0"
+DESCRIPTION = "Curriculum drafts edited in the browser, the published content kept on each version, retired municipalities and partnerships"
+
+
+async def forwards():
+    manager = MigrationManager(
+        migration_id=ID, app_name="intro", description=DESCRIPTION
+    )
+
+    manager.add_table(
+        class_name="CurriculumDraft",
+        tablename="curriculum_draft",
+        schema=None,
+        columns=None,
+    )
+
+    manager.add_column(
+        table_class_name="CurriculumDraft",
+        tablename="curriculum_draft",
+        column_name="partnership",
+        db_column_name="partnership",
+        column_class_name="ForeignKey",
+        column_class=ForeignKey,
+        params={
+            "references": Partnership,
+            "on_delete": OnDelete.restrict,
+            "on_update": OnUpdate.cascade,
+            "target_column": None,
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": True,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="CurriculumDraft",
+        tablename="curriculum_draft",
+        column_name="base_version",
+        db_column_name="base_version",
+        column_class_name="ForeignKey",
+        column_class=ForeignKey,
+        params={
+            "references": CurriculumVersion,
+            "on_delete": OnDelete.restrict,
+            "on_update": OnUpdate.cascade,
+            "target_column": None,
+            "null": True,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="CurriculumDraft",
+        tablename="curriculum_draft",
+        column_name="content",
+        db_column_name="content",
+        column_class_name="JSON",
+        column_class=JSON,
+        params={
+            "default": "{}",
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="CurriculumDraft",
+        tablename="curriculum_draft",
+        column_name="created_by",
+        db_column_name="created_by",
+        column_class_name="ForeignKey",
+        column_class=ForeignKey,
+        params={
+            "references": Person,
+            "on_delete": OnDelete.set_null,
+            "on_update": OnUpdate.cascade,
+            "target_column": None,
+            "null": True,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="CurriculumDraft",
+        tablename="curriculum_draft",
+        column_name="created_at",
+        db_column_name="created_at",
+        column_class_name="Timestamptz",
+        column_class=Timestamptz,
+        params={
+            "default": TimestamptzNow(),
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="CurriculumDraft",
+        tablename="curriculum_draft",
+        column_name="updated_at",
+        db_column_name="updated_at",
+        column_class_name="Timestamptz",
+        column_class=Timestamptz,
+        params={
+            "default": TimestamptzNow(),
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="CurriculumDraft",
+        tablename="curriculum_draft",
+        column_name="published_version",
+        db_column_name="published_version",
+        column_class_name="ForeignKey",
+        column_class=ForeignKey,
+        params={
+            "references": CurriculumVersion,
+            "on_delete": OnDelete.restrict,
+            "on_update": OnUpdate.cascade,
+            "target_column": None,
+            "null": True,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="CurriculumDraft",
+        tablename="curriculum_draft",
+        column_name="published_at",
+        db_column_name="published_at",
+        column_class_name="Timestamptz",
+        column_class=Timestamptz,
+        params={
+            "default": None,
+            "null": True,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="CurriculumDraft",
+        tablename="curriculum_draft",
+        column_name="discarded_at",
+        db_column_name="discarded_at",
+        column_class_name="Timestamptz",
+        column_class=Timestamptz,
+        params={
+            "default": None,
+            "null": True,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_constraint(
+        table_class_name="CurriculumDraft",
+        tablename="curriculum_draft",
+        constraint_name="curriculum_draft_published_has_time",
+        constraint_class=Check,
+        params={
+            "condition": "(published_version IS NULL) = (published_at IS NULL)"
+        },
+        schema=None,
+    )
+
+    manager.add_constraint(
+        table_class_name="CurriculumDraft",
+        tablename="curriculum_draft",
+        constraint_name="curriculum_draft_not_both_published_and_discarded",
+        constraint_class=Check,
+        params={"condition": "published_at IS NULL OR discarded_at IS NULL"},
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="CurriculumVersion",
+        tablename="curriculum_version",
+        column_name="content",
+        db_column_name="content",
+        column_class_name="JSON",
+        column_class=JSON,
+        params={
+            "default": None,
+            "null": True,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="Municipality",
+        tablename="municipality",
+        column_name="retired_at",
+        db_column_name="retired_at",
+        column_class_name="Timestamptz",
+        column_class=Timestamptz,
+        params={
+            "default": None,
+            "null": True,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="Partnership",
+        tablename="partnership",
+        column_name="retired_at",
+        db_column_name="retired_at",
+        column_class_name="Timestamptz",
+        column_class=Timestamptz,
+        params={
+            "default": None,
+            "null": True,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    return manager
