@@ -48,6 +48,7 @@ async def _municipality_id(code: str) -> int:
 async def ids(demo_db) -> dict[str, int]:
     participant = await _person_id(PERSONAS["participant"])
     grant = await RoleGrant.select(RoleGrant.id).where(RoleGrant.person == participant).first()
+    venue = await Venue.select().first()
     return {
         "partnership_id": (await Partnership.select(Partnership.id).first())["id"],
         "person_id": participant,
@@ -55,6 +56,9 @@ async def ids(demo_db) -> dict[str, int]:
         "slagelse": await _municipality_id("330"),
         "holbaek": await _municipality_id("316"),
         "naestved": await _municipality_id("370"),
+        "municipality_id": await _municipality_id("330"),
+        "venue_id": venue["id"],
+        "venue_form": {k: str(venue[k]) for k in ("address", "postcode", "city", "capacity")},
     }
 
 
@@ -96,6 +100,8 @@ GET_ROUTES = [
     "/admin/users",
     "/admin/users/{person_id}",
     "/admin/audit",
+    "/admin/municipalities/{municipality_id}",
+    "/admin/venues/{venue_id}",
 ]
 
 # A valid form for every POST, so that a refused POST that changes nothing proves the
@@ -121,6 +127,18 @@ POST_ROUTES = {
     "/admin/users/{person_id}/password": lambda ids: {"password": NEW_PASSWORD},
     "/admin/users/{person_id}/active": lambda ids: {"active": "0"},
     "/admin/users/{person_id}/feeds/revoke": lambda ids: {},
+    # Correcting and retiring master data (issue 17).
+    "/admin/municipalities/{municipality_id}": lambda ids: {
+        "code": "330", "name": "Slagelse", "region": "Region Sjælland (rettet)",
+    },
+    "/admin/municipalities/{municipality_id}/retire": lambda ids: {"retired": "1"},
+    "/admin/venues/{venue_id}": lambda ids: {**ids["venue_form"], "name": "Den nye sal"},
+    "/admin/venues/{venue_id}/active": lambda ids: {"active": "0"},
+    "/admin/partnerships/{partnership_id}": lambda ids: {"name": "Introsamarbejdet, nyt navn"},
+    "/admin/partnerships/{partnership_id}/retire": lambda ids: {"retired": "1"},
+    "/admin/users/{person_id}/details": lambda ids: {
+        "full_name": "Sara Rettet", "email": "sara.rettet@intro.example",
+    },
 }
 
 ROLES = ["anonymous", *PERSONAS]

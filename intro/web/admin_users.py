@@ -28,6 +28,7 @@ NOTICES = {
     "feeds_revoked": _("Alle brugerens kalenderadresser er stoppet."),
     "activated": _("Brugeren er aktiveret og kan logge ind igen."),
     "deactivated": _("Brugeren er deaktiveret og logget ud alle steder."),
+    "details_saved": _("Navn og e-mailadresse er gemt."),
 }
 
 

@@ -76,7 +76,9 @@ async def module(version_id: FromPath[int], module_id: FromPath[int]) -> Templat
 async def _editable_municipalities(user: User) -> list[dict]:
     """Admins may add local modules for any municipality; a coordinator for the
     member municipalities of their partnerships."""
-    query = Municipality.select(Municipality.id, Municipality.name).order_by(Municipality.name)
+    query = Municipality.select(Municipality.id, Municipality.name).where(
+        Municipality.retired_at.is_null()
+    ).order_by(Municipality.name)
     if not user.is_admin:
         member_ids = [
             r["municipality"]
