@@ -122,3 +122,11 @@ async def curriculum_draft_to_edit(user: User, draft_id: int) -> dict:
     if draft is None or draft["partnership"] not in curriculum_keeper_partnerships(user):
         raise NotFound()
     return draft
+
+
+def notices_scope(user: User) -> set[int] | None:
+    """Which notices the outbox page shows the user: None for an admin (all of them),
+    otherwise the partnerships they coordinate (notices about their cohorts' days)."""
+    if user.is_admin:
+        return None
+    return user.partnerships(Role.coordinator)

@@ -42,6 +42,7 @@ ACTION_NAMES = {
     "curriculum.draft_download": _("Udkast hentet som fil"),
     "curriculum.publish": _("Udkast udgivet som ny version"),
     "curriculum.download": _("Læreplan hentet som fil"),
+    "notice.resend": _("Besked sendt igen"),
     "cohort.create": _("Hold oprettet"),
     "cohort.propose": _("Køreplan foreslået"),
     "cohort.accept": _("Køreplan godkendt"),

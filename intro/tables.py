@@ -726,6 +726,9 @@ class Notice(Table):
     attempts = Integer(null=False, default=0)
     next_attempt_at = Timestamptz(null=True, default=TimestamptzNow(), index=True)
     last_error = Text(default="")
+    # Set when the sender gives up after `notices.MAX_ATTEMPTS` failed attempts (issue 17):
+    # the notice is no longer tried until someone resends it from the outbox page.
+    failed_at = Timestamptz(null=True, default=None)
 
     notice_known_kind = Check(_one_of("kind", NoticeKind))
     notice_attempts_not_negative = Check("attempts >= 0")

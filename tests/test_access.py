@@ -20,6 +20,7 @@ from intro.tables import (
     LocalTaskTemplate,
     Module,
     Municipality,
+    Notice,
     Person,
     PlanItem,
     Session,
@@ -70,6 +71,9 @@ RULES: list[tuple[str, str, set[str]]] = [
     ("POST", "/curriculum/drafts/{draft_id}/publish", COORDINATOR),
     ("POST", "/curriculum/drafts/{draft_id}/discard", COORDINATOR),
     ("GET", "/curriculum/drafts/{draft_id}/file.toml", COORDINATOR),
+    # The notice outbox (issue 17): admins see all notices, coordinators their cohorts'.
+    ("GET", "/notices", {"coordinator", "admin"}),
+    ("POST", "/notices/{notice_id}/resend", {"coordinator", "admin"}),
     ("GET", "/static/css/intro.css", {"anonymous", *ALL}),
     ("GET", "/cohorts", COHORT_VIEWERS),
     ("GET", "/cohorts/new", COORDINATOR),
@@ -221,7 +225,14 @@ async def ids(demo_db):
     )
     coordinator = await Person.select(Person.id).where(Person.email == PERSONAS["coordinator"]).first()
     draft_id = await curriculum_drafts.start(coordinator["id"], planning["partnership"], version["id"])
+    notice_id = (
+        await Notice.insert(
+            Notice(recipient=sara["id"], email=PERSONAS["participant"], subject="Flyttet", body="Flyttet",
+                   session=session["id"], kind="session_moved")
+        ).returning(Notice.id)
+    )[0]["id"]
     return {
+        "notice_id": notice_id,
         "draft_id": draft_id,
         "kind": "modules",
         "index": 0,

@@ -1,6 +1,6 @@
 """Issue 17: curriculum drafts edited in the browser; each version keeps the content it was
 published with (for an exact TOML download); municipalities and partnerships are retired,
-not deleted."""
+not deleted; a notice that keeps failing is given up (`failed_at`) instead of retried forever."""
 
 from piccolo.apps.migrations.auto.migration_manager import MigrationManager
 from piccolo.columns.base import OnDelete, OnUpdate
@@ -335,6 +335,27 @@ async def forwards():
         tablename="partnership",
         column_name="retired_at",
         db_column_name="retired_at",
+        column_class_name="Timestamptz",
+        column_class=Timestamptz,
+        params={
+            "default": None,
+            "null": True,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="Notice",
+        tablename="notice",
+        column_name="failed_at",
+        db_column_name="failed_at",
         column_class_name="Timestamptz",
         column_class=Timestamptz,
         params={

@@ -40,6 +40,8 @@ def nav_for(user: User | None) -> list[NavItem]:
         items.append(NavItem("/curriculum", _("Læreplan")))
     if user.has(Role.participant, Role.coordinator, Role.instructor, Role.chief):
         items.append(NavItem("/me/feeds", _("Kalendere")))
+    if user.has(Role.coordinator, Role.admin):
+        items.append(NavItem("/notices", _("Udbakke")))
     if user.is_admin:
         items.append(NavItem("/admin", _("Administration")))
     return items
