@@ -130,3 +130,12 @@ def notices_scope(user: User) -> set[int] | None:
     if user.is_admin:
         return None
     return user.partnerships(Role.coordinator)
+
+
+async def local_curriculum_municipalities(user: User) -> set[int]:
+    """The municipalities whose local curriculum (local modules, toned profiles) the user
+    keeps: every one for an admin; for a coordinator, the member municipalities of the
+    partnerships they coordinate."""
+    if user.is_admin:
+        return {r["id"] for r in await Municipality.select(Municipality.id)}
+    return await member_municipalities(user.partnerships(Role.coordinator))

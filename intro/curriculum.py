@@ -21,9 +21,9 @@ from typing import Any
 
 import tomli_w
 
-from intro import audit
+from intro import audit, clock
 from intro.db import write_transaction
-from intro.errors import Invalid
+from intro.errors import Invalid, NotFound
 from intro.i18n import _
 from intro.tables import (
     Cohort,
@@ -624,11 +624,12 @@ def field_errors(problems: list[Problem], prefix: str) -> dict[str, str]:
     return errors
 
 
-async def add_local_module(
-    actor_id: int | None, version_id: int, municipality_id: int, form: dict[str, Any]
-) -> int:
-    """A municipality's own module on top of a shared version. The version's shared
-    content is not touched; the module is validated by the same rules as the file."""
+async def _local_module_checked(
+    version_id: int, municipality_id: int, form: dict[str, Any], module_id: int | None = None
+) -> tuple[dict, dict[str, int], dict[str, int], dict[str, int]]:
+    """The module from its form, checked by the file's rules against the version (its
+    strands, the shared competences and the municipality's own, the other modules).
+    Returns (module, strand ids, competence ids, module ids) or raises Invalid."""
     strands = {
         r["code"]: r["id"]
         for r in await Strand.select(Strand.code, Strand.id).where(
@@ -638,7 +639,8 @@ async def add_local_module(
     competences = {
         r["code"]: r["id"]
         for r in await Competence.select(Competence.code, Competence.id).where(
-            Competence.curriculum_version == version_id
+            (Competence.curriculum_version == version_id)
+            & (Competence.municipality.is_null() | (Competence.municipality == municipality_id))
         )
     }
     modules = {
@@ -646,6 +648,7 @@ async def add_local_module(
         for r in await Module.select(Module.code, Module.id).where(
             Module.curriculum_version == version_id
         )
+        if r["id"] != module_id
     }
     municipality = await Municipality.select(Municipality.code).where(
         Municipality.id == municipality_id
@@ -667,7 +670,18 @@ async def add_local_module(
         errors.setdefault("code", _("koden '{code}' er brugt før").format(code=code))
     if errors:
         raise Invalid(errors)
+    return module, strands, competences, modules
 
+
+async def add_local_module(
+    actor_id: int | None, version_id: int, municipality_id: int, form: dict[str, Any]
+) -> int:
+    """A municipality's own module on top of a shared version. The version's shared
+    content is not touched; the module is validated by the same rules as the file."""
+    module, strands, competences, modules = await _local_module_checked(
+        version_id, municipality_id, form
+    )
+    code = module["code"]
     async with write_transaction(Module._meta.db):
         module_id = await _insert_module(
             version_id, strands[module["strand"]], municipality_id, module, 100
@@ -683,6 +697,67 @@ async def add_local_module(
             version=version_id,
         )
     return module_id
+
+
+async def local_module(module_id: int) -> dict | None:
+    """A local module's row (municipality set), or None for a shared or unknown one."""
+    row = await Module.select().where(
+        (Module.id == module_id) & Module.municipality.is_not_null()
+    ).output(load_json=True).first()
+    return row
+
+
+async def update_local_module(actor_id: int | None, module_id: int, form: dict[str, Any]) -> None:
+    """Correct a municipality's local module, checked as when it was added. Cohorts that
+    have it see the correction; the audit line keeps the fields as they were, so the
+    history is kept. Raises NotFound for a shared or unknown module, Invalid by field."""
+    current = await local_module(module_id)
+    if current is None:
+        raise NotFound()
+    module, strands, competences, modules = await _local_module_checked(
+        current["curriculum_version"], current["municipality"], form, module_id
+    )
+    transfer = module["transfer"]
+    values = {
+        Module.code: module["code"],
+        Module.title: module["title"].strip(),
+        Module.summary: module.get("summary", "").strip(),
+        Module.strand: strands[module["strand"]],
+        Module.format: module["format"],
+        Module.duration_minutes: round(module["duration_hours"] * 60),
+        Module.days: module.get("days", 1),
+        Module.objectives: [o.strip() for o in module["objectives"]],
+        Module.preparation: module.get("preparation", "").strip(),
+        Module.transfer_title: transfer["title"].strip(),
+        Module.transfer_assignment: transfer["assignment"].strip(),
+    }
+    before = {
+        column._meta.name: current[column._meta.name]
+        for column in values
+        if current[column._meta.name] != values[column]
+    }
+    async with write_transaction(Module._meta.db):
+        await Module.update(values).where(Module.id == module_id)
+        await ModuleCompetence.delete().where(ModuleCompetence.module == module_id)
+        await ModulePrerequisite.delete().where(ModulePrerequisite.module == module_id)
+        await _insert_links([module], {**modules, module["code"]: module_id}, competences)
+        await audit.record(
+            actor_id, "curriculum.update_local_module", "module", module_id, before=before,
+        )
+
+
+async def set_local_module_retired(actor_id: int | None, module_id: int, retired: bool) -> None:
+    """Retire a local module (no longer offered to new cohorts; cohorts that have it keep
+    it) or bring it back. Raises NotFound for a shared or unknown module."""
+    if await local_module(module_id) is None:
+        raise NotFound()
+    async with write_transaction(Module._meta.db):
+        await Module.update({Module.retired_at: clock.now() if retired else None}).where(
+            Module.id == module_id
+        )
+        await audit.record(
+            actor_id, "curriculum.retire_local_module", "module", module_id, retired=retired
+        )
 
 
 # --------------------------------------------------------------------------------------
@@ -714,9 +789,9 @@ async def version_detail(version_id: int) -> dict | None:
     profiles = await Profile.select().where(Profile.curriculum_version == version_id).order_by(
         Profile.position
     )
-    competences = await Competence.select().where(
-        Competence.curriculum_version == version_id
-    ).order_by(Competence.position)
+    competences = await Competence.select(
+        *Competence.all_columns(), Competence.municipality.name.as_alias("municipality_name")
+    ).where(Competence.curriculum_version == version_id).order_by(Competence.position)
     modules = await Module.select(
         *Module.all_columns(), Module.municipality.name.as_alias("municipality_name")
     ).where(Module.curriculum_version == version_id).order_by(Module.position).order_by(
@@ -807,7 +882,7 @@ async def _rebuild_content(version: dict) -> dict:
         Profile.position
     )
     competences = await Competence.select().where(
-        Competence.curriculum_version == version_id
+        (Competence.curriculum_version == version_id) & Competence.municipality.is_null()
     ).order_by(Competence.position)
     modules = await Module.select().where(
         (Module.curriculum_version == version_id) & Module.municipality.is_null()

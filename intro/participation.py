@@ -138,8 +138,11 @@ async def reflections(person_id: int) -> list[dict]:
 
 async def competences_to_assess(person_id: int) -> list[dict]:
     """The base profile's competences and those of the person's specialist profile,
-    from the curriculum version of their cohort."""
-    enrolment = await Enrolment.select(Enrolment.cohort.curriculum_version.as_alias("version")).where(
+    from the curriculum version of their cohort, with the local competences their
+    municipality has toned those profiles with (issue 17)."""
+    enrolment = await Enrolment.select(
+        Enrolment.cohort.curriculum_version.as_alias("version"), Enrolment.municipality
+    ).where(
         (Enrolment.person == person_id) & Enrolment.status.is_in(["enrolled", "completed"])
     ).order_by(Enrolment.requested_at, ascending=False).first()
     if enrolment is None:
@@ -152,7 +155,10 @@ async def competences_to_assess(person_id: int) -> list[dict]:
         Competence.id, Competence.code, Competence.name, Competence.description, Competence.position,
         Competence.profile.name.as_alias("profile_name"), Competence.profile.kind.as_alias("profile_kind"),
         Competence.profile.code.as_alias("profile_code"), Competence.profile.position.as_alias("profile_position"),
-    ).where(Competence.curriculum_version == enrolment["version"])
+    ).where(
+        (Competence.curriculum_version == enrolment["version"])
+        & (Competence.municipality.is_null() | (Competence.municipality == enrolment["municipality"]))
+    )
     chosen = [r for r in rows if r["profile_kind"] == "base" or r["profile_code"] == specialist]
     return sorted(chosen, key=lambda r: (r["profile_position"], r["position"]))
 

@@ -333,6 +333,9 @@ class Competence(Table):
     name = Varchar(length=200, null=False)
     description = Text(default="")
     position = SmallInt(default=0)
+    # A municipality's own competence on top of a shared profile (local toning, issue 17);
+    # NULL for the shared competences of the curriculum file.
+    municipality = ForeignKey(Municipality, on_delete=OnDelete.restrict, null=True, index=True)
 
     competence_code_per_version = Unique(["curriculum_version", "code"])
 
@@ -356,6 +359,9 @@ class Module(Table):
     transfer_assignment = Text(null=False)
     position = SmallInt(default=0)
     created_at = Timestamptz(default=TimestamptzNow())
+    # A retired local module is no longer offered to new cohorts; cohorts that have it keep
+    # it (issue 17). Shared modules are never retired: a new version leaves them out.
+    retired_at = Timestamptz(null=True, default=None)
 
     module_code_per_version = Unique(["curriculum_version", "code"])
     module_known_format = Check(_one_of("format", ModuleFormat))
@@ -363,6 +369,19 @@ class Module(Table):
     module_days_positive = Check("days >= 1 AND days <= 20")
     module_title_not_blank = Check(_not_blank("title"))
     module_transfer_not_blank = Check(_not_blank("transfer_assignment"))
+
+
+class ProfileToning(Table):
+    """A municipality's own description of a shared profile (local toning, issue 17): shown
+    to its people beside the shared description; its own competences are `Competence`
+    rows with `municipality` set."""
+
+    profile = ForeignKey(Profile, on_delete=OnDelete.cascade, null=False, index=True)
+    municipality = ForeignKey(Municipality, on_delete=OnDelete.restrict, null=False, index=True)
+    description = Text(default="")
+    updated_at = Timestamptz(default=TimestamptzNow())
+
+    profile_toning_once = Unique(["profile", "municipality"])
 
 
 class ModuleCompetence(Table):

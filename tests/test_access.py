@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 import pytest
 
 from app import create_app
-from intro import api_tokens, busy, curriculum_drafts, hr_import
+from intro import api_tokens, busy, curriculum, curriculum_drafts, hr_import
 from intro.tables import (
     ApiToken,
     ClosedPeriod,
@@ -23,6 +23,7 @@ from intro.tables import (
     Notice,
     Person,
     PlanItem,
+    Profile,
     Session,
     SessionInstructor,
 )
@@ -71,6 +72,13 @@ RULES: list[tuple[str, str, set[str]]] = [
     ("POST", "/curriculum/drafts/{draft_id}/publish", COORDINATOR),
     ("POST", "/curriculum/drafts/{draft_id}/discard", COORDINATOR),
     ("GET", "/curriculum/drafts/{draft_id}/file.toml", COORDINATOR),
+    # Local toning (issue 17): local modules corrected and retired, profiles toned, by the
+    # coordinators of a partnership the municipality is in, and admins.
+    ("GET", "/curriculum/{version_id}/modules/{local_module_id}/edit", STAFF_EDITORS),
+    ("POST", "/curriculum/{version_id}/modules/{local_module_id}", STAFF_EDITORS),
+    ("POST", "/curriculum/{version_id}/modules/{local_module_id}/retire", STAFF_EDITORS),
+    ("GET", "/curriculum/{version_id}/profiles/{profile_id}/toning/{naestved_id}", STAFF_EDITORS),
+    ("POST", "/curriculum/{version_id}/profiles/{profile_id}/toning/{naestved_id}", STAFF_EDITORS),
     # The notice outbox (issue 17): admins see all notices, coordinators their cohorts'.
     ("GET", "/notices", {"coordinator", "admin"}),
     ("POST", "/notices/{notice_id}/resend", {"coordinator", "admin"}),
@@ -231,7 +239,17 @@ async def ids(demo_db):
                    session=session["id"], kind="session_moved")
         ).returning(Notice.id)
     )[0]["id"]
+    naestved = await Municipality.select(Municipality.id).where(Municipality.code == "370").first()
+    local_module_id = await curriculum.add_local_module(None, version["id"], naestved["id"], {
+        "code": "LOK-NAE-9", "title": "Lokalt", "strand": "tvaerfaglig", "format": "classroom",
+        "duration_hours": "2", "days": "1", "objectives": "Mål", "competences": ["basis-samarbejde"],
+        "transfer_title": "Opgave", "transfer_assignment": "Gør det.",
+    })
+    profile = await Profile.select(Profile.id).where(Profile.curriculum_version == version["id"]).first()
     return {
+        "naestved_id": naestved["id"],
+        "local_module_id": local_module_id,
+        "profile_id": profile["id"],
         "notice_id": notice_id,
         "draft_id": draft_id,
         "kind": "modules",

@@ -4,10 +4,10 @@ not deleted; a notice that keeps failing is given up (`failed_at`) instead of re
 
 from piccolo.apps.migrations.auto.migration_manager import MigrationManager
 from piccolo.columns.base import OnDelete, OnUpdate
-from piccolo.columns.column_types import JSON, ForeignKey, Serial, Timestamptz
+from piccolo.columns.column_types import JSON, ForeignKey, Serial, Text, Timestamptz
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.columns.indexes import IndexMethod
-from piccolo.constraints import Check
+from piccolo.constraints import Check, Unique
 from piccolo.table import Table
 
 
@@ -50,9 +50,35 @@ class Person(Table, tablename="person", schema=None):
     )
 
 
+class Municipality(Table, tablename="municipality", schema=None):
+    id = Serial(
+        null=False,
+        primary_key=True,
+        unique=False,
+        index=False,
+        index_method=IndexMethod.btree,
+        choices=None,
+        db_column_name="id",
+        secret=False,
+    )
+
+
+class Profile(Table, tablename="profile", schema=None):
+    id = Serial(
+        null=False,
+        primary_key=True,
+        unique=False,
+        index=False,
+        index_method=IndexMethod.btree,
+        choices=None,
+        db_column_name="id",
+        secret=False,
+    )
+
+
 ID = "2026-11-29T17:00:00:000000"
 VERSION = "1.38.0"
-DESCRIPTION = "Curriculum drafts edited in the browser, the published content kept on each version, retired municipalities and partnerships"
+DESCRIPTION = "Curriculum drafts, published content per version, retired master data, given-up notices, local toning"
 
 
 async def forwards():
@@ -356,6 +382,157 @@ async def forwards():
         tablename="notice",
         column_name="failed_at",
         db_column_name="failed_at",
+        column_class_name="Timestamptz",
+        column_class=Timestamptz,
+        params={
+            "default": None,
+            "null": True,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_table(
+        class_name="ProfileToning",
+        tablename="profile_toning",
+        schema=None,
+        columns=None,
+    )
+
+    manager.add_column(
+        table_class_name="ProfileToning",
+        tablename="profile_toning",
+        column_name="profile",
+        db_column_name="profile",
+        column_class_name="ForeignKey",
+        column_class=ForeignKey,
+        params={
+            "references": Profile,
+            "on_delete": OnDelete.cascade,
+            "on_update": OnUpdate.cascade,
+            "target_column": None,
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": True,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="ProfileToning",
+        tablename="profile_toning",
+        column_name="municipality",
+        db_column_name="municipality",
+        column_class_name="ForeignKey",
+        column_class=ForeignKey,
+        params={
+            "references": Municipality,
+            "on_delete": OnDelete.restrict,
+            "on_update": OnUpdate.cascade,
+            "target_column": None,
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": True,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="ProfileToning",
+        tablename="profile_toning",
+        column_name="description",
+        db_column_name="description",
+        column_class_name="Text",
+        column_class=Text,
+        params={
+            "default": "",
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="ProfileToning",
+        tablename="profile_toning",
+        column_name="updated_at",
+        db_column_name="updated_at",
+        column_class_name="Timestamptz",
+        column_class=Timestamptz,
+        params={
+            "default": TimestamptzNow(),
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_constraint(
+        table_class_name="ProfileToning",
+        tablename="profile_toning",
+        constraint_name="profile_toning_once",
+        constraint_class=Unique,
+        params={"columns": ["profile", "municipality"], "nulls_distinct": True},
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="Competence",
+        tablename="competence",
+        column_name="municipality",
+        db_column_name="municipality",
+        column_class_name="ForeignKey",
+        column_class=ForeignKey,
+        params={
+            "references": Municipality,
+            "on_delete": OnDelete.restrict,
+            "on_update": OnUpdate.cascade,
+            "target_column": None,
+            "null": True,
+            "primary_key": False,
+            "unique": False,
+            "index": True,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="Module",
+        tablename="module",
+        column_name="retired_at",
+        db_column_name="retired_at",
         column_class_name="Timestamptz",
         column_class=Timestamptz,
         params={
