@@ -719,6 +719,51 @@ class CatchUpBooking(Table):
 # Change notices (issue 5)
 
 
+class EvaluationKind(StrEnum):
+    evaluation = "evaluation"  # after the module's last day: relevance, usefulness, plans
+    follow_up = "follow_up"  # weeks later: used at work? shared with colleagues?
+
+
+class EvaluationReceipt(Table):
+    """That a person has answered one evaluation (never what they answered), so each is
+    answered once. Nothing links a receipt to its answer (issue 17)."""
+
+    person = ForeignKey(Person, on_delete=OnDelete.restrict, null=False, index=True)
+    cohort = ForeignKey(Cohort, on_delete=OnDelete.restrict, null=False, index=True)
+    module = ForeignKey(Module, on_delete=OnDelete.restrict, null=False)
+    kind = Varchar(length=20, null=False, choices=EvaluationKind)
+
+    evaluation_receipt_once = Unique(["person", "cohort", "module", "kind"])
+    evaluation_receipt_known_kind = Check(_one_of("kind", EvaluationKind))
+
+
+class EvaluationAnswer(Table):
+    """One anonymous answer about a module as taught to a cohort: no person and no
+    instant, so it cannot be traced back to who gave it. Results are shown only for
+    groups of `evaluations.MIN_ANSWERS` or more (issue 17)."""
+
+    cohort = ForeignKey(Cohort, on_delete=OnDelete.restrict, null=False, index=True)
+    module = ForeignKey(Module, on_delete=OnDelete.restrict, null=False, index=True)
+    kind = Varchar(length=20, null=False, choices=EvaluationKind)
+    relevance = SmallInt(null=True, default=None)  # 1-5, evaluation only
+    usefulness = SmallInt(null=True, default=None)  # 1-5, evaluation only
+    used_at_work = Boolean(null=True, default=None)  # follow-up only
+    shared_with_colleagues = Boolean(null=True, default=None)  # follow-up only
+    free_text = Text(default="")
+
+    evaluation_answer_known_kind = Check(_one_of("kind", EvaluationKind))
+    evaluation_answer_scores_in_scale = Check(
+        "(relevance IS NULL OR relevance BETWEEN 1 AND 5)"
+        " AND (usefulness IS NULL OR usefulness BETWEEN 1 AND 5)"
+    )
+    evaluation_answer_fits_kind = Check(
+        "(kind = 'evaluation' AND relevance IS NOT NULL AND usefulness IS NOT NULL"
+        " AND used_at_work IS NULL AND shared_with_colleagues IS NULL)"
+        " OR (kind = 'follow_up' AND relevance IS NULL AND usefulness IS NULL"
+        " AND used_at_work IS NOT NULL AND shared_with_colleagues IS NOT NULL)"
+    )
+
+
 class NoticeKind(StrEnum):
     session_moved = "session_moved"
     session_cancelled = "session_cancelled"

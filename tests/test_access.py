@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 import pytest
 
 from app import create_app
-from intro import api_tokens, busy, curriculum, curriculum_drafts, hr_import
+from intro import api_tokens, busy, curriculum, curriculum_drafts, evaluations, hr_import
 from intro.tables import (
     ApiToken,
     ClosedPeriod,
@@ -79,6 +79,14 @@ RULES: list[tuple[str, str, set[str]]] = [
     ("POST", "/curriculum/{version_id}/modules/{local_module_id}/retire", STAFF_EDITORS),
     ("GET", "/curriculum/{version_id}/profiles/{profile_id}/toning/{naestved_id}", STAFF_EDITORS),
     ("POST", "/curriculum/{version_id}/profiles/{profile_id}/toning/{naestved_id}", STAFF_EDITORS),
+    # Course evaluation (issue 17): participants answer their own; coordinators and
+    # instructors read results (tests/test_evaluations.py: the five-answer threshold).
+    ("GET", "/plan/evaluations", {"participant"}),
+    ("GET", "/plan/evaluations/{eval_cohort}/{eval_module}/{eval_kind}", {"participant"}),
+    ("POST", "/plan/evaluations/{eval_cohort}/{eval_module}/{eval_kind}", {"participant"}),
+    ("GET", "/evaluations", {"coordinator", "instructor"}),
+    ("GET", "/evaluations/export.csv", {"coordinator", "instructor"}),
+    ("GET", "/evaluations/export.xlsx", {"coordinator", "instructor"}),
     # The notice outbox (issue 17): admins see all notices, coordinators their cohorts'.
     ("GET", "/notices", {"coordinator", "admin"}),
     ("POST", "/notices/{notice_id}/resend", {"coordinator", "admin"}),
@@ -246,7 +254,11 @@ async def ids(demo_db):
         "transfer_title": "Opgave", "transfer_assignment": "Gør det.",
     })
     profile = await Profile.select(Profile.id).where(Profile.curriculum_version == version["id"]).first()
+    due = next(d for d in await evaluations.due_for(sara["id"]) if d["kind"] == "evaluation")
     return {
+        "eval_cohort": due["cohort"],
+        "eval_module": due["module"],
+        "eval_kind": "evaluation",
         "naestved_id": naestved["id"],
         "local_module_id": local_module_id,
         "profile_id": profile["id"],

@@ -1,10 +1,22 @@
 """Issue 17: curriculum drafts edited in the browser; each version keeps the content it was
 published with (for an exact TOML download); municipalities and partnerships are retired,
-not deleted; a notice that keeps failing is given up (`failed_at`) instead of retried forever."""
+not deleted; a notice that keeps failing is given up (`failed_at`) instead of retried forever;
+profiles are toned locally; course evaluations are answered anonymously."""
+
+from enum import Enum
 
 from piccolo.apps.migrations.auto.migration_manager import MigrationManager
 from piccolo.columns.base import OnDelete, OnUpdate
-from piccolo.columns.column_types import JSON, ForeignKey, Serial, Text, Timestamptz
+from piccolo.columns.column_types import (
+    JSON,
+    Boolean,
+    ForeignKey,
+    Serial,
+    SmallInt,
+    Text,
+    Timestamptz,
+    Varchar,
+)
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.columns.indexes import IndexMethod
 from piccolo.constraints import Check, Unique
@@ -76,9 +88,35 @@ class Profile(Table, tablename="profile", schema=None):
     )
 
 
+class Cohort(Table, tablename="cohort", schema=None):
+    id = Serial(
+        null=False,
+        primary_key=True,
+        unique=False,
+        index=False,
+        index_method=IndexMethod.btree,
+        choices=None,
+        db_column_name="id",
+        secret=False,
+    )
+
+
+class Module(Table, tablename="module", schema=None):
+    id = Serial(
+        null=False,
+        primary_key=True,
+        unique=False,
+        index=False,
+        index_method=IndexMethod.btree,
+        choices=None,
+        db_column_name="id",
+        secret=False,
+    )
+
+
 ID = "2026-11-29T17:00:00:000000"
 VERSION = "1.38.0"
-DESCRIPTION = "Curriculum drafts, published content per version, retired master data, given-up notices, local toning"
+DESCRIPTION = "Curriculum drafts, published content per version, retired master data, given-up notices, local toning, course evaluations"
 
 
 async def forwards():
@@ -545,6 +583,347 @@ async def forwards():
             "choices": None,
             "db_column_name": None,
             "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_table(
+        class_name="EvaluationReceipt",
+        tablename="evaluation_receipt",
+        schema=None,
+        columns=None,
+    )
+
+    manager.add_table(
+        class_name="EvaluationAnswer",
+        tablename="evaluation_answer",
+        schema=None,
+        columns=None,
+    )
+
+    manager.add_column(
+        table_class_name="EvaluationReceipt",
+        tablename="evaluation_receipt",
+        column_name="person",
+        db_column_name="person",
+        column_class_name="ForeignKey",
+        column_class=ForeignKey,
+        params={
+            "references": Person,
+            "on_delete": OnDelete.restrict,
+            "on_update": OnUpdate.cascade,
+            "target_column": None,
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": True,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="EvaluationReceipt",
+        tablename="evaluation_receipt",
+        column_name="cohort",
+        db_column_name="cohort",
+        column_class_name="ForeignKey",
+        column_class=ForeignKey,
+        params={
+            "references": Cohort,
+            "on_delete": OnDelete.restrict,
+            "on_update": OnUpdate.cascade,
+            "target_column": None,
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": True,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="EvaluationReceipt",
+        tablename="evaluation_receipt",
+        column_name="module",
+        db_column_name="module",
+        column_class_name="ForeignKey",
+        column_class=ForeignKey,
+        params={
+            "references": Module,
+            "on_delete": OnDelete.restrict,
+            "on_update": OnUpdate.cascade,
+            "target_column": None,
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="EvaluationReceipt",
+        tablename="evaluation_receipt",
+        column_name="kind",
+        db_column_name="kind",
+        column_class_name="Varchar",
+        column_class=Varchar,
+        params={
+            "length": 20,
+            "default": "",
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": Enum(
+                "EvaluationKind",
+                {"evaluation": "evaluation", "follow_up": "follow_up"},
+            ),
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="EvaluationAnswer",
+        tablename="evaluation_answer",
+        column_name="cohort",
+        db_column_name="cohort",
+        column_class_name="ForeignKey",
+        column_class=ForeignKey,
+        params={
+            "references": Cohort,
+            "on_delete": OnDelete.restrict,
+            "on_update": OnUpdate.cascade,
+            "target_column": None,
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": True,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="EvaluationAnswer",
+        tablename="evaluation_answer",
+        column_name="module",
+        db_column_name="module",
+        column_class_name="ForeignKey",
+        column_class=ForeignKey,
+        params={
+            "references": Module,
+            "on_delete": OnDelete.restrict,
+            "on_update": OnUpdate.cascade,
+            "target_column": None,
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": True,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="EvaluationAnswer",
+        tablename="evaluation_answer",
+        column_name="kind",
+        db_column_name="kind",
+        column_class_name="Varchar",
+        column_class=Varchar,
+        params={
+            "length": 20,
+            "default": "",
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": Enum(
+                "EvaluationKind",
+                {"evaluation": "evaluation", "follow_up": "follow_up"},
+            ),
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="EvaluationAnswer",
+        tablename="evaluation_answer",
+        column_name="relevance",
+        db_column_name="relevance",
+        column_class_name="SmallInt",
+        column_class=SmallInt,
+        params={
+            "default": None,
+            "null": True,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="EvaluationAnswer",
+        tablename="evaluation_answer",
+        column_name="usefulness",
+        db_column_name="usefulness",
+        column_class_name="SmallInt",
+        column_class=SmallInt,
+        params={
+            "default": None,
+            "null": True,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="EvaluationAnswer",
+        tablename="evaluation_answer",
+        column_name="used_at_work",
+        db_column_name="used_at_work",
+        column_class_name="Boolean",
+        column_class=Boolean,
+        params={
+            "default": None,
+            "null": True,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="EvaluationAnswer",
+        tablename="evaluation_answer",
+        column_name="shared_with_colleagues",
+        db_column_name="shared_with_colleagues",
+        column_class_name="Boolean",
+        column_class=Boolean,
+        params={
+            "default": None,
+            "null": True,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="EvaluationAnswer",
+        tablename="evaluation_answer",
+        column_name="free_text",
+        db_column_name="free_text",
+        column_class_name="Text",
+        column_class=Text,
+        params={
+            "default": "",
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_constraint(
+        table_class_name="EvaluationReceipt",
+        tablename="evaluation_receipt",
+        constraint_name="evaluation_receipt_once",
+        constraint_class=Unique,
+        params={
+            "columns": ["person", "cohort", "module", "kind"],
+            "nulls_distinct": True,
+        },
+        schema=None,
+    )
+
+    manager.add_constraint(
+        table_class_name="EvaluationReceipt",
+        tablename="evaluation_receipt",
+        constraint_name="evaluation_receipt_known_kind",
+        constraint_class=Check,
+        params={"condition": "kind IN ('evaluation', 'follow_up')"},
+        schema=None,
+    )
+
+    manager.add_constraint(
+        table_class_name="EvaluationAnswer",
+        tablename="evaluation_answer",
+        constraint_name="evaluation_answer_known_kind",
+        constraint_class=Check,
+        params={"condition": "kind IN ('evaluation', 'follow_up')"},
+        schema=None,
+    )
+
+    manager.add_constraint(
+        table_class_name="EvaluationAnswer",
+        tablename="evaluation_answer",
+        constraint_name="evaluation_answer_scores_in_scale",
+        constraint_class=Check,
+        params={
+            "condition": "(relevance IS NULL OR relevance BETWEEN 1 AND 5) AND (usefulness IS NULL OR usefulness BETWEEN 1 AND 5)"
+        },
+        schema=None,
+    )
+
+    manager.add_constraint(
+        table_class_name="EvaluationAnswer",
+        tablename="evaluation_answer",
+        constraint_name="evaluation_answer_fits_kind",
+        constraint_class=Check,
+        params={
+            "condition": "(kind = 'evaluation' AND relevance IS NOT NULL AND usefulness IS NOT NULL AND used_at_work IS NULL AND shared_with_colleagues IS NULL) OR (kind = 'follow_up' AND relevance IS NULL AND usefulness IS NULL AND used_at_work IS NOT NULL AND shared_with_colleagues IS NOT NULL)"
         },
         schema=None,
     )

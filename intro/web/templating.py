@@ -40,6 +40,10 @@ def nav_for(user: User | None) -> list[NavItem]:
         items.append(NavItem("/curriculum", _("Læreplan")))
     if user.has(Role.participant, Role.coordinator, Role.instructor, Role.chief):
         items.append(NavItem("/me/feeds", _("Kalendere")))
+    if user.has(Role.participant):
+        items.append(NavItem("/plan/evaluations", _("Evaluering")))
+    if user.has(Role.coordinator, Role.instructor):
+        items.append(NavItem("/evaluations", _("Evalueringer")))
     if user.has(Role.coordinator, Role.admin):
         items.append(NavItem("/notices", _("Udbakke")))
     if user.is_admin:
