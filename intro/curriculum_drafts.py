@@ -339,6 +339,8 @@ async def upload(
         raise Invalid({"file": _("Filen skal være gemt som UTF-8.")}) from None
     except tomllib.TOMLDecodeError as error:
         raise Invalid({"file": _("Filen er ikke gyldig TOML: {error}").format(error=error)}) from None
+    except RecursionError:
+        raise Invalid({"file": _("Filen er ikke gyldig TOML: den er indlejret for dybt.")}) from None
     if base_version_id is not None and not await CurriculumVersion.exists().where(
         CurriculumVersion.id == base_version_id
     ):

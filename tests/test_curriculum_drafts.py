@@ -248,6 +248,12 @@ async def test_a_file_that_is_not_toml_is_refused_naming_the_field(demo_client):
     )
     assert response.status_code == 400
     assert "Filen er ikke gyldig TOML" in response.text and 'id="f-file-error"' in response.text
+    deep = await demo_client.post(
+        "/curriculum/drafts/upload",
+        data={"partnership": str(partnership["id"]), "_csrf_token": demo_client.cookies.get("csrftoken")},
+        files={"file": ("deep.toml", b"a = " + b"[" * 100_000, "application/toml")},
+    )
+    assert deep.status_code == 400 and "indlejret for dybt" in deep.text
     assert await CurriculumDraft.count() == drafts
 
 

@@ -433,12 +433,19 @@ def _safe_name(label: Any) -> str:
 
 
 @get("/curriculum/drafts/{draft_id:int}/file.toml", guards=[KEEPERS], name="curriculum_draft_file")
-async def draft_file(request: Request[User, None, None], draft_id: FromPath[int]) -> Response:
+async def draft_file(request: Request[User, None, None], draft_id: FromPath[int]) -> Response | Template:
     draft = await access.curriculum_draft_to_edit(request.user, draft_id)
     content = curriculum_drafts.draft_content(draft)
     head = content.get("curriculum") if isinstance(content.get("curriculum"), dict) else {}
+    try:
+        text = curriculum.to_toml(content)
+    except (TypeError, ValueError):
+        # An uploaded file may hold what TOML cannot write back (e.g. mixed arrays).
+        return await _draft_page(
+            draft, errors={"draft": _("Udkastet kan ikke skrives som TOML; ret problemerne først.")}, status=400
+        )
     await audit.record(request.user.id, "curriculum.draft_download", "curriculum_draft", draft_id)
-    return _toml_response(curriculum.to_toml(content), f"{_safe_name(head.get('label'))}-udkast.toml")
+    return _toml_response(text, f"{_safe_name(head.get('label'))}-udkast.toml")
 
 
 @get("/curriculum/{version_id:int}/file.toml", guards=[ANY_ROLE], name="curriculum_version_file")
