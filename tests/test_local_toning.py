@@ -134,6 +134,13 @@ async def test_a_toned_profile_reaches_the_self_assessment_of_that_municipality_
 
     own = {c["code"] for c in await participation.competences_to_assess(sara["id"])}
     assert "lokal-garanti" in own and "basis-samarbejde" in own
+    await demo_client.post("/logout", data={"_csrf_token": demo_client.cookies.get("csrftoken")})
+    await login(demo_client, "deltager@intro.example")
+    assessment = await demo_client.get("/plan/self-assessment")
+    assert "Kender uddannelsesgarantien" in assessment.text
+    assert "Hos os arbejder alle med den lokale uddannelsesgaranti." in assessment.text
+    await demo_client.post("/logout", data={"_csrf_token": demo_client.cookies.get("csrftoken")})
+    await login(demo_client, COORDINATOR)
     # Someone from another municipality of the same version does not get it.
     other = await Enrolment.select(Enrolment.person).where(Enrolment.municipality != municipality_id).first()
     assert "lokal-garanti" not in {c["code"] for c in await participation.competences_to_assess(other["person"])}
