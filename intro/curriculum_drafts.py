@@ -85,6 +85,34 @@ def replace_item(content: dict, kind: str, old_code: str | None, item: dict) -> 
     return new
 
 
+def _plain(value: Any) -> Any:
+    """A value as a form gives it back: texts trimmed, empty texts and lists as nothing."""
+    if isinstance(value, str):
+        value = value.replace("\r\n", "\n").strip()
+    if isinstance(value, dict):
+        value = {k: _plain(v) for k, v in value.items() if _plain(v) is not None}
+    if isinstance(value, list):
+        value = [_plain(v) for v in value]
+    return None if value in ("", [], {}) else value
+
+
+def keep_unchanged(old: dict, new: dict) -> dict:
+    """`new` (an item read from a form) with every field the form only re-wrote — the
+    same once trimmed, or empty both before and after — put back as `old` had it, so
+    saving a form without changes changes nothing and the diff shows only real edits
+    (a file's "prerequisites = []" or a multi-line text's last newline)."""
+    merged: dict[str, Any] = {}
+    for key in [*new, *(k for k in old if k not in new)]:
+        if key in old and _plain(old[key]) == _plain(new.get(key)):
+            merged[key] = old[key]
+        elif key in new:
+            if isinstance(new[key], dict) and isinstance(old.get(key), dict):
+                merged[key] = keep_unchanged(old[key], new[key])
+            else:
+                merged[key] = new[key]
+    return merged
+
+
 def remove_item(content: dict, kind: str, code: str) -> dict:
     """The content without item `code` of `kind` (what referred to it is then named by
     the validator, not silently changed)."""

@@ -295,7 +295,11 @@ def _candidate(draft: dict, kind: str, data: dict) -> tuple[dict, dict, str | No
     """(content with the form's item in place, the item, the old code or None)."""
     old_code = forms.text(data, "old_code", 100) if "old_code" in data else None
     item = _item_from_form(kind, data)
-    content = curriculum_drafts.replace_item(curriculum_drafts.draft_content(draft), kind, old_code or None, item)
+    current = curriculum_drafts.draft_content(draft)
+    found = curriculum_drafts.find_item(current, kind, old_code) if old_code else None
+    if found is not None:
+        item = curriculum_drafts.keep_unchanged(found[1], item)
+    content = curriculum_drafts.replace_item(current, kind, old_code or None, item)
     return content, item, old_code or None
 
 
