@@ -9,7 +9,9 @@ Anonymity: an answer (`EvaluationAnswer`) has no person and no time; a separate 
 (`EvaluationReceipt`) only says that someone has answered, so each answers once.
 Results (`summarise`, pure) are shown per module, per cohort and per instructor only for
 groups of MIN_ANSWERS or more, and free texts only then; a smaller group comes back as
-hidden, in the pages and in the exports alike.
+hidden, in the pages and in the exports alike. A module's cohort and instructor rows are
+hidden altogether when one cohort is too small (`breakdown_allowed`), so no hidden
+group can be worked out as the total minus the groups shown.
 """
 
 from __future__ import annotations
@@ -177,6 +179,15 @@ def summarise(answers: list[dict], min_answers: int = MIN_ANSWERS) -> Summary:
     )
 
 
+def breakdown_allowed(cohort_counts: list[int], min_answers: int = MIN_ANSWERS) -> bool:
+    """Whether a module's results may be broken down by cohort and by instructor. Only
+    if no cohort has 1 to min_answers-1 answers: otherwise its figures could be worked
+    out from the module's total minus the other cohorts shown. Instructors' groups are
+    unions of cohorts, so when every cohort has 0 or enough answers, so has every union
+    and every union's remainder."""
+    return all(n == 0 or n >= min_answers for n in cohort_counts)
+
+
 @dataclass(frozen=True)
 class ResultRow:
     group: str  # "module", "cohort", "instructor"
@@ -223,13 +234,27 @@ async def results(partnership_ids: set[int] | None = None, instructor_id: int | 
             groups[("cohort", cohorts[a["cohort"]], a["module"])].append(a)
         for person in teachers.get((a["cohort"], a["module"]), ()):
             groups[("instructor", names[person], a["module"])].append(a)
+    # Per module and kind, whether the cohort and instructor rows may be shown at all.
+    per_cohort: dict[tuple[int, str], dict[int, int]] = defaultdict(lambda: defaultdict(int))
+    for a in await EvaluationAnswer.select(
+        EvaluationAnswer.cohort, EvaluationAnswer.module, EvaluationAnswer.kind
+    ).where(EvaluationAnswer.cohort.is_in(sorted(cohorts))):
+        per_cohort[(a["module"], a["kind"])][a["cohort"]] += 1
+    allowed = {key: breakdown_allowed(list(counts.values())) for key, counts in per_cohort.items()}
+
+    def summary(group: str, module_id: int, kind: str, items: list[dict]) -> Summary:
+        chosen = [a for a in items if a["kind"] == kind]
+        if group != "module" and not allowed.get((module_id, kind), True):
+            return Summary(n=len(chosen), hidden=True)
+        return summarise(chosen)
+
     rows = []
     order = {"module": 0, "cohort": 1, "instructor": 2}
     for (group, label, module_id), items in sorted(groups.items(), key=lambda kv: (modules[kv[0][2]][0], order[kv[0][0]], kv[0][1])):
         code, title = modules[module_id]
         rows.append(ResultRow(
             group=group, label=label or title, module_code=code,
-            evaluation=summarise([a for a in items if a["kind"] == EvaluationKind.evaluation.value]),
-            follow_up=summarise([a for a in items if a["kind"] == EvaluationKind.follow_up.value]),
+            evaluation=summary(group, module_id, EvaluationKind.evaluation.value, items),
+            follow_up=summary(group, module_id, EvaluationKind.follow_up.value, items),
         ))
     return rows

@@ -128,3 +128,35 @@ async def test_an_instructor_sees_only_the_modules_they_taught(demo_client):
     rows = await evaluations.results(instructor_id=jonas["id"])
     assert bool(rows) == taught
     assert all(r.group == "instructor" for r in rows)
+
+
+@given(st.lists(st.integers(0, 12), max_size=6))
+def test_a_breakdown_is_allowed_only_when_no_cohort_is_small(counts):
+    allowed = evaluations.breakdown_allowed(counts)
+    assert allowed == all(n == 0 or n >= evaluations.MIN_ANSWERS for n in counts)
+    if allowed:
+        # Every union of cohorts, and what is left of the total without it, is 0 or >= 5.
+        for mask in range(2 ** len(counts)):
+            part = sum(n for i, n in enumerate(counts) if mask >> i & 1)
+            for n in (part, sum(counts) - part):
+                assert n == 0 or n >= evaluations.MIN_ANSWERS
+
+
+async def test_a_small_cohort_hides_the_breakdown_so_it_cannot_be_worked_out(demo_client):
+    from intro.tables import Cohort
+
+    sara = await _sara()
+    first = next(d for d in await evaluations.due_for(sara) if d["kind"] == "evaluation")
+    cohort = await Cohort.select(Cohort.partnership).where(Cohort.id == first["cohort"]).first()
+    other = await Cohort.select(Cohort.id).where(
+        (Cohort.partnership == cohort["partnership"]) & (Cohort.id != first["cohort"])
+    ).first()
+    await _answers(first["cohort"], first["module"], 5)
+    await _answers(other["id"], first["module"], 2)
+    rows = [r for r in await evaluations.results(partnership_ids={cohort["partnership"]}) if r.module_code == first["module_code"]]
+    total = next(r for r in rows if r.group == "module")
+    assert not total.evaluation.hidden and total.evaluation.n == 7
+    assert all(r.evaluation.hidden for r in rows if r.group != "module")
+    await _answers(other["id"], first["module"], 3)
+    rows = [r for r in await evaluations.results(partnership_ids={cohort["partnership"]}) if r.module_code == first["module_code"]]
+    assert all(not r.evaluation.hidden for r in rows)
