@@ -160,3 +160,22 @@ async def test_a_small_cohort_hides_the_breakdown_so_it_cannot_be_worked_out(dem
     await _answers(other["id"], first["module"], 3)
     rows = [r for r in await evaluations.results(partnership_ids={cohort["partnership"]}) if r.module_code == first["module_code"]]
     assert all(not r.evaluation.hidden for r in rows)
+
+
+async def test_the_database_refuses_an_answer_that_does_not_fit_its_kind(demo_db):
+    from tests.test_constraints import refused
+
+    sara = await _sara()
+    first = next(d for d in await evaluations.due_for(sara) if d["kind"] == "evaluation")
+    where = {"cohort": first["cohort"], "module": first["module"]}
+    for bad in (
+        {"kind": "evaluation", "relevance": 3, "usefulness": None},
+        {"kind": "evaluation", "relevance": 6, "usefulness": 3},
+        {"kind": "evaluation", "relevance": 3, "usefulness": 3, "used_at_work": True},
+        {"kind": "follow_up", "used_at_work": True, "shared_with_colleagues": None},
+        {"kind": "follow_up", "used_at_work": True, "shared_with_colleagues": True, "relevance": 2},
+        {"kind": "other", "relevance": 3, "usefulness": 3},
+    ):
+        await refused(EvaluationAnswer.insert(EvaluationAnswer(**where, **bad)))
+    await EvaluationReceipt.insert(EvaluationReceipt(person=sara, kind="evaluation", **where))
+    await refused(EvaluationReceipt.insert(EvaluationReceipt(person=sara, kind="evaluation", **where)))
