@@ -16,6 +16,7 @@ from intro.accounts import User
 from intro.errors import NotFound
 from intro.tables import (
     Cohort,
+    CurriculumDraft,
     Municipality,
     PartnershipMember,
     Role,
@@ -128,3 +129,35 @@ async def person_to_invite(user: User, person_id: int) -> int:
     if person_id not in await invitable_people(user):
         raise NotFound()
     return person_id
+def curriculum_keeper_partnerships(user: User) -> set[int]:
+    """The partnerships whose curriculum the user keeps (drafts, publishing): those they
+    coordinate. The admin runs the installation, not the programme's content."""
+    return user.partnerships(Role.coordinator)
+
+
+async def curriculum_draft_to_edit(user: User, draft_id: int) -> dict:
+    """The curriculum draft, if the user keeps its partnership's curriculum; NotFound
+    otherwise (also for drafts of other partnerships: ids reveal nothing)."""
+    draft = await CurriculumDraft.select().where(CurriculumDraft.id == draft_id).output(
+        load_json=True
+    ).first()
+    if draft is None or draft["partnership"] not in curriculum_keeper_partnerships(user):
+        raise NotFound()
+    return draft
+
+
+def notices_scope(user: User) -> set[int] | None:
+    """Which notices the outbox page shows the user: None for an admin (all of them),
+    otherwise the partnerships they coordinate (notices about their cohorts' days)."""
+    if user.is_admin:
+        return None
+    return user.partnerships(Role.coordinator)
+
+
+async def local_curriculum_municipalities(user: User) -> set[int]:
+    """The municipalities whose local curriculum (local modules, toned profiles) the user
+    keeps: every one for an admin; for a coordinator, the member municipalities of the
+    partnerships they coordinate."""
+    if user.is_admin:
+        return {r["id"] for r in await Municipality.select(Municipality.id)}
+    return await member_municipalities(user.partnerships(Role.coordinator))

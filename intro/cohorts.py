@@ -142,7 +142,7 @@ async def form_options(partnership_id: int) -> dict:
     local_modules = await Module.select(
         Module.id, Module.code, Module.title, Module.curriculum_version,
         Module.municipality.name.as_alias("municipality_name"),
-    ).where(Module.municipality.is_in(member_ids)).order_by(Module.code)
+    ).where(Module.municipality.is_in(member_ids) & Module.retired_at.is_null()).order_by(Module.code)
     return {"members": members, "versions": versions, "venues": venues, "local_modules": local_modules}
 
 

@@ -8,8 +8,10 @@ that cohorts use is never modified.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
+import math
 import re
 import tomllib
 from dataclasses import dataclass
@@ -17,9 +19,11 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from intro import audit
+import tomli_w
+
+from intro import audit, clock
 from intro.db import write_transaction
-from intro.errors import Invalid
+from intro.errors import Invalid, NotFound
 from intro.i18n import _, ngettext
 from intro.tables import (
     Cohort,
@@ -138,6 +142,13 @@ class _Checker:
 
 def _where(kind: str, index: int, code: str) -> str:
     return f"{kind}[{index}]" + (f" ({code})" if code else "")
+
+
+def item_path(kind: str, index: int, item: Any) -> str:
+    """Where the validator reports the problems of item `index` of `kind` ("modules",
+    "strands", "profiles"), e.g. "modules[3] (LOV-1)"."""
+    code = item.get("code", "") if isinstance(item, dict) else ""
+    return _where(kind, index, str(code))
 
 
 def check_module(
@@ -350,7 +361,34 @@ class SyncResult:
 
 
 async def sync_file(path: Path, actor_id: int | None = None) -> SyncResult:
-    data = read_file(path)
+    """Load one file (see `load_content`); raises CurriculumInvalid with every problem."""
+    return await load_content(read_file(path), path.name, actor_id)
+
+
+def stored_content(data: dict) -> dict:
+    """The parsed content as JSON can hold it: dates become ISO text (2026-01-01). The
+    content hash is the same either way, because it is taken over the same text."""
+    return json.loads(json.dumps(data, ensure_ascii=False, default=str))
+
+
+def content_from_stored(stored: dict) -> dict:
+    """Back from `stored_content`: `curriculum.valid_from`, the one date a valid file
+    has, is a date again, so the content dumps as TOML exactly as the file had it."""
+    data = json.loads(json.dumps(stored))
+    head = data.get("curriculum")
+    if isinstance(head, dict) and isinstance(head.get("valid_from"), str):
+        with contextlib.suppress(ValueError):  # else kept as text; the validator names it
+            head["valid_from"] = date.fromisoformat(head["valid_from"])
+    return data
+
+
+async def load_content(
+    data: dict, source_file: str, actor_id: int | None, action: str = "curriculum.load"
+) -> SyncResult:
+    """Load validated content as a new immutable version, or find the version that has
+    exactly this content already (then nothing is written: created=False). A new
+    version under an existing label gets the next revision. Written in one transaction
+    with its audit line (`action`)."""
     digest = content_hash(data)
     head = data["curriculum"]
     label = head["label"].strip()
@@ -377,9 +415,10 @@ async def sync_file(path: Path, actor_id: int | None = None) -> SyncResult:
                     label=label,
                     revision=revision,
                     title=head["title"].strip(),
-                    source_file=path.name,
+                    source_file=source_file,
                     content_hash=digest,
                     valid_from=head.get("valid_from"),
+                    content=stored_content(data),
                 )
             ).returning(CurriculumVersion.id)
         )[0]["id"]
@@ -431,12 +470,12 @@ async def sync_file(path: Path, actor_id: int | None = None) -> SyncResult:
         await _insert_links(data["modules"], module_ids, competence_ids)
         await audit.record(
             actor_id,
-            "curriculum.load",
+            action,
             "curriculum_version",
             version_id,
             label=label,
             revision=revision,
-            file=path.name,
+            file=source_file,
         )
     return SyncResult(version_id, label, revision, created=True)
 
@@ -504,11 +543,95 @@ async def sync_directory(directory: Path, actor_id: int | None = None) -> list[S
 # Local modules ("lokal toning")
 
 
-async def add_local_module(
-    actor_id: int | None, version_id: int, municipality_id: int, form: dict[str, Any]
-) -> int:
-    """A municipality's own module on top of a shared version. The version's shared
-    content is not touched; the module is validated by the same rules as the file."""
+def _lines(value: Any) -> list[str]:
+    if isinstance(value, list):
+        return [str(v).strip() for v in value if str(v).strip()]
+    return [line.strip() for line in str(value or "").splitlines() if line.strip()]
+
+
+def module_from_form(form: dict[str, Any]) -> dict:
+    """A module as the curriculum file holds it, from the module form's fields (every
+    value text; `objectives` one per line; `competences` and `prerequisites` as lists of
+    codes or lines). Nothing is checked here: what cannot be read is kept as typed, so
+    `check_module` names the field (hours "abc" stay "abc"). Empty optional fields are
+    left out, as a file would leave them out."""
+    raw_hours = str(form.get("duration_hours", "")).replace(",", ".").strip()
+    hours: Any
+    try:
+        hours = float(raw_hours)
+    except ValueError:
+        hours = raw_hours
+    else:
+        if not math.isfinite(hours):
+            hours = raw_hours
+        elif hours.is_integer():
+            hours = int(hours)
+    raw_days = str(form.get("days", "1")).strip() or "1"
+    days: Any = int(raw_days) if raw_days.isdigit() else raw_days
+    module: dict[str, Any] = {
+        "code": str(form.get("code", "")).strip().upper(),
+        "title": str(form.get("title", "")).strip(),
+        "strand": str(form.get("strand", "")).strip(),
+        "format": str(form.get("format", "")).strip(),
+    }
+    if raw_hours:
+        module["duration_hours"] = hours
+    module["days"] = days
+    for key in ("summary",):
+        if str(form.get(key, "")).strip():
+            module[key] = str(form[key]).strip()
+    module["objectives"] = _lines(form.get("objectives"))
+    module["competences"] = _lines(form.get("competences"))
+    if _lines(form.get("prerequisites")):
+        module["prerequisites"] = _lines(form.get("prerequisites"))
+    if str(form.get("preparation", "")).strip():
+        module["preparation"] = str(form["preparation"]).strip()
+    module["transfer"] = {
+        "title": str(form.get("transfer_title", "")).strip(),
+        "assignment": str(form.get("transfer_assignment", "")).replace("\r\n", "\n").strip(),
+    }
+    return module
+
+
+def module_to_form(module: dict) -> dict[str, Any]:
+    """The module form's fields for a module of a curriculum file (inverse of
+    `module_from_form` for the fields the form has)."""
+    transfer = module.get("transfer") if isinstance(module.get("transfer"), dict) else {}
+    hours = module.get("duration_hours", "")
+    return {
+        "code": module.get("code", ""),
+        "title": module.get("title", ""),
+        "strand": module.get("strand", ""),
+        "format": module.get("format", ""),
+        "duration_hours": str(hours).replace(".", ","),
+        "days": str(module.get("days", 1)),
+        "summary": module.get("summary", ""),
+        "objectives": "\n".join(str(o) for o in module.get("objectives", []) or []),
+        "competences": [str(c) for c in module.get("competences", []) or []],
+        "prerequisites": [str(p) for p in module.get("prerequisites", []) or []],
+        "preparation": module.get("preparation", ""),
+        "transfer_title": transfer.get("title", ""),
+        "transfer_assignment": transfer.get("assignment", ""),
+    }
+
+
+def field_errors(problems: list[Problem], prefix: str) -> dict[str, str]:
+    """The problems under one path (e.g. "modules[3] (LOV-1)") as form field -> message,
+    the first message per field: "...transfer.title" is the field transfer_title."""
+    errors: dict[str, str] = {}
+    for problem in problems:
+        if problem.path == prefix or problem.path.startswith(prefix + "."):
+            field_name = problem.path.removeprefix(prefix).lstrip(".").split("[")[0]
+            errors.setdefault(field_name.replace(".", "_") or "code", problem.message)
+    return errors
+
+
+async def _local_module_checked(
+    version_id: int, municipality_id: int, form: dict[str, Any], module_id: int | None = None
+) -> tuple[dict, dict[str, int], dict[str, int], dict[str, int]]:
+    """The module from its form, checked by the file's rules against the version (its
+    strands, the shared competences and the municipality's own, the other modules).
+    Returns (module, strand ids, competence ids, module ids) or raises Invalid."""
     strands = {
         r["code"]: r["id"]
         for r in await Strand.select(Strand.code, Strand.id).where(
@@ -518,7 +641,8 @@ async def add_local_module(
     competences = {
         r["code"]: r["id"]
         for r in await Competence.select(Competence.code, Competence.id).where(
-            Competence.curriculum_version == version_id
+            (Competence.curriculum_version == version_id)
+            & (Competence.municipality.is_null() | (Competence.municipality == municipality_id))
         )
     }
     modules = {
@@ -526,6 +650,7 @@ async def add_local_module(
         for r in await Module.select(Module.code, Module.id).where(
             Module.curriculum_version == version_id
         )
+        if r["id"] != module_id
     }
     municipality = await Municipality.select(Municipality.code).where(
         Municipality.id == municipality_id
@@ -533,45 +658,12 @@ async def add_local_module(
     if not strands or municipality is None:
         raise Invalid({"municipality": _("Ukendt kommune eller læreplan.")})
 
-    def lines(value: Any) -> list[str]:
-        if isinstance(value, list):
-            return [str(v).strip() for v in value if str(v).strip()]
-        return [line.strip() for line in str(value or "").splitlines() if line.strip()]
-
-    raw_hours = str(form.get("duration_hours", "")).replace(",", ".").strip()
-    try:
-        hours: Any = float(raw_hours)
-    except ValueError:
-        hours = raw_hours or None
-    try:
-        days: Any = int(str(form.get("days", "1")).strip() or "1")
-    except ValueError:
-        days = -1
-    code = str(form.get("code", "")).strip().upper()
-    module = {
-        "code": code,
-        "title": str(form.get("title", "")),
-        "strand": str(form.get("strand", "")),
-        "format": str(form.get("format", "")),
-        "duration_hours": hours,
-        "days": days,
-        "summary": str(form.get("summary", "")),
-        "objectives": lines(form.get("objectives")),
-        "competences": lines(form.get("competences")),
-        "prerequisites": lines(form.get("prerequisites")),
-        "preparation": str(form.get("preparation", "")),
-        "transfer": {
-            "title": str(form.get("transfer_title", "")),
-            "assignment": str(form.get("transfer_assignment", "")),
-        },
-    }
+    module = module_from_form(form)
+    code = module["code"]
     check = _Checker("")
     check_module(check, module, "module", set(strands), set(competences))
-    errors: dict[str, str] = {}
-    for problem in check.problems:
-        field_name = problem.path.removeprefix("module.").split("[")[0].replace(".", "_")
-        errors.setdefault(field_name, problem.message)
-    for prerequisite in module["prerequisites"]:
+    errors = field_errors(check.problems, "module")
+    for prerequisite in module.get("prerequisites", []):
         if prerequisite not in modules:
             errors.setdefault(
                 "prerequisites", _("ukendt modul '{code}'").format(code=prerequisite)
@@ -580,7 +672,18 @@ async def add_local_module(
         errors.setdefault("code", _("koden '{code}' er brugt før").format(code=code))
     if errors:
         raise Invalid(errors)
+    return module, strands, competences, modules
 
+
+async def add_local_module(
+    actor_id: int | None, version_id: int, municipality_id: int, form: dict[str, Any]
+) -> int:
+    """A municipality's own module on top of a shared version. The version's shared
+    content is not touched; the module is validated by the same rules as the file."""
+    module, strands, competences, modules = await _local_module_checked(
+        version_id, municipality_id, form
+    )
+    code = module["code"]
     async with write_transaction(Module._meta.db):
         module_id = await _insert_module(
             version_id, strands[module["strand"]], municipality_id, module, 100
@@ -596,6 +699,67 @@ async def add_local_module(
             version=version_id,
         )
     return module_id
+
+
+async def local_module(module_id: int) -> dict | None:
+    """A local module's row (municipality set), or None for a shared or unknown one."""
+    row = await Module.select().where(
+        (Module.id == module_id) & Module.municipality.is_not_null()
+    ).output(load_json=True).first()
+    return row
+
+
+async def update_local_module(actor_id: int | None, module_id: int, form: dict[str, Any]) -> None:
+    """Correct a municipality's local module, checked as when it was added. Cohorts that
+    have it see the correction; the audit line keeps the fields as they were, so the
+    history is kept. Raises NotFound for a shared or unknown module, Invalid by field."""
+    current = await local_module(module_id)
+    if current is None:
+        raise NotFound()
+    module, strands, competences, modules = await _local_module_checked(
+        current["curriculum_version"], current["municipality"], form, module_id
+    )
+    transfer = module["transfer"]
+    values = {
+        Module.code: module["code"],
+        Module.title: module["title"].strip(),
+        Module.summary: module.get("summary", "").strip(),
+        Module.strand: strands[module["strand"]],
+        Module.format: module["format"],
+        Module.duration_minutes: round(module["duration_hours"] * 60),
+        Module.days: module.get("days", 1),
+        Module.objectives: [o.strip() for o in module["objectives"]],
+        Module.preparation: module.get("preparation", "").strip(),
+        Module.transfer_title: transfer["title"].strip(),
+        Module.transfer_assignment: transfer["assignment"].strip(),
+    }
+    before = {
+        column._meta.name: current[column._meta.name]
+        for column in values
+        if current[column._meta.name] != values[column]
+    }
+    async with write_transaction(Module._meta.db):
+        await Module.update(values).where(Module.id == module_id)
+        await ModuleCompetence.delete().where(ModuleCompetence.module == module_id)
+        await ModulePrerequisite.delete().where(ModulePrerequisite.module == module_id)
+        await _insert_links([module], {**modules, module["code"]: module_id}, competences)
+        await audit.record(
+            actor_id, "curriculum.update_local_module", "module", module_id, before=before,
+        )
+
+
+async def set_local_module_retired(actor_id: int | None, module_id: int, retired: bool) -> None:
+    """Retire a local module (no longer offered to new cohorts; cohorts that have it keep
+    it) or bring it back. Raises NotFound for a shared or unknown module."""
+    if await local_module(module_id) is None:
+        raise NotFound()
+    async with write_transaction(Module._meta.db):
+        await Module.update({Module.retired_at: clock.now() if retired else None}).where(
+            Module.id == module_id
+        )
+        await audit.record(
+            actor_id, "curriculum.retire_local_module", "module", module_id, retired=retired
+        )
 
 
 # --------------------------------------------------------------------------------------
@@ -627,9 +791,9 @@ async def version_detail(version_id: int) -> dict | None:
     profiles = await Profile.select().where(Profile.curriculum_version == version_id).order_by(
         Profile.position
     )
-    competences = await Competence.select().where(
-        Competence.curriculum_version == version_id
-    ).order_by(Competence.position)
+    competences = await Competence.select(
+        *Competence.all_columns(), Competence.municipality.name.as_alias("municipality_name")
+    ).where(Competence.curriculum_version == version_id).order_by(Competence.position)
     modules = await Module.select(
         *Module.all_columns(), Module.municipality.name.as_alias("municipality_name")
     ).where(Module.curriculum_version == version_id).order_by(Module.position).order_by(
@@ -681,3 +845,109 @@ async def version_detail(version_id: int) -> dict | None:
         "module_by_id": module_by_id,
         "shared_hours": sum(m["hours"] for m in modules if m["municipality"] is None),
     }
+
+
+# --------------------------------------------------------------------------------------
+# A version as a file again
+
+
+async def version_content(version_id: int) -> dict | None:
+    """The content of a version in the shape of a curriculum file (dates as dates), or
+    None if there is no such version. Versions loaded since issue 17 keep the exact
+    content they were loaded from; older ones are rebuilt from their rows (shared
+    modules only; the header's description was not kept and is left out)."""
+    version = await CurriculumVersion.select().where(CurriculumVersion.id == version_id).first()
+    if version is None:
+        return None
+    stored = version.get("content")
+    if isinstance(stored, str):
+        stored = json.loads(stored)
+    if stored:
+        return content_from_stored(stored)
+    return await _rebuild_content(version)
+
+
+def _optional(target: dict, key: str, value: str) -> None:
+    if value:
+        target[key] = value
+
+
+async def _rebuild_content(version: dict) -> dict:
+    version_id = version["id"]
+    head: dict[str, Any] = {"label": version["label"], "title": version["title"]}
+    if version["valid_from"]:
+        head["valid_from"] = version["valid_from"]
+    strands = await Strand.select().where(Strand.curriculum_version == version_id).order_by(
+        Strand.position
+    )
+    profiles = await Profile.select().where(Profile.curriculum_version == version_id).order_by(
+        Profile.position
+    )
+    competences = await Competence.select().where(
+        (Competence.curriculum_version == version_id) & Competence.municipality.is_null()
+    ).order_by(Competence.position)
+    modules = await Module.select().where(
+        (Module.curriculum_version == version_id) & Module.municipality.is_null()
+    ).order_by(Module.position).output(load_json=True)
+    module_ids = [m["id"] for m in modules] or [0]
+    links = await ModuleCompetence.select(
+        ModuleCompetence.module, ModuleCompetence.competence.code.as_alias("code")
+    ).where(ModuleCompetence.module.is_in(module_ids)).order_by(ModuleCompetence.id)
+    requires = await ModulePrerequisite.select(
+        ModulePrerequisite.module, ModulePrerequisite.requires.code.as_alias("code")
+    ).where(ModulePrerequisite.module.is_in(module_ids)).order_by(ModulePrerequisite.id)
+    strand_code = {s["id"]: s["code"] for s in strands}
+    data: dict[str, Any] = {"curriculum": head, "strands": [], "profiles": [], "modules": []}
+    for s in strands:
+        item = {"code": s["code"], "name": s["name"]}
+        _optional(item, "description", s["description"])
+        data["strands"].append(item)
+    for p in profiles:
+        item = {"code": p["code"], "name": p["name"], "kind": p["kind"]}
+        _optional(item, "description", p["description"])
+        item["competences"] = []
+        for c in competences:
+            if c["profile"] == p["id"]:
+                competence = {"code": c["code"], "name": c["name"]}
+                _optional(competence, "description", c["description"])
+                item["competences"].append(competence)
+        data["profiles"].append(item)
+    for m in modules:
+        hours = m["duration_minutes"] / 60
+        item = {
+            "code": m["code"],
+            "title": m["title"],
+            "strand": strand_code[m["strand"]],
+            "format": m["format"],
+            "duration_hours": int(hours) if hours.is_integer() else hours,
+            "days": m["days"],
+        }
+        _optional(item, "summary", m["summary"])
+        item["objectives"] = list(m["objectives"] or [])
+        item["competences"] = [r["code"] for r in links if r["module"] == m["id"]]
+        prerequisites = [r["code"] for r in requires if r["module"] == m["id"]]
+        if prerequisites:
+            item["prerequisites"] = prerequisites
+        _optional(item, "preparation", m["preparation"])
+        item["transfer"] = {"title": m["transfer_title"], "assignment": m["transfer_assignment"]}
+        data["modules"].append(item)
+    return data
+
+
+def to_toml(data: dict) -> str:
+    """The content as a curriculum file that `read_file` parses back to the same content
+    (the same `content_hash`). Multi-line texts are written as multi-line strings."""
+    header = _(
+        "# Fælles læreplan, hentet fra Intro. Filen kan rettes og indlæses igen med\n"
+        "# «python app.py curriculum sync» eller lægges op som et udkast på siden Læreplan.\n"
+    )
+    return header + "\n" + tomli_w.dumps(_without_none(data), multiline_strings=True)
+
+
+def _without_none(value: Any) -> Any:
+    """TOML has no null: an empty field is left out, as a file would leave it out."""
+    if isinstance(value, dict):
+        return {k: _without_none(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [_without_none(v) for v in value if v is not None]
+    return value

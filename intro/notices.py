@@ -8,7 +8,9 @@ Three steps, kept apart so each can be trusted on its own:
   and only inserts `Notice` rows, one per affected person. The change and its notices
   are written together or not at all, and no mail server is ever waited for there.
 - `send_due` (the `send-notices` command, run every minute) sends what is due through
-  SMTP. A notice that fails is tried again later, with growing pauses, and never dropped.
+  SMTP. A notice that fails is tried again later, with growing pauses, until it has
+  failed MAX_ATTEMPTS times; then it is given up and shown as failed on the outbox page
+  (`intro.outbox`), where it can be resent. It is never deleted.
 """
 
 from __future__ import annotations
@@ -378,7 +380,8 @@ class SmtpConfig:
         )
 
 
-# Pauses after the 1st, 2nd, 3rd and 4th failed attempt; then every 4 hours, for good.
+# Pauses after the 1st, 2nd, 3rd and 4th failed attempt; then every 4 hours, until the
+# MAX_ATTEMPTS-th attempt has failed (about a day) and the sender gives up on it.
 RETRY_DELAYS = (
     timedelta(minutes=1),
     timedelta(minutes=5),
@@ -386,6 +389,9 @@ RETRY_DELAYS = (
     timedelta(minutes=60),
 )
 RETRY_DELAY_LATER = timedelta(hours=4)
+# After this many failed attempts a notice is given up (`failed_at`) and shown as failed on
+# the outbox page, where an admin or coordinator can resend it (issue 17).
+MAX_ATTEMPTS = 10
 # A sender holds the notices it took this long, so a second sender started while the
 # first is still at work (a slow server, overlapping cron runs) does not take them too.
 CLAIM_FOR = timedelta(minutes=10)
@@ -507,7 +513,9 @@ async def _claim(limit: int) -> list[dict]:
     """Take up to `limit` due notices for this run (see CLAIM_FOR)."""
     now = clock.now()
     async with write_transaction(Notice._meta.db):
-        due = await Notice.select(Notice.id).where(Notice.next_attempt_at <= now).order_by(
+        due = await Notice.select(Notice.id).where(
+            (Notice.next_attempt_at <= now) & Notice.failed_at.is_null()
+        ).order_by(
             Notice.next_attempt_at, Notice.id
         ).limit(limit)
         if not due:
@@ -533,19 +541,26 @@ async def _mark_sent(notice: dict) -> None:
     ).where(Notice.id == notice["id"])
 
 
+def gives_up(attempts: int) -> bool:
+    """Whether a notice that has now failed `attempts` times is given up."""
+    return attempts >= MAX_ATTEMPTS
+
+
 async def _mark_failed(notice: dict, error: BaseException) -> None:
     attempts = notice["attempts"] + 1
+    now = clock.now()
     await Notice.update(
         {
             Notice.attempts: attempts,
             Notice.last_error: _describe(error),
-            Notice.next_attempt_at: clock.now() + retry_delay(attempts),
+            Notice.next_attempt_at: now + retry_delay(attempts),
+            Notice.failed_at: now if gives_up(attempts) else None,
         }
     ).where(Notice.id == notice["id"])
 
 
 async def _waiting() -> int:
-    return await Notice.count().where(Notice.sent_at.is_null())
+    return await Notice.count().where(Notice.sent_at.is_null() & Notice.failed_at.is_null())
 
 
 async def send_due(limit: int = 100, *, smtp: SmtpConfig | None = None) -> SendSummary:

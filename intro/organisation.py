@@ -9,6 +9,7 @@ from intro import audit
 from intro.db import write_transaction
 from intro.errors import Invalid
 from intro.i18n import _
+from intro.municipality_codes import municipality_code_problem
 from intro.tables import Municipality, Partnership, PartnershipMember, Venue
 
 CODE_PATTERN = re.compile(r"^\d{3}$")
@@ -22,8 +23,8 @@ def _text(value: str | None, limit: int) -> str:
 async def create_municipality(actor_id: int | None, code: str, name: str, region: str = "") -> int:
     code, name, region = _text(code, 10), _text(name, 100), _text(region, 50)
     errors = {}
-    if not CODE_PATTERN.match(code):
-        errors["code"] = _("Kommunekoden er de tre cifre fra Danmarks Statistik, fx 330.")
+    if problem := municipality_code_problem(code):
+        errors["code"] = problem
     elif await Municipality.exists().where(Municipality.code == code):
         errors["code"] = _("Der findes allerede en kommune med kode {code}.").format(code=code)
     if not name:
@@ -194,7 +195,7 @@ async def partnerships_of_municipality(municipality_id: int) -> list[int]:
 async def list_municipalities() -> list[dict]:
     """Every municipality by name, with the names of the partnerships it belongs to."""
     municipalities = await Municipality.select(
-        Municipality.id, Municipality.code, Municipality.name, Municipality.region
+        Municipality.id, Municipality.code, Municipality.name, Municipality.region, Municipality.retired_at
     ).order_by(Municipality.name)
     memberships = await PartnershipMember.select(
         PartnershipMember.municipality,
@@ -228,7 +229,7 @@ async def _members_by_partnership(partnership_ids: list[int]) -> dict[int, list[
 async def list_partnerships() -> list[dict]:
     """Every partnership by name, with its member municipalities."""
     partnerships = await Partnership.select(
-        Partnership.id, Partnership.name, Partnership.description
+        Partnership.id, Partnership.name, Partnership.description, Partnership.retired_at
     ).order_by(Partnership.name)
     members = await _members_by_partnership([p["id"] for p in partnerships])
     for p in partnerships:
@@ -238,7 +239,8 @@ async def list_partnerships() -> list[dict]:
 
 async def partnership_detail(partnership_id: int) -> dict | None:
     partnership = await Partnership.select(
-        Partnership.id, Partnership.name, Partnership.description, Partnership.created_at
+        Partnership.id, Partnership.name, Partnership.description, Partnership.created_at,
+        Partnership.retired_at,
     ).where(Partnership.id == partnership_id).first()
     if partnership is None:
         return None
@@ -262,13 +264,21 @@ async def list_venues() -> list[dict]:
     ).order_by(Venue.municipality.name, Venue.name)
 
 
-async def municipality_choices() -> list[tuple[int, str]]:
+async def municipality_choices(keep: set[int] | None = None) -> list[tuple[int, str]]:
+    """Municipalities to choose for something new: retired ones are left out, except
+    those in `keep` (already chosen, e.g. a partnership's members, so a form that is
+    saved again does not drop them)."""
     rows = await Municipality.select(
         Municipality.id, Municipality.code, Municipality.name
+    ).where(
+        Municipality.retired_at.is_null() | Municipality.id.is_in(sorted(keep or set()) or [0])
     ).order_by(Municipality.name)
     return [(r["id"], f"{r['name']} ({r['code']})") for r in rows]
 
 
 async def partnership_choices() -> list[tuple[int, str]]:
-    rows = await Partnership.select(Partnership.id, Partnership.name).order_by(Partnership.name)
+    """Partnerships to choose for something new: retired ones are left out."""
+    rows = await Partnership.select(Partnership.id, Partnership.name).where(
+        Partnership.retired_at.is_null()
+    ).order_by(Partnership.name)
     return [(r["id"], r["name"]) for r in rows]

@@ -4,7 +4,7 @@ it acts for and touches only that person's rows; each change is audited."""
 
 from __future__ import annotations
 
-from intro import audit, clock
+from intro import audit, clock, toning
 from intro.db import write_transaction
 from intro.errors import Invalid, NotFound
 from intro.i18n import _
@@ -138,8 +138,11 @@ async def reflections(person_id: int) -> list[dict]:
 
 async def competences_to_assess(person_id: int) -> list[dict]:
     """The base profile's competences and those of the person's specialist profile,
-    from the curriculum version of their cohort."""
-    enrolment = await Enrolment.select(Enrolment.cohort.curriculum_version.as_alias("version")).where(
+    from the curriculum version of their cohort, with the local competences their
+    municipality has toned those profiles with (issue 17)."""
+    enrolment = await Enrolment.select(
+        Enrolment.cohort.curriculum_version.as_alias("version"), Enrolment.municipality
+    ).where(
         (Enrolment.person == person_id) & Enrolment.status.is_in(["enrolled", "completed"])
     ).order_by(Enrolment.requested_at, ascending=False).first()
     if enrolment is None:
@@ -152,8 +155,15 @@ async def competences_to_assess(person_id: int) -> list[dict]:
         Competence.id, Competence.code, Competence.name, Competence.description, Competence.position,
         Competence.profile.name.as_alias("profile_name"), Competence.profile.kind.as_alias("profile_kind"),
         Competence.profile.code.as_alias("profile_code"), Competence.profile.position.as_alias("profile_position"),
-    ).where(Competence.curriculum_version == enrolment["version"])
+        Competence.profile, Competence.municipality,
+    ).where(
+        (Competence.curriculum_version == enrolment["version"])
+        & (Competence.municipality.is_null() | (Competence.municipality == enrolment["municipality"]))
+    )
     chosen = [r for r in rows if r["profile_kind"] == "base" or r["profile_code"] == specialist]
+    notes = await toning.descriptions_for(enrolment["municipality"], sorted({r["profile"] for r in chosen}))
+    for r in chosen:
+        r["profile_note"] = notes.get(r["profile"], "")
     return sorted(chosen, key=lambda r: (r["profile_position"], r["position"]))
 
 

@@ -131,6 +131,8 @@ class Municipality(Table):
     name = Varchar(length=100, unique=True, null=False)
     region = Varchar(length=50, default="")
     created_at = Timestamptz(default=TimestamptzNow())
+    # Retired, not deleted: history keeps pointing at it; hidden from new choices (issue 17).
+    retired_at = Timestamptz(null=True, default=None)
 
     municipality_code_is_three_digits = Check(
         "length(code) = 3 AND substr(code, 1, 1) BETWEEN '0' AND '9' "
@@ -145,6 +147,7 @@ class Partnership(Table):
     name = Varchar(length=200, unique=True, null=False)
     description = Text(default="")
     created_at = Timestamptz(default=TimestamptzNow())
+    retired_at = Timestamptz(null=True, default=None)  # retired, not deleted (issue 17)
 
     partnership_name_not_blank = Check(_not_blank("name"))
 
@@ -373,9 +376,37 @@ class CurriculumVersion(Table):
     content_hash = Varchar(length=64, unique=True, null=False)
     valid_from = Date(null=True, default=None)
     loaded_at = Timestamptz(default=TimestamptzNow())
+    # The content exactly as published (the parsed file, dates as ISO text), so a version
+    # downloads as a file that `curriculum sync` reads back to the same content hash.
+    # NULL for versions loaded before it was kept (issue 17): they are rebuilt from rows.
+    content = JSON(null=True, default=None)
 
     curriculum_version_label_revision = Unique(["label", "revision"])
     curriculum_version_revision_positive = Check("revision >= 1")
+
+
+class CurriculumDraft(Table):
+    """A partnership's coordinators' work on a new curriculum version, edited in the browser
+    (issue 17). `content` has the shape of a curriculum file and may be invalid while it is
+    worked on; publishing validates it and loads it as a new immutable version, after which
+    the draft is read-only. A draft is never a version, so it is never offered to cohorts."""
+
+    partnership = ForeignKey(Partnership, on_delete=OnDelete.restrict, null=False, index=True)
+    base_version = ForeignKey(CurriculumVersion, on_delete=OnDelete.restrict, null=True)
+    content = JSON(default="{}")
+    created_by = ForeignKey(Person, on_delete=OnDelete.set_null, null=True)
+    created_at = Timestamptz(default=TimestamptzNow())
+    updated_at = Timestamptz(default=TimestamptzNow())
+    published_version = ForeignKey(CurriculumVersion, on_delete=OnDelete.restrict, null=True)
+    published_at = Timestamptz(null=True, default=None)
+    discarded_at = Timestamptz(null=True, default=None)
+
+    curriculum_draft_published_has_time = Check(
+        "(published_version IS NULL) = (published_at IS NULL)"
+    )
+    curriculum_draft_not_both_published_and_discarded = Check(
+        "published_at IS NULL OR discarded_at IS NULL"
+    )
 
 
 class Strand(Table):
@@ -412,6 +443,9 @@ class Competence(Table):
     name = Varchar(length=200, null=False)
     description = Text(default="")
     position = SmallInt(default=0)
+    # A municipality's own competence on top of a shared profile (local toning, issue 17);
+    # NULL for the shared competences of the curriculum file.
+    municipality = ForeignKey(Municipality, on_delete=OnDelete.restrict, null=True, index=True)
 
     competence_code_per_version = Unique(["curriculum_version", "code"])
 
@@ -435,6 +469,9 @@ class Module(Table):
     transfer_assignment = Text(null=False)
     position = SmallInt(default=0)
     created_at = Timestamptz(default=TimestamptzNow())
+    # A retired local module is no longer offered to new cohorts; cohorts that have it keep
+    # it (issue 17). Shared modules are never retired: a new version leaves them out.
+    retired_at = Timestamptz(null=True, default=None)
 
     module_code_per_version = Unique(["curriculum_version", "code"])
     module_known_format = Check(_one_of("format", ModuleFormat))
@@ -442,6 +479,19 @@ class Module(Table):
     module_days_positive = Check("days >= 1 AND days <= 20")
     module_title_not_blank = Check(_not_blank("title"))
     module_transfer_not_blank = Check(_not_blank("transfer_assignment"))
+
+
+class ProfileToning(Table):
+    """A municipality's own description of a shared profile (local toning, issue 17): shown
+    to its people beside the shared description; its own competences are `Competence`
+    rows with `municipality` set."""
+
+    profile = ForeignKey(Profile, on_delete=OnDelete.cascade, null=False, index=True)
+    municipality = ForeignKey(Municipality, on_delete=OnDelete.restrict, null=False, index=True)
+    description = Text(default="")
+    updated_at = Timestamptz(default=TimestamptzNow())
+
+    profile_toning_once = Unique(["profile", "municipality"])
 
 
 class ModuleCompetence(Table):
@@ -779,6 +829,51 @@ class CatchUpBooking(Table):
 # Change notices (issue 5)
 
 
+class EvaluationKind(StrEnum):
+    evaluation = "evaluation"  # after the module's last day: relevance, usefulness, plans
+    follow_up = "follow_up"  # weeks later: used at work? shared with colleagues?
+
+
+class EvaluationReceipt(Table):
+    """That a person has answered one evaluation (never what they answered), so each is
+    answered once. Nothing links a receipt to its answer (issue 17)."""
+
+    person = ForeignKey(Person, on_delete=OnDelete.restrict, null=False, index=True)
+    cohort = ForeignKey(Cohort, on_delete=OnDelete.restrict, null=False, index=True)
+    module = ForeignKey(Module, on_delete=OnDelete.restrict, null=False)
+    kind = Varchar(length=20, null=False, choices=EvaluationKind)
+
+    evaluation_receipt_once = Unique(["person", "cohort", "module", "kind"])
+    evaluation_receipt_known_kind = Check(_one_of("kind", EvaluationKind))
+
+
+class EvaluationAnswer(Table):
+    """One anonymous answer about a module as taught to a cohort: no person and no
+    instant, so it cannot be traced back to who gave it. Results are shown only for
+    groups of `evaluations.MIN_ANSWERS` or more (issue 17)."""
+
+    cohort = ForeignKey(Cohort, on_delete=OnDelete.restrict, null=False, index=True)
+    module = ForeignKey(Module, on_delete=OnDelete.restrict, null=False, index=True)
+    kind = Varchar(length=20, null=False, choices=EvaluationKind)
+    relevance = SmallInt(null=True, default=None)  # 1-5, evaluation only
+    usefulness = SmallInt(null=True, default=None)  # 1-5, evaluation only
+    used_at_work = Boolean(null=True, default=None)  # follow-up only
+    shared_with_colleagues = Boolean(null=True, default=None)  # follow-up only
+    free_text = Text(default="")
+
+    evaluation_answer_known_kind = Check(_one_of("kind", EvaluationKind))
+    evaluation_answer_scores_in_scale = Check(
+        "(relevance IS NULL OR relevance BETWEEN 1 AND 5)"
+        " AND (usefulness IS NULL OR usefulness BETWEEN 1 AND 5)"
+    )
+    evaluation_answer_fits_kind = Check(
+        "(kind = 'evaluation' AND relevance IS NOT NULL AND usefulness IS NOT NULL"
+        " AND used_at_work IS NULL AND shared_with_colleagues IS NULL)"
+        " OR (kind = 'follow_up' AND relevance IS NULL AND usefulness IS NULL"
+        " AND used_at_work IS NOT NULL AND shared_with_colleagues IS NOT NULL)"
+    )
+
+
 class NoticeKind(StrEnum):
     session_moved = "session_moved"
     session_cancelled = "session_cancelled"
@@ -809,6 +904,9 @@ class Notice(Table):
     attempts = Integer(null=False, default=0)
     next_attempt_at = Timestamptz(null=True, default=TimestamptzNow(), index=True)
     last_error = Text(default="")
+    # Set when the sender gives up after `notices.MAX_ATTEMPTS` failed attempts (issue 17):
+    # the notice is no longer tried until someone resends it from the outbox page.
+    failed_at = Timestamptz(null=True, default=None)
 
     notice_known_kind = Check(_one_of("kind", NoticeKind))
     notice_attempts_not_negative = Check("attempts >= 0")

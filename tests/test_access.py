@@ -9,7 +9,16 @@ import re
 import pytest
 
 from app import create_app
-from intro import accounts, api_tokens, busy, clock, hr_import
+from intro import (
+    accounts,
+    api_tokens,
+    busy,
+    clock,
+    curriculum,
+    curriculum_drafts,
+    evaluations,
+    hr_import,
+)
 from intro.tables import (
     ApiToken,
     ClosedPeriod,
@@ -19,8 +28,10 @@ from intro.tables import (
     LocalTaskTemplate,
     Module,
     Municipality,
+    Notice,
     Person,
     PlanItem,
+    Profile,
     Session,
     SessionInstructor,
 )
@@ -55,6 +66,41 @@ RULES: list[tuple[str, str, set[str]]] = [
     ("GET", "/curriculum/{version_id}/modules/{module_id}", ALL),
     ("GET", "/curriculum/{version_id}/local-modules/new", STAFF_EDITORS),
     ("POST", "/curriculum/{version_id}/local-modules", STAFF_EDITORS),
+    ("GET", "/curriculum/{version_id}/file.toml", ALL),
+    # Curriculum drafts (issue 17): the partnership's coordinators only; another
+    # partnership's coordinator gets 404 (tests/test_curriculum_drafts.py).
+    ("GET", "/curriculum/drafts", COORDINATOR),
+    ("POST", "/curriculum/drafts", COORDINATOR),
+    ("POST", "/curriculum/drafts/upload", COORDINATOR),
+    ("GET", "/curriculum/drafts/{draft_id}", COORDINATOR),
+    ("POST", "/curriculum/drafts/{draft_id}/header", COORDINATOR),
+    ("GET", "/curriculum/drafts/{draft_id}/items/{kind}/new", COORDINATOR),
+    ("GET", "/curriculum/drafts/{draft_id}/items/{kind}/{index}", COORDINATOR),
+    ("POST", "/curriculum/drafts/{draft_id}/items/{kind}/check", COORDINATOR),
+    ("POST", "/curriculum/drafts/{draft_id}/items/{kind}", COORDINATOR),
+    ("POST", "/curriculum/drafts/{draft_id}/items/{kind}/remove", COORDINATOR),
+    ("GET", "/curriculum/drafts/{draft_id}/diff", COORDINATOR),
+    ("POST", "/curriculum/drafts/{draft_id}/publish", COORDINATOR),
+    ("POST", "/curriculum/drafts/{draft_id}/discard", COORDINATOR),
+    ("GET", "/curriculum/drafts/{draft_id}/file.toml", COORDINATOR),
+    # Local toning (issue 17): local modules corrected and retired, profiles toned, by the
+    # coordinators of a partnership the municipality is in, and admins.
+    ("GET", "/curriculum/{version_id}/modules/{local_module_id}/edit", STAFF_EDITORS),
+    ("POST", "/curriculum/{version_id}/modules/{local_module_id}", STAFF_EDITORS),
+    ("POST", "/curriculum/{version_id}/modules/{local_module_id}/retire", STAFF_EDITORS),
+    ("GET", "/curriculum/{version_id}/profiles/{profile_id}/toning/{naestved_id}", STAFF_EDITORS),
+    ("POST", "/curriculum/{version_id}/profiles/{profile_id}/toning/{naestved_id}", STAFF_EDITORS),
+    # Course evaluation (issue 17): participants answer their own; coordinators and
+    # instructors read results (tests/test_evaluations.py: the five-answer threshold).
+    ("GET", "/plan/evaluations", {"participant"}),
+    ("GET", "/plan/evaluations/{eval_cohort}/{eval_module}/{eval_kind}", {"participant"}),
+    ("POST", "/plan/evaluations/{eval_cohort}/{eval_module}/{eval_kind}", {"participant"}),
+    ("GET", "/evaluations", {"coordinator", "instructor"}),
+    ("GET", "/evaluations/export.csv", {"coordinator", "instructor"}),
+    ("GET", "/evaluations/export.xlsx", {"coordinator", "instructor"}),
+    # The notice outbox (issue 17): admins see all notices, coordinators their cohorts'.
+    ("GET", "/notices", {"coordinator", "admin"}),
+    ("POST", "/notices/{notice_id}/resend", {"coordinator", "admin"}),
     ("GET", "/static/css/intro.css", {"anonymous", *ALL}),
     ("GET", "/cohorts", COHORT_VIEWERS),
     ("GET", "/cohorts/new", COORDINATOR),
@@ -229,8 +275,34 @@ async def ids(demo_db):
     # A new hire in Slagelse who has not signed in: the chief's and the coordinator's to invite.
     hire = await accounts.create_person(None, "ny.i.slagelse@intro.example", "Ny i Slagelse")
     await accounts.grant_role(None, hire, "participant", municipality_id=slagelse["id"])
+    coordinator = await Person.select(Person.id).where(Person.email == PERSONAS["coordinator"]).first()
+    draft_id = await curriculum_drafts.start(coordinator["id"], planning["partnership"], version["id"])
+    notice_id = (
+        await Notice.insert(
+            Notice(recipient=sara["id"], email=PERSONAS["participant"], subject="Flyttet", body="Flyttet",
+                   session=session["id"], kind="session_moved")
+        ).returning(Notice.id)
+    )[0]["id"]
+    naestved = await Municipality.select(Municipality.id).where(Municipality.code == "370").first()
+    local_module_id = await curriculum.add_local_module(None, version["id"], naestved["id"], {
+        "code": "LOK-NAE-9", "title": "Lokalt", "strand": "tvaerfaglig", "format": "classroom",
+        "duration_hours": "2", "days": "1", "objectives": "Mål", "competences": ["basis-samarbejde"],
+        "transfer_title": "Opgave", "transfer_assignment": "Gør det.",
+    })
+    profile = await Profile.select(Profile.id).where(Profile.curriculum_version == version["id"]).first()
+    due = next(d for d in await evaluations.due_for(sara["id"]) if d["kind"] == "evaluation")
     return {
         "slagelse_hire_id": hire,
+        "eval_cohort": due["cohort"],
+        "eval_module": due["module"],
+        "eval_kind": "evaluation",
+        "naestved_id": naestved["id"],
+        "local_module_id": local_module_id,
+        "profile_id": profile["id"],
+        "notice_id": notice_id,
+        "draft_id": draft_id,
+        "kind": "modules",
+        "index": 0,
         "calendar_id": calendar_id,
         "slagelse_import_id": import_id,
         "period_id": period["id"],

@@ -57,6 +57,7 @@ async def ids(demo_db) -> dict[str, int]:
     await Employment.update({Employment.end_date: clock.today() - timedelta(days=1), Employment.end_reason: "resigned"}).where(
         (Employment.person == participant) & Employment.end_date.is_null()
     )
+    venue = await Venue.select().first()
     return {
         "partnership_id": (await Partnership.select(Partnership.id).first())["id"],
         "person_id": participant,
@@ -65,6 +66,8 @@ async def ids(demo_db) -> dict[str, int]:
         "holbaek": await _municipality_id("316"),
         "naestved": await _municipality_id("370"),
         "municipality_id": await _municipality_id("330"),
+        "venue_id": venue["id"],
+        "venue_form": {k: str(venue[k]) for k in ("address", "postcode", "city", "capacity")},
     }
 
 
@@ -109,6 +112,8 @@ GET_ROUTES = [
     "/admin/users/{person_id}/export.json",
     "/admin/audit",
     "/admin/municipalities/{municipality_id}/sign-in",
+    "/admin/municipalities/{municipality_id}",
+    "/admin/venues/{venue_id}",
 ]
 
 # A valid form for every POST, so that a refused POST that changes nothing proves the
@@ -141,6 +146,18 @@ POST_ROUTES = {
         "client_id": "intro",
         "client_secret_env": "INTRO_OIDC_SLAGELSE",
         "allowed_domains": "slagelse.dk",
+    },
+    # Correcting and retiring master data (issue 17).
+    "/admin/municipalities/{municipality_id}": lambda ids: {
+        "code": "330", "name": "Slagelse", "region": "Region Sjælland (rettet)",
+    },
+    "/admin/municipalities/{municipality_id}/retire": lambda ids: {"retired": "1"},
+    "/admin/venues/{venue_id}": lambda ids: {**ids["venue_form"], "name": "Den nye sal"},
+    "/admin/venues/{venue_id}/active": lambda ids: {"active": "0"},
+    "/admin/partnerships/{partnership_id}": lambda ids: {"name": "Introsamarbejdet, nyt navn"},
+    "/admin/partnerships/{partnership_id}/retire": lambda ids: {"retired": "1"},
+    "/admin/users/{person_id}/details": lambda ids: {
+        "full_name": "Sara Rettet", "email": "sara.rettet@intro.example",
     },
 }
 

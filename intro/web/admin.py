@@ -14,7 +14,7 @@ from intro.accounts import User
 from intro.errors import Invalid
 from intro.i18n import _
 from intro.tables import Role
-from intro.web import admin_users, forms
+from intro.web import admin_master_data, admin_users, forms
 from intro.web.auth import requires
 from intro.web.forms import FormData
 
@@ -23,10 +23,18 @@ NOTICES = {
     "venue_created": _("Lokationen er oprettet."),
     "partnership_created": _("Samarbejdet er oprettet."),
     "members_saved": _("Medlemskommunerne er gemt."),
+    "partnership_saved": _("Samarbejdet er gemt."),
+    "partnership_retired": _("Samarbejdet er udgået: det bliver i historikken, men kan ikke vælges til noget nyt."),
+    "partnership_restored": _("Samarbejdet kan vælges igen."),
 }
 
 # Where an object in the audit log can be looked at.
-OBJECT_PAGES = {"person": "/admin/users/", "partnership": "/admin/partnerships/"}
+OBJECT_PAGES = {
+    "person": "/admin/users/",
+    "partnership": "/admin/partnerships/",
+    "municipality": "/admin/municipalities/",
+    "venue": "/admin/venues/",
+}
 
 
 def _page(template: str, context: dict, errors: dict | None = None) -> Template:
@@ -128,7 +136,9 @@ async def _partnership_page(
 ) -> Template:
     context = {
         "partnership": partnership,
-        "municipalities": await organisation.municipality_choices(),
+        "municipalities": await organisation.municipality_choices(
+            {m["id"] for m in partnership["members"]}
+        ),
         "chosen": chosen,
         "notice": NOTICES.get(notice or ""),
     }
@@ -235,6 +245,7 @@ ROUTES = [
             venue_create,
             audit_log,
             *admin_users.HANDLERS,
+            *admin_master_data.HANDLERS,
         ],
     )
 ]

@@ -33,6 +33,7 @@ NOTICES = {
     "restricted": _("Behandlingen af personens data er begrænset: personen anonymiseres ikke."),
     "unrestricted": _("Begrænsningen er ophævet."),
     "anonymised": _("Personen er anonymiseret. Tallene i statistikken er uændrede."),
+    "details_saved": _("Navn og e-mailadresse er gemt."),
 }
 
 

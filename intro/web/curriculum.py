@@ -7,10 +7,10 @@ from typing import Annotated, Any
 from litestar import Request, get, post
 from litestar.enums import RequestEncodingType
 from litestar.exceptions import NotFoundException
-from litestar.params import Body, FromPath
+from litestar.params import Body, FromPath, FromQuery
 from litestar.response import Redirect, Template
 
-from intro import curriculum
+from intro import access, curriculum
 from intro.accounts import User
 from intro.errors import Invalid
 from intro.i18n import _
@@ -28,8 +28,19 @@ async def versions(request: Request[User, None, None]) -> Template:
         context={
             "versions": await curriculum.list_versions(),
             "can_edit": request.user.has(Role.coordinator, Role.admin),
+            "can_draft": request.user.has(Role.coordinator),
         },
     )
+
+
+async def _toning_choices(user: User) -> list[dict]:
+    """The municipalities whose toning of the profiles the user may edit (issue 17)."""
+    if not user.has(Role.coordinator) or user.is_admin:
+        return []  # an admin may tone any of the 98, which would drown the page in links
+    ids = sorted(await access.local_curriculum_municipalities(user)) or [0]
+    return await Municipality.select(Municipality.id, Municipality.name).where(
+        Municipality.id.is_in(ids) & Municipality.retired_at.is_null()
+    ).order_by(Municipality.name)
 
 
 async def _version_or_404(version_id: int) -> dict:
@@ -40,11 +51,19 @@ async def _version_or_404(version_id: int) -> dict:
 
 
 @get("/curriculum/{version_id:int}", guards=[ANY_ROLE], name="curriculum_version")
-async def version(request: Request[User, None, None], version_id: FromPath[int]) -> Template:
+async def version(
+    request: Request[User, None, None], version_id: FromPath[int], notice: FromQuery[str | None] = None
+) -> Template:
     detail = await _version_or_404(version_id)
     return Template(
         "curriculum/version.html",
-        context={**detail, "can_edit": request.user.has(Role.coordinator, Role.admin)},
+        context={
+            **detail,
+            "can_edit": request.user.has(Role.coordinator, Role.admin),
+            "can_draft": request.user.has(Role.coordinator),
+            "published": notice == "published",
+            "toning_municipalities": await _toning_choices(request.user),
+        },
     )
 
 
@@ -53,7 +72,9 @@ async def version(request: Request[User, None, None], version_id: FromPath[int])
     guards=[ANY_ROLE],
     name="curriculum_module",
 )
-async def module(version_id: FromPath[int], module_id: FromPath[int]) -> Template:
+async def module(
+    request: Request[User, None, None], version_id: FromPath[int], module_id: FromPath[int]
+) -> Template:
     detail = await _version_or_404(version_id)
     found = detail["module_by_id"].get(module_id)
     if found is None:
@@ -61,14 +82,22 @@ async def module(version_id: FromPath[int], module_id: FromPath[int]) -> Templat
     strand = next(s for s in detail["strands"] if s["id"] == found["strand"])
     return Template(
         "curriculum/module.html",
-        context={"version": detail["version"], "module": found, "strand": strand},
+        context={
+            "version": detail["version"],
+            "module": found,
+            "strand": strand,
+            "can_edit_local": found["municipality"] is not None
+            and found["municipality"] in await access.local_curriculum_municipalities(request.user),
+        },
     )
 
 
 async def _editable_municipalities(user: User) -> list[dict]:
     """Admins may add local modules for any municipality; a coordinator for the
     member municipalities of their partnerships."""
-    query = Municipality.select(Municipality.id, Municipality.name).order_by(Municipality.name)
+    query = Municipality.select(Municipality.id, Municipality.name).where(
+        Municipality.retired_at.is_null()
+    ).order_by(Municipality.name)
     if not user.is_admin:
         member_ids = [
             r["municipality"]

@@ -43,6 +43,12 @@ def nav_for(user: User | None) -> list[NavItem]:
     if user.has(Role.chief, Role.coordinator):
         items.append(NavItem("/invitations", _("Invitationer")))
     items.append(NavItem("/me/sessions", _("Mine log-ins")))
+    if user.has(Role.participant):
+        items.append(NavItem("/plan/evaluations", _("Evaluering")))
+    if user.has(Role.coordinator, Role.instructor):
+        items.append(NavItem("/evaluations", _("Evalueringer")))
+    if user.has(Role.coordinator, Role.admin):
+        items.append(NavItem("/notices", _("Udbakke")))
     if user.is_admin:
         items.append(NavItem("/admin", _("Administration")))
     return items
