@@ -12,6 +12,7 @@ import uuid
 from datetime import UTC, date, datetime, time, timedelta
 
 from intro import accounts, audit, clock, plan
+from intro import enrolment as enrolment_rules
 from intro.curriculum import sync_directory
 from intro.db import write_transaction
 from intro.demo_history import add_history
@@ -550,6 +551,10 @@ async def seed(today: date | None = None) -> str:
                     )
                 if marks:
                     await Attendance.insert(*marks)
+
+            # The queue as the product keeps it: whoever waits while a place fits them
+            # moves up (the same rule every enrolment goes through).
+            await enrolment_rules.fill_places(coordinator_id, {"id": cohort_id, "capacity": 24})
 
         history = await add_history(
             rng=rng,

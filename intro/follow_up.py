@@ -11,8 +11,8 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
 
-from intro import audit, clock
-from intro.db import write_transaction
+from intro import clock
+from intro.enrolment import mark_completed
 from intro.errors import Invalid, NotFound
 from intro.i18n import _
 from intro.progress import Behind, ModuleState, falling_behind, is_complete, progress
@@ -201,11 +201,7 @@ async def confirm_completion(actor_id: int, cohort: dict, enrolment_id: int) -> 
         return
     if not row["complete"]:
         raise Invalid({"enrolment": _("{name} mangler stadig moduler eller transferopgaver.").format(name=row["full_name"])})
-    async with write_transaction(Enrolment._meta.db):
-        await Enrolment.update({Enrolment.status: "completed", Enrolment.completed_at: clock.now()}).where(
-            Enrolment.id == enrolment_id
-        )
-        await audit.record(actor_id, "enrolment.complete", "enrolment", enrolment_id, person=row["person"])
+    await mark_completed(actor_id, enrolment_id)
 
 
 async def certificate(person_id: int, enrolment_id: int | None = None) -> dict | None:

@@ -457,7 +457,12 @@ class SessionInstructor(Table):
 
 class Enrolment(Table):
     """Tilmelding. A withdrawal keeps the row (status withdrawn); the wait-list is
-    ordered by `requested_at`."""
+    ordered by `requested_at`, then `id`.
+
+    A person holds at most one active (enrolled or waitlisted) enrolment: the partial
+    unique index `enrolment_one_active_per_person` (migration m0006; Piccolo cannot
+    declare partial indexes) holds it. Places and the wait-list are changed only
+    through `intro.enrolment`."""
 
     cohort = ForeignKey(Cohort, on_delete=OnDelete.restrict, null=False, index=True)
     person = ForeignKey(Person, on_delete=OnDelete.restrict, null=False, index=True)
