@@ -463,9 +463,11 @@ async def seed(today: date | None = None) -> str:
                     sessions.append((sid, planned.starts_at, planned.ends_at))
 
             # Participants, spread over the member municipalities by their seats.
-            codes = [c for c, _n in MUNICIPALITIES]
+            # Næstved fills its four seats first, then the others take turns, so no
+            # municipality holds more than its seats and the one open place.
+            others = [c for c, _n in MUNICIPALITIES if c != "370"]
             for n in range(size):
-                code = "370" if n < 4 else codes[n % len(codes)]
+                code = "370" if n < 4 else others[(n - 4) % len(others)]
                 municipality_id = municipality_ids[code]
                 while True:
                     full_name = f"{rng.choice(FIRST_NAMES)} {rng.choice(LAST_NAMES)}"

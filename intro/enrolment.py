@@ -261,31 +261,61 @@ async def enrol(
 ) -> str:
     """Put a person forward for a cohort. Returns the resulting status: "enrolled", or
     "waitlisted" when no place fits them (or someone earlier in the queue took it).
+    The rules and errors are those of `enrol_many`."""
+    statuses = await enrol_many(actor_id, cohort_id, [(person_id, municipality_id)], reason)
+    return statuses[person_id]
 
-    Raises Invalid (field "person") when the cohort is closed, the person is not a new
-    hire of a member municipality, or is already active on a cohort; (field "reason")
-    when they have completed the programme and no reason is given. The reason is kept
-    in the audit log."""
+
+async def enrol_many(
+    actor_id: int, cohort_id: int, people: list[tuple[int, int]], reason: str = ""
+) -> dict[int, str]:
+    """Put several people — (person id, municipality id) pairs — forward for a cohort at
+    once, all or none, in the order given. Returns each person's status ("enrolled" or
+    "waitlisted").
+
+    Raises Invalid and writes nothing when any of them may not be enrolled: field
+    "person" when the cohort is closed, a person is not a new hire of a member
+    municipality, or is already active on a cohort; field "reason" when someone has
+    completed the programme and no reason is given (the reason is kept in the audit
+    log)."""
     reason = (reason or "").strip()[:500]
+    people = list(dict.fromkeys(people))
+    if not people:
+        raise Invalid({"person": _("Vælg mindst én nyansat at tilmelde.")})
     try:
         async with write_transaction(Cohort._meta.db):
             cohort = await _lock_cohort(cohort_id)
-            done = await _check_may_enrol(cohort, person_id, municipality_id, reason)
-            enrolment_id = await _queue(actor_id, cohort_id, person_id, municipality_id)
-            await fill_places(actor_id, cohort, newcomer=enrolment_id)
-            status = await _status(enrolment_id)
-            details = {"cohort": cohort_id, "person": person_id, "status": status}
-            if done:
-                details.update(again_after=done, reason=reason)
-            await audit.record(actor_id, "enrolment.create", "enrolment", enrolment_id, **details)
+            problems: dict[str, list[str]] = {}
+            done: dict[int, str] = {}
+            for person_id, municipality_id in people:
+                try:
+                    done[person_id] = await _check_may_enrol(cohort, person_id, municipality_id, reason)
+                except Invalid as invalid:
+                    for field_name, message in invalid.errors.items():
+                        problems.setdefault(field_name, []).append(message)
+            if problems:
+                raise Invalid({f: " ".join(dict.fromkeys(m)) for f, m in problems.items()})
+            queued = {
+                person_id: await _queue(actor_id, cohort_id, person_id, municipality_id)
+                for person_id, municipality_id in people
+            }
+            await fill_places(actor_id, cohort, newcomers=set(queued.values()))
+            statuses = {}
+            for person_id, enrolment_id in queued.items():
+                statuses[person_id] = await _status(enrolment_id)
+                details = {"cohort": cohort_id, "person": person_id, "status": statuses[person_id]}
+                if done[person_id]:
+                    details.update(again_after=done[person_id], reason=reason)
+                await audit.record(actor_id, "enrolment.create", "enrolment", enrolment_id, **details)
     except Invalid:
         raise
     except Exception as error:
         if _breaks_one_active(error):
             raise Invalid({"person": _("Personen er allerede tilmeldt et andet hold.")}) from error
         raise
-    await plan.sync_plan(person_id)
-    return status
+    for person_id in statuses:
+        await plan.sync_plan(person_id)
+    return statuses
 
 
 async def withdraw(actor_id: int, enrolment_id: int, reason: str) -> list[int]:
@@ -353,7 +383,7 @@ async def move(actor_id: int, enrolment_id: int, to_cohort_id: int, reason: str 
         await _set_withdrawn(enrolment_id, f"{why}: {reason}" if reason else why)
         new_id = await _queue(actor_id, to_cohort_id, enrolment["person"], enrolment["municipality"])
         promoted = await fill_places(actor_id, source)
-        promoted += await fill_places(actor_id, target, newcomer=new_id)
+        promoted += await fill_places(actor_id, target, newcomers={new_id})
         status = await _status(new_id)
         await audit.record(
             actor_id, "enrolment.move", "enrolment", new_id, person=enrolment["person"],
@@ -417,13 +447,13 @@ async def mark_completed(actor_id: int, enrolment_id: int, **details) -> None:
         await audit.record(actor_id, "enrolment.complete", "enrolment", enrolment_id, person=row["person"], **details)
 
 
-async def fill_places(actor_id: int | None, cohort: dict, newcomer: int | None = None) -> list[int]:
+async def fill_places(actor_id: int | None, cohort: dict, newcomers: set[int] = frozenset()) -> list[int]:
     """THE wait-list rule, used by every operation that frees or changes places: walk
     the wait-list in queue order (requested_at, then id) and give a place to everyone a
     place fits. Must run inside the transaction that locked `cohort` (a dict with id and
     capacity). Returns the ids of the enrolments moved up, in queue order. Everyone
-    moved up gets an audit line, except `newcomer` (the enrolment just queued, whose
-    own operation logs it)."""
+    moved up gets an audit line, except `newcomers` (enrolments just queued, whose
+    own operation logs them)."""
     places = await _places(cohort["id"], cohort["capacity"])
     waiting = await Enrolment.select(Enrolment.id, Enrolment.person, Enrolment.municipality).where(
         (Enrolment.cohort == cohort["id"]) & (Enrolment.status == EnrolmentStatus.waitlisted.value)
@@ -437,7 +467,7 @@ async def fill_places(actor_id: int | None, cohort: dict, newcomer: int | None =
                 {Enrolment.status: EnrolmentStatus.enrolled.value, Enrolment.enrolled_at: now}
             ).where(Enrolment.id == w["id"])
             promoted.append(w["id"])
-            if w["id"] != newcomer:
+            if w["id"] not in newcomers:
                 await audit.record(
                     actor_id, "enrolment.move_up", "enrolment", w["id"], cohort=cohort["id"], person=w["person"]
                 )

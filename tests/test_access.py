@@ -69,6 +69,8 @@ RULES: list[tuple[str, str, set[str]]] = [
     ("GET", "/cohorts/{cohort_id}/enrolments", {"coordinator", "chief"}),
     ("POST", "/cohorts/{cohort_id}/enrolments", {"coordinator", "chief"}),
     ("POST", "/enrolments/{enrolment_id}/withdraw", {"coordinator"}),
+    ("POST", "/enrolments/{enrolment_id}/move", COORDINATOR),
+    ("POST", "/cohorts/{cohort_id}/places", COORDINATOR),
     ("GET", "/sessions/{session_id}/attendance", {"coordinator", "instructor"}),
     ("POST", "/sessions/{session_id}/attendance", {"coordinator", "instructor"}),
     ("GET", "/cohorts/{cohort_id}/catch-up", COORDINATOR),
