@@ -15,7 +15,7 @@ import re
 import uuid
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from intro import audit, clock, notices, plan
@@ -59,7 +59,7 @@ from intro.tables import (
     SessionStatus,
     Venue,
 )
-from intro.timefmt import local, local_instant
+from intro.timefmt import COPENHAGEN, local, local_instant
 
 WEEKDAY_NAMES = [_("Mandag"), _("Tirsdag"), _("Onsdag"), _("Torsdag"), _("Fredag")]
 ACTIVE_SESSION = [SessionStatus.proposed.value, SessionStatus.scheduled.value]
@@ -806,6 +806,58 @@ async def partnership_conflicts(partnership_id: int, since: date | None = None) 
     return result
 
 
+PHASE_NAMES = {
+    "planned": _("Planlagt"),
+    "running": _("I gang"),
+    "ended": _("Afsluttet"),
+    "cancelled": _("Aflyst"),
+}
+
+
+def phase(status: str, first_day: date, last_day: date, today: date) -> str:
+    """Pure: where a cohort is in its life, from its course days — "planned" until its
+    first day (the start date when it has none yet), "running" from the first to the
+    last day, "ended" after; "cancelled" when it is cancelled. The stored status says
+    only whether the timetable is accepted; this is what every page shows people."""
+    if status == CohortStatus.cancelled.value:
+        return "cancelled"
+    if today < first_day:
+        return "planned"
+    if today <= last_day and status != CohortStatus.completed.value:
+        return "running"
+    return "ended"
+
+
+async def with_phases(cohorts: list[dict], today: date | None = None) -> list[dict]:
+    """Add "phase" and "phase_name" to each cohort row (needs id, status, start_date),
+    reading the first and last held course day of all of them in one query."""
+    from piccolo.query import Max, Min
+
+    today = today or clock.today()
+    ids = [c["id"] for c in cohorts]
+    spans = {
+        r["cohort"]: r
+        for r in await Session.select(
+            Session.cohort, Min(Session.starts_at, alias="first"), Max(Session.starts_at, alias="last")
+        ).where(Session.cohort.is_in(ids or [0]) & (Session.status != SessionStatus.cancelled.value)).group_by(Session.cohort)
+    } if ids else {}
+    for c in cohorts:
+        span = spans.get(c["id"])
+        first = _local_date(span["first"]) if span else c["start_date"]
+        last = _local_date(span["last"]) if span else c["start_date"]
+        c["phase"] = phase(c["status"], first, last, today)
+        c["phase_name"] = PHASE_NAMES[c["phase"]]
+    return cohorts
+
+
+def _local_date(value) -> date:
+    if isinstance(value, str):  # SQLite hands aggregates back as text
+        value = datetime.fromisoformat(value)
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(COPENHAGEN).date()
+
+
 async def cohorts_of(partnership_ids: set[int]) -> list[dict]:
     if not partnership_ids:
         return []
@@ -814,7 +866,7 @@ async def cohorts_of(partnership_ids: set[int]) -> list[dict]:
         Cohort.partnership.name.as_alias("partnership_name"),
         Cohort.curriculum_version.label.as_alias("version_label"),
     ).where(Cohort.partnership.is_in(sorted(partnership_ids))).order_by(Cohort.start_date, ascending=False)
-    return cohorts
+    return await with_phases(cohorts)
 
 
 async def municipality_names(ids: list[int]) -> dict[int, str]:

@@ -150,3 +150,28 @@ async def test_a_chief_sees_the_timetable_but_cannot_change_it(demo_client):
     page = await demo_client.get(f"/cohorts/{cohort['id']}")
     assert page.status_code == 200
     assert "/edit" not in page.text and "Godkend planen" not in page.text
+
+
+def test_a_cohort_is_planned_until_its_first_day_running_until_its_last_then_ended():
+    from intro.cohorts import phase
+
+    first, last = date(2027, 3, 2), date(2027, 6, 1)
+    # An accepted timetable ("active") three months ahead is still only planned.
+    assert phase("active", first, last, date(2026, 12, 1)) == "planned"
+    assert phase("planning", first, last, date(2027, 3, 1)) == "planned"
+    assert phase("active", first, last, date(2027, 3, 2)) == "running"
+    assert phase("active", first, last, date(2027, 6, 1)) == "running"
+    assert phase("active", first, last, date(2027, 6, 2)) == "ended"
+    assert phase("completed", first, last, date(2027, 5, 1)) == "ended"
+    assert phase("cancelled", first, last, date(2027, 5, 1)) == "cancelled"
+
+
+async def test_the_cohort_list_says_planlagt_i_gang_afsluttet(demo_client):
+    import re
+
+    await login(demo_client, "koordinator@intro.example")
+    page = (await demo_client.get("/cohorts")).text
+    for name, words in [("Hold A – forår", "Afsluttet"), ("Hold B – efterår", "I gang"), ("Hold C – næste forår", "Planlagt")]:
+        row = re.search(rf"{re.escape(name)}.*?</tr>", page, re.S).group(0)
+        assert f"<td>{words}" in row, row
+    assert "Aktivt" not in page
