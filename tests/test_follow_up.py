@@ -83,3 +83,20 @@ async def test_a_chief_sees_only_own_municipalitys_people_in_the_grid(demo_clien
         assert (name in page.text) == (code == "330"), (code, name)
     refused = await post_form(demo_client, "/enrolments/1/complete")
     assert refused.status_code == 403
+
+
+async def test_in_the_demo_only_those_who_meet_the_rule_are_completed(demo_db):
+    """Failing input: in the demo's finished cohort, Ali Mortensen was "Gennemført" with
+    a certificate of 78 hours while absent from TVF-2 and SAM-1 without catch-up."""
+    hold_a = await _hold("completed")
+    grid = await follow_up.cohort_grid(hold_a)
+    completed = [r for r in grid["rows"] if r["status"] == "completed"]
+    not_completed = [r for r in grid["rows"] if r["status"] != "completed"]
+    assert completed and not_completed  # the demo shows both
+    assert all(r["complete"] for r in completed)
+    assert not any(r["complete"] for r in not_completed)
+    for r in completed:
+        certificate = await follow_up.certificate(r["person"])
+        assert certificate is not None
+    for r in not_completed:
+        assert await follow_up.certificate(r["person"]) is None
