@@ -97,6 +97,8 @@ RULES: list[tuple[str, str, set[str]]] = [
     ("POST", "/enrolments/{enrolment_id}/complete", COORDINATOR),
     ("GET", "/enrolments/{completed_enrolment_id}/certificate", COORDINATOR),
     ("GET", "/plan/certificate", set()),  # Sara has not completed; tests/test_follow_up.py covers the holder
+    ("GET", "/plan/certificate.pdf", set()),  # likewise
+    ("GET", "/certificates/verify", {"anonymous", *ALL}),
     ("POST", "/plan/items/{own_task_id}/done", {"participant"}),
     ("GET", "/plan/items/{own_transfer_id}/answer", {"participant"}),
     ("POST", "/plan/items/{own_transfer_id}/answer", {"participant"}),
