@@ -26,6 +26,7 @@ from intro.scheduling import (
     Booking,
     ClosedSpan,
     Conflict,
+    DayInOrder,
     InstructorOption,
     ModuleToPlan,
     PlannedSession,
@@ -35,6 +36,7 @@ from intro.scheduling import (
     VenueOption,
     danish_holidays,
     find_conflicts,
+    order_conflicts,
     propose,
 )
 from intro.tables import (
@@ -59,7 +61,7 @@ from intro.tables import (
     SessionStatus,
     Venue,
 )
-from intro.timefmt import COPENHAGEN, local, local_instant
+from intro.timefmt import COPENHAGEN, exists_locally, local, local_instant
 
 WEEKDAY_NAMES = [_("Mandag"), _("Tirsdag"), _("Onsdag"), _("Torsdag"), _("Fredag")]
 ACTIVE_SESSION = [SessionStatus.proposed.value, SessionStatus.scheduled.value]
@@ -559,6 +561,8 @@ class SessionChange:
     venue_id: int | None
     instructor_ids: tuple[int, ...]
     reason: str
+    # A coordinator who saves despite hard conflicts says so and why (audited).
+    override_reason: str = ""
 
 
 async def read_session_form(session: dict, cohort: dict, form: dict[str, Any]) -> SessionChange:
@@ -575,6 +579,13 @@ async def read_session_form(session: dict, cohort: dict, form: dict[str, Any]) -
         errors["end"] = _("Skriv sluttidspunktet som tt:mm, fx 15:00.")
     if start and end and end <= start:
         errors["end"] = _("Sluttidspunktet skal ligge efter starttidspunktet.")
+    if day:
+        # A time in the hour skipped when summer time starts is refused, not shifted.
+        for field_name, value in (("start", start), ("end", end)):
+            if value and field_name not in errors and not exists_locally(day, value):
+                errors[field_name] = _(
+                    "Klokken {time} findes ikke den {day}, hvor uret stilles frem til sommertid. Vælg et andet tidspunkt."
+                ).format(time=value.strftime("%H.%M"), day=day.strftime("%d.%m.%Y"))
     venue_ids = {v.id for v in await _venue_options(cohort["partnership"])}
     raw_venue = str(form.get("venue", "")).strip()
     venue_id = None
@@ -597,9 +608,30 @@ async def read_session_form(session: dict, cohort: dict, form: dict[str, Any]) -
     reason = str(form.get("reason", "")).strip()[:500]
     if session["status"] == SessionStatus.scheduled.value and not reason:
         errors["reason"] = _("Skriv kort, hvorfor kursusdagen ændres; deltagerne får besked.")
+    override_reason = ""
+    if str(form.get("override", "")) in ("1", "on", "true"):
+        override_reason = str(form.get("override_reason", "")).strip()[:500]
+        if not override_reason:
+            errors["override_reason"] = _("Skriv, hvorfor ændringen skal gemmes trods konflikterne.")
     if errors:
         raise Invalid(errors)
-    return SessionChange(day, start, end, venue_id, instructor_ids, reason)
+    return SessionChange(day, start, end, venue_id, instructor_ids, reason, override_reason)
+
+
+async def cohort_days(cohort_id: int) -> list[DayInOrder]:
+    """The cohort's course days (not cancelled), with each module's prerequisites, for
+    the order rules."""
+    rows = await Session.select(
+        Session.id, Session.module, Session.part, Session.starts_at, Session.ends_at,
+        Session.module.code.as_alias("code"),
+    ).where((Session.cohort == cohort_id) & Session.status.is_in(ACTIVE_SESSION))
+    prerequisites: dict[int, set[int]] = defaultdict(set)
+    for p in await ModulePrerequisite.select().where(ModulePrerequisite.module.is_in(sorted({r["module"] for r in rows}) or [0])):
+        prerequisites[p["module"]].add(p["requires"])
+    return [
+        DayInOrder(r["id"], r["module"], r["code"], r["part"], r["starts_at"], r["ends_at"], frozenset(prerequisites[r["module"]]))
+        for r in rows
+    ]
 
 
 async def conflicts_for_change(session: dict, cohort: dict, change: SessionChange) -> list[Conflict]:
@@ -625,6 +657,14 @@ async def conflicts_for_change(session: dict, cohort: dict, change: SessionChang
         holidays=danish_holidays(range(change.day.year, change.day.year + 1)),
         closed_by_cohort={cohort["id"]: await _closed_spans(cohort["partnership"])},
     )
+    # The order rules over the cohort's whole timetable: what this change would break.
+    before = await cohort_days(cohort["id"])
+    after = [
+        DayInOrder(d.id, d.module_id, d.module_code, d.part, starts, ends, d.prerequisites) if d.id == session["id"] else d
+        for d in before
+    ]
+    already = {(c.session_id, c.kind, c.message) for c in order_conflicts(before)}
+    found.extend(c for c in order_conflicts(after) if (c.session_id, c.kind, c.message) not in already)
     for b in others:
         if b.session_id == session["id"]:
             continue
@@ -652,9 +692,20 @@ async def change_session(actor_id: int, session: dict, cohort: dict, change: Ses
     if not changed:
         return
     scheduled = session["status"] == SessionStatus.scheduled.value
+    hard = [c for c in await conflicts_for_change(session, cohort, change) if c.hard]
+    if hard and not change.override_reason:
+        raise Invalid({"override": _(
+            "Ændringen er ikke gemt, fordi: {problems}. Ret den, eller sæt kryds i «Gem trods konflikter» og skriv hvorfor."
+        ).format(problems="; ".join(dict.fromkeys(c.message for c in hard)))})
     async with write_transaction(Session._meta.db):
+        if hard:
+            await audit.record(
+                actor_id, "session.override", "session", session["id"],
+                conflicts=[c.message for c in hard], reason=change.override_reason,
+            )
         await Session.update(
             {
+                Session.override_reason: change.override_reason if hard else "",
                 Session.starts_at: starts,
                 Session.ends_at: ends,
                 Session.venue: change.venue_id,
@@ -743,6 +794,7 @@ async def partnership_conflicts(partnership_id: int, since: date | None = None) 
         Session.id, Session.cohort, Session.module, Session.starts_at, Session.ends_at, Session.venue,
         Session.module.code.as_alias("code"), Session.cohort.partnership.as_alias("partnership"),
         Session.cohort.capacity.as_alias("capacity"), Session.cohort.name.as_alias("cohort_name"),
+        Session.override_reason,
     ).where(
         Session.status.is_in(ACTIVE_SESSION)
         & (Session.ends_at > start)
@@ -795,9 +847,16 @@ async def partnership_conflicts(partnership_id: int, since: date | None = None) 
         closed_by_cohort={r["cohort"]: closed for r in ours},
         participants_by_cohort={c: frozenset(p) for c, p in enrolled.items()},
     )
+    # Order rules over each of our cohorts' whole timetable (a prerequisite may lie
+    # before `since`), instead of over the days from `since` only.
+    found = [c for c in found if c.kind not in ("prerequisite_order", "day_order")]
+    for cohort_id in sorted({r["cohort"] for r in ours}):
+        found.extend(order_conflicts(await cohort_days(cohort_id)))
     by_id = {r["id"]: r for r in relevant}
     result = []
     for c in found:
+        if c.session_id not in by_id:
+            continue
         row = by_id[c.session_id]
         if row["partnership"] != partnership_id:
             continue

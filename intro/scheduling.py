@@ -421,7 +421,7 @@ class PlannedSession:
 class Conflict:
     session_id: int
     kind: str  # holiday, closed, venue_capacity, venue_double, instructor_double, instructor_busy,
-    #            instructor_unqualified, prerequisite_order, participant_double
+    #            instructor_unqualified, prerequisite_order, day_order, participant_double
     hard: bool
     message: str
 
@@ -483,14 +483,51 @@ def find_conflicts(
                         found.append(Conflict(s.id, "participant_double", False, _("{n} deltager(e) skal også være på {code} samtidig").format(n=len(both), code=other.module_code)))
 
     for cohort_sessions in by_cohort.values():
-        first_start: dict[int, datetime] = {}
-        last_end: dict[int, datetime] = {}
-        for s in cohort_sessions:
-            first_start[s.module_id] = min(first_start.get(s.module_id, s.starts_at), s.starts_at)
-            last_end[s.module_id] = max(last_end.get(s.module_id, s.ends_at), s.ends_at)
-        codes = {s.module_id: s.module_code for s in cohort_sessions}
-        for s in cohort_sessions:
-            for p in s.prerequisites:
-                if p in last_end and last_end[p] > s.starts_at:
-                    found.append(Conflict(s.id, "prerequisite_order", False, _("{code} skal ligge efter {req}").format(code=s.module_code, req=codes[p])))
+        found.extend(order_conflicts(cohort_sessions))
+    return found
+
+
+@dataclass(frozen=True)
+class DayInOrder:
+    """One course day of a cohort, for the order rules."""
+
+    id: int
+    module_id: int
+    module_code: str
+    part: int
+    starts_at: datetime
+    ends_at: datetime
+    prerequisites: frozenset[int] = frozenset()
+
+
+def order_conflicts(days: Sequence[PlannedSession | DayInOrder]) -> list[Conflict]:
+    """Pure: the order rules over one cohort's course days, both hard —
+    - a module comes after its prerequisites: no day of it starts before the last day of
+      a module it requires has ended ("prerequisite_order");
+    - a module's days come in order: day k starts after day k-1 has ended ("day_order").
+    Days without a `part` (PlannedSession) are checked for prerequisites only."""
+    found: list[Conflict] = []
+    last_end: dict[int, datetime] = {}
+    codes: dict[int, str] = {}
+    for d in days:
+        last_end[d.module_id] = max(last_end.get(d.module_id, d.ends_at), d.ends_at)
+        codes[d.module_id] = d.module_code
+    for d in days:
+        for p in sorted(d.prerequisites):
+            if p in last_end and last_end[p] > d.starts_at:
+                found.append(Conflict(d.id, "prerequisite_order", True, _("{code} skal ligge efter {req}").format(code=d.module_code, req=codes[p])))
+    by_module: dict[int, list] = defaultdict(list)
+    for d in days:
+        if isinstance(d, DayInOrder):
+            by_module[d.module_id].append(d)
+    for parts in by_module.values():
+        parts.sort(key=lambda d: d.part)
+        for before, after in zip(parts, parts[1:], strict=False):
+            if after.starts_at < before.ends_at:
+                found.append(
+                    Conflict(
+                        after.id, "day_order", True,
+                        _("{code} dag {n} ligger før dag {m}").format(code=after.module_code, n=after.part, m=before.part),
+                    )
+                )
     return found

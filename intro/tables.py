@@ -439,6 +439,9 @@ class Session(Table):
     # Stable identifier for calendars (iCalendar UID); never changes.
     uid = Varchar(length=80, unique=True, null=False)
     change_reason = Text(default="")
+    # Saved despite hard conflicts: the coordinator's reason (also in the audit log);
+    # the conflicts page keeps listing the conflict with it. Empty when none.
+    override_reason = Text(default="")
     updated_at = Timestamptz(default=TimestamptzNow())
 
     session_part_per_module = Unique(["cohort", "module", "part"])

@@ -5,14 +5,19 @@ cohort at a time. A partial unique index holds it (SQLite and PostgreSQL both ha
 them; Piccolo cannot declare one on the table, so `intro/tables.py` only names it).
 Databases made before this rule may hold a person active on two cohorts; the later
 enrolments are withdrawn first, with a reason, so the index can be built.
+
+Hard timetable conflicts: a course day saved despite one keeps the coordinator's reason
+in `session.override_reason`.
 """
 
 from piccolo.apps.migrations.auto.migration_manager import MigrationManager
+from piccolo.columns.column_types import Text
+from piccolo.columns.indexes import IndexMethod
 from piccolo.engine import engine_finder
 
 ID = "2026-11-29T12:00:00:000000"
 VERSION = "1.38.0"
-DESCRIPTION = "one active enrolment per person"
+DESCRIPTION = "one active enrolment per person; overridden timetable conflicts"
 
 ACTIVE = "('enrolled', 'waitlisted')"
 
@@ -40,4 +45,25 @@ async def forwards():
 
     manager.add_raw(run)
     manager.add_raw_backwards(run_backwards)
+
+    manager.add_column(
+        table_class_name="Session",
+        tablename="session",
+        column_name="override_reason",
+        db_column_name="override_reason",
+        column_class_name="Text",
+        column_class=Text,
+        params={
+            "default": "",
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
     return manager
