@@ -277,7 +277,7 @@ def propose(request: PlanRequest) -> Proposal:
             continue
 
         placed_parts: list[ProposedSession] = []
-        skipped: list[str] = []
+        skipped: list[tuple[date, str]] = []  # (the day passed over, why)
         index = cursor
         while len(placed_parts) < module.days and index < len(candidate_days):
             day = candidate_days[index]
@@ -286,7 +286,7 @@ def propose(request: PlanRequest) -> Proposal:
                 continue
             why = blocked_reason(day, request.holidays, request.closed)
             if why:
-                skipped.append(_("ikke {day}: {why}").format(day=da_date(day), why=why))
+                skipped.append((day, _("ikke {day}: {why}").format(day=da_date(day), why=why)))
                 continue
             starts = local_instant(day, request.day_start)
             ends = local_instant(day, request.day_end)
@@ -296,15 +296,18 @@ def propose(request: PlanRequest) -> Proposal:
                     preferred, big_enough, venues_taken, hosted, starts, ends
                 )
                 if venue is None:
-                    skipped.append(_("ikke {day}: {why}").format(day=da_date(day), why=venue_why))
+                    skipped.append((day, _("ikke {day}: {why}").format(day=da_date(day), why=venue_why)))
                     continue
             teacher = _pick_instructor(qualified, teachers_taken, own_calendar, teaching_load, starts, ends)
             if teacher is None:
                 skipped.append(
-                    _("ikke {day}: ingen godkendt underviser er ledig").format(day=da_date(day))
+                    (day, _("ikke {day}: ingen godkendt underviser er ledig").format(day=da_date(day)))
                 )
                 continue
-            reasons = list(skipped)
+            # "Hvorfor her?" names only this day's own skips: the days passed over since
+            # the cohort's previous course day, not those another day already explains.
+            previous = max((d for d in used_days if d < day), default=None)
+            reasons = [why for passed, why in skipped if previous is None or passed > previous]
             skipped = []
             if venue is not None:
                 if venue_why:
