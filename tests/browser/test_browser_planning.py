@@ -159,6 +159,13 @@ def test_the_coordinator_plans_a_new_cohort_and_moves_a_day_off_a_holiday(
 
     page.get_by_label("Begrundelse").fill("Underviseren kan kun den dag.")
     page.get_by_role("button", name="Gem ændringen").click()
+    # A hard conflict stops the save: nothing is stored until the coordinator overrides
+    # it on purpose, with a reason.
+    expect(page.get_by_role("alert")).to_contain_text("Ændringen er ikke gemt, fordi:")
+    expect(page.get_by_role("alert")).to_contain_text(holiday_name)
+    page.get_by_label("Gem trods konflikter").check()
+    page.get_by_label("Hvorfor gemmes ændringen trods konflikterne?").fill("Underviseren kan kun den dag.")
+    page.get_by_role("button", name="Gem ændringen").click()
     expect(page).to_have_url(re.compile(rf"/cohorts/\d+\?notice=moved#{session_id}$"))
     expect(page.get_by_role("status").filter(has_text="Kursusdagen er ændret.")).to_be_visible()
     moved = page.locator(f"#{session_id}")
