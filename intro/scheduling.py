@@ -374,11 +374,16 @@ def _pick_venue(
 ) -> tuple[VenueOption | None, str | None]:
     """A free venue, preferred ones first; among equals the municipality that has hosted
     the fewest course days, so hosting rotates fairly."""
-    for pool, note in ((preferred, None), (big_enough, _("foretrukne lokationer var optaget"))):
+    names = ", ".join(v.name for v in preferred)
+    pools = (
+        (preferred, _("en af koordinatorens foretrukne lokationer")),
+        (big_enough, _("koordinatorens foretrukne lokationer ({names}) var optaget").format(names=names) if preferred else None),
+    )
+    for pool, note in pools:
         free = [v for v in pool if not taken.clash(v.id, starts, ends)]
         if free:
             choice = min(free, key=lambda v: (hosted.get(v.municipality_id, 0), v.id))
-            return choice, (note if preferred and pool is big_enough else None)
+            return choice, note
     return None, _("ingen ledig lokation med plads nok")
 
 

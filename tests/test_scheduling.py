@@ -165,6 +165,13 @@ def test_too_small_and_booked_venues_are_passed_over_and_hosting_rotates():
 def test_preferred_venues_come_first():
     proposal = propose(request(date(2027, 9, 7), modules(3), preferred_venue_ids=frozenset({3})))
     assert [s.venue_id for s in proposal.sessions] == [3, 3, 3]
+    # "Hvorfor her?" says that the coordinator's preference was followed ...
+    assert all("en af koordinatorens foretrukne lokationer" in s.reasons for s in proposal.sessions)
+    # ... or passed over, and why.
+    taken = [Booking(datetime(2027, 9, 7, 6, tzinfo=UTC), datetime(2027, 9, 7, 16, tzinfo=UTC), 3, frozenset(), "Andet hold")]
+    passed = propose(request(date(2027, 9, 7), modules(1), preferred_venue_ids=frozenset({3}), bookings=taken))
+    assert passed.sessions[0].venue_id != 3
+    assert "koordinatorens foretrukne lokationer (Holbæk) var optaget" in passed.sessions[0].reasons
 
 
 def test_instructors_must_be_qualified_free_and_not_busy():
