@@ -35,7 +35,7 @@ BUDGET = {
     "coordinator /": 8,  # +1: first and last course day of every cohort, for its phase
     "coordinator /cohorts": 5,  # +1: the cohorts' phases
     "coordinator progress grid": 10,
-    "coordinator conflicts": 12,
+    "coordinator conflicts": 14,  # +2: every day of our cohorts, for the order rules
     "chief /": 6,
     "chief /dashboard": 11,
     "chief /dashboard/people": 12,
