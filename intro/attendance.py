@@ -1,10 +1,15 @@
 """Attendance on course days, catch-up needs, and booking a missed module in another
-cohort."""
+cohort.
+
+Who is on a day's sheet (one rule, `expected_on`): a participant of the cohort from the
+day they got their place (the local date of `enrolled_at`) on, and anyone booked in
+to catch up on that day. `mark` refuses anyone else, so no mark for a day before a
+person's enrolment is stored, and no rate built on the marks can count one."""
 
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import datetime
+from datetime import date, datetime
 
 from intro import audit, clock, plan
 from intro.db import write_transaction
@@ -31,14 +36,27 @@ STATUS_NAMES = {
 
 
 
+def expected_on(day: date, enrolled_at: datetime | None) -> bool:
+    """Pure: is a participant enrolled at `enrolled_at` (an instant; None: never given a
+    place) on the sheet of a course day on local date `day`? Only from the local date
+    they got their place."""
+    return enrolled_at is not None and day >= local(enrolled_at).date()
+
+
 async def sheet(session: dict) -> list[dict]:
-    """Everyone expected on the day: the cohort's participants and those booked in to
-    catch up, with what has been recorded."""
-    people = await Enrolment.select(
-        Enrolment.person,
-        Enrolment.person.full_name.as_alias("full_name"),
-        Enrolment.municipality.name.as_alias("municipality_name"),
-    ).where((Enrolment.cohort == session["cohort"]) & Enrolment.status.is_in(ON_COHORT))
+    """Everyone expected on the day: the cohort's participants enrolled by that day and
+    those booked in to catch up, with what has been recorded."""
+    day = local(session["starts_at"]).date()
+    people = [
+        p
+        for p in await Enrolment.select(
+            Enrolment.person,
+            Enrolment.enrolled_at,
+            Enrolment.person.full_name.as_alias("full_name"),
+            Enrolment.municipality.name.as_alias("municipality_name"),
+        ).where((Enrolment.cohort == session["cohort"]) & Enrolment.status.is_in(ON_COHORT))
+        if expected_on(day, p.pop("enrolled_at"))
+    ]
     for p in people:
         p["catch_up"] = False
     guests = await CatchUpBooking.select(
@@ -75,6 +93,14 @@ async def mark(actor_id: int, session: dict, person_id: int, status: str) -> Non
     if not may_record_on(session):
         raise Invalid({"status": _("Fremmøde kan først registreres på selve dagen.")})
     if person_id not in {p["person"] for p in await sheet(session)}:
+        late = await Enrolment.select(Enrolment.enrolled_at, Enrolment.person.full_name.as_alias("name")).where(
+            (Enrolment.cohort == session["cohort"]) & (Enrolment.person == person_id)
+            & Enrolment.status.is_in(ON_COHORT)
+        ).first()
+        if late and late["enrolled_at"] is not None:
+            raise Invalid({"person": _(
+                "{name} blev tilmeldt holdet {date}; der registreres ikke fremmøde for dage før tilmeldingen."
+            ).format(name=late["name"], date=local(late["enrolled_at"]).strftime("%d.%m.%Y"))})
         raise Invalid({"person": _("Personen er ikke på holdet eller booket ind på dagen.")})
     async with write_transaction(Attendance._meta.db):
         existing = await Attendance.select(Attendance.id, Attendance.status).where(

@@ -56,6 +56,8 @@ ACTION_NAMES = {
     "enrolment.create": _("Tilmeldt hold"),
     "enrolment.withdraw": _("Afmeldt hold"),
     "enrolment.move_up": _("Rykket op fra venteliste"),
+    "enrolment.move": _("Flyttet til andet hold"),
+    "cohort.change_places": _("Holdets pladser ændret"),
     "enrolment.complete": _("Gennemførelse bekræftet"),
     "attendance.mark": _("Fremmøde registreret"),
     "catch_up.book": _("Booket til indhentning"),

@@ -15,7 +15,7 @@ import re
 import uuid
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from intro import audit, clock, notices, plan
@@ -26,6 +26,7 @@ from intro.scheduling import (
     Booking,
     ClosedSpan,
     Conflict,
+    DayInOrder,
     InstructorOption,
     ModuleToPlan,
     PlannedSession,
@@ -35,6 +36,7 @@ from intro.scheduling import (
     VenueOption,
     danish_holidays,
     find_conflicts,
+    order_conflicts,
     propose,
 )
 from intro.tables import (
@@ -59,7 +61,7 @@ from intro.tables import (
     SessionStatus,
     Venue,
 )
-from intro.timefmt import local, local_instant
+from intro.timefmt import COPENHAGEN, exists_locally, local, local_instant
 
 WEEKDAY_NAMES = [_("Mandag"), _("Tirsdag"), _("Onsdag"), _("Torsdag"), _("Fredag")]
 ACTIVE_SESSION = [SessionStatus.proposed.value, SessionStatus.scheduled.value]
@@ -559,6 +561,8 @@ class SessionChange:
     venue_id: int | None
     instructor_ids: tuple[int, ...]
     reason: str
+    # A coordinator who saves despite hard conflicts says so and why (audited).
+    override_reason: str = ""
 
 
 async def read_session_form(session: dict, cohort: dict, form: dict[str, Any]) -> SessionChange:
@@ -575,6 +579,13 @@ async def read_session_form(session: dict, cohort: dict, form: dict[str, Any]) -
         errors["end"] = _("Skriv sluttidspunktet som tt:mm, fx 15:00.")
     if start and end and end <= start:
         errors["end"] = _("Sluttidspunktet skal ligge efter starttidspunktet.")
+    if day:
+        # A time in the hour skipped when summer time starts is refused, not shifted.
+        for field_name, value in (("start", start), ("end", end)):
+            if value and field_name not in errors and not exists_locally(day, value):
+                errors[field_name] = _(
+                    "Klokken {time} findes ikke den {day}, hvor uret stilles frem til sommertid. Vælg et andet tidspunkt."
+                ).format(time=value.strftime("%H.%M"), day=day.strftime("%d.%m.%Y"))
     venue_ids = {v.id for v in await _venue_options(cohort["partnership"])}
     raw_venue = str(form.get("venue", "")).strip()
     venue_id = None
@@ -597,9 +608,37 @@ async def read_session_form(session: dict, cohort: dict, form: dict[str, Any]) -
     reason = str(form.get("reason", "")).strip()[:500]
     if session["status"] == SessionStatus.scheduled.value and not reason:
         errors["reason"] = _("Skriv kort, hvorfor kursusdagen ændres; deltagerne får besked.")
+    override_reason = ""
+    if str(form.get("override", "")) in ("1", "on", "true"):
+        override_reason = str(form.get("override_reason", "")).strip()[:500]
+        if not override_reason:
+            errors["override_reason"] = _("Skriv, hvorfor ændringen skal gemmes trods konflikterne.")
     if errors:
         raise Invalid(errors)
-    return SessionChange(day, start, end, venue_id, instructor_ids, reason)
+    return SessionChange(day, start, end, venue_id, instructor_ids, reason, override_reason)
+
+
+async def cohort_days(cohort_id: int) -> list[DayInOrder]:
+    """The cohort's course days (not cancelled), with each module's prerequisites, for
+    the order rules."""
+    return (await cohorts_days([cohort_id]))[cohort_id]
+
+
+async def cohorts_days(cohort_ids: list[int]) -> dict[int, list[DayInOrder]]:
+    """`cohort_days` for several cohorts in two queries, by cohort id."""
+    rows = await Session.select(
+        Session.id, Session.cohort, Session.module, Session.part, Session.starts_at, Session.ends_at,
+        Session.module.code.as_alias("code"),
+    ).where(Session.cohort.is_in(sorted(cohort_ids) or [0]) & Session.status.is_in(ACTIVE_SESSION))
+    prerequisites: dict[int, set[int]] = defaultdict(set)
+    for p in await ModulePrerequisite.select().where(ModulePrerequisite.module.is_in(sorted({r["module"] for r in rows}) or [0])):
+        prerequisites[p["module"]].add(p["requires"])
+    days: dict[int, list[DayInOrder]] = {c: [] for c in cohort_ids}
+    for r in rows:
+        days[r["cohort"]].append(
+            DayInOrder(r["id"], r["module"], r["code"], r["part"], r["starts_at"], r["ends_at"], frozenset(prerequisites[r["module"]]))
+        )
+    return days
 
 
 async def conflicts_for_change(session: dict, cohort: dict, change: SessionChange) -> list[Conflict]:
@@ -625,6 +664,14 @@ async def conflicts_for_change(session: dict, cohort: dict, change: SessionChang
         holidays=danish_holidays(range(change.day.year, change.day.year + 1)),
         closed_by_cohort={cohort["id"]: await _closed_spans(cohort["partnership"])},
     )
+    # The order rules over the cohort's whole timetable: what this change would break.
+    before = await cohort_days(cohort["id"])
+    after = [
+        DayInOrder(d.id, d.module_id, d.module_code, d.part, starts, ends, d.prerequisites) if d.id == session["id"] else d
+        for d in before
+    ]
+    already = {(c.session_id, c.kind, c.message) for c in order_conflicts(before)}
+    found.extend(c for c in order_conflicts(after) if (c.session_id, c.kind, c.message) not in already)
     for b in others:
         if b.session_id == session["id"]:
             continue
@@ -652,9 +699,20 @@ async def change_session(actor_id: int, session: dict, cohort: dict, change: Ses
     if not changed:
         return
     scheduled = session["status"] == SessionStatus.scheduled.value
+    hard = [c for c in await conflicts_for_change(session, cohort, change) if c.hard]
+    if hard and not change.override_reason:
+        raise Invalid({"override": _(
+            "Ændringen er ikke gemt, fordi: {problems}. Ret den, eller sæt kryds i «Gem trods konflikter» og skriv hvorfor."
+        ).format(problems="; ".join(dict.fromkeys(c.message for c in hard)))})
     async with write_transaction(Session._meta.db):
+        if hard:
+            await audit.record(
+                actor_id, "session.override", "session", session["id"],
+                conflicts=[c.message for c in hard], reason=change.override_reason,
+            )
         await Session.update(
             {
+                Session.override_reason: change.override_reason if hard else "",
                 Session.starts_at: starts,
                 Session.ends_at: ends,
                 Session.venue: change.venue_id,
@@ -743,6 +801,7 @@ async def partnership_conflicts(partnership_id: int, since: date | None = None) 
         Session.id, Session.cohort, Session.module, Session.starts_at, Session.ends_at, Session.venue,
         Session.module.code.as_alias("code"), Session.cohort.partnership.as_alias("partnership"),
         Session.cohort.capacity.as_alias("capacity"), Session.cohort.name.as_alias("cohort_name"),
+        Session.override_reason,
     ).where(
         Session.status.is_in(ACTIVE_SESSION)
         & (Session.ends_at > start)
@@ -795,15 +854,74 @@ async def partnership_conflicts(partnership_id: int, since: date | None = None) 
         closed_by_cohort={r["cohort"]: closed for r in ours},
         participants_by_cohort={c: frozenset(p) for c, p in enrolled.items()},
     )
+    # Order rules over each of our cohorts' whole timetable (a prerequisite may lie
+    # before `since`), instead of over the days from `since` only.
+    found = [c for c in found if c.kind not in ("prerequisite_order", "day_order")]
+    for days in (await cohorts_days(sorted({r["cohort"] for r in ours}))).values():
+        found.extend(order_conflicts(days))
     by_id = {r["id"]: r for r in relevant}
     result = []
     for c in found:
+        if c.session_id not in by_id:
+            continue
         row = by_id[c.session_id]
         if row["partnership"] != partnership_id:
             continue
         result.append({"conflict": c, "session": row})
     result.sort(key=lambda x: (not x["conflict"].hard, x["session"]["starts_at"]))
     return result
+
+
+PHASE_NAMES = {
+    "planned": _("Planlagt"),
+    "running": _("I gang"),
+    "ended": _("Afsluttet"),
+    "cancelled": _("Aflyst"),
+}
+
+
+def phase(status: str, first_day: date, last_day: date, today: date) -> str:
+    """Pure: where a cohort is in its life, from its course days — "planned" until its
+    first day (the start date when it has none yet), "running" from the first to the
+    last day, "ended" after; "cancelled" when it is cancelled. The stored status says
+    only whether the timetable is accepted; this is what every page shows people."""
+    if status == CohortStatus.cancelled.value:
+        return "cancelled"
+    if today < first_day:
+        return "planned"
+    if today <= last_day and status != CohortStatus.completed.value:
+        return "running"
+    return "ended"
+
+
+async def with_phases(cohorts: list[dict], today: date | None = None) -> list[dict]:
+    """Add "phase" and "phase_name" to each cohort row (needs id, status, start_date),
+    reading the first and last held course day of all of them in one query."""
+    from piccolo.query import Max, Min
+
+    today = today or clock.today()
+    ids = [c["id"] for c in cohorts]
+    spans = {
+        r["cohort"]: r
+        for r in await Session.select(
+            Session.cohort, Min(Session.starts_at, alias="first"), Max(Session.starts_at, alias="last")
+        ).where(Session.cohort.is_in(ids or [0]) & (Session.status != SessionStatus.cancelled.value)).group_by(Session.cohort)
+    } if ids else {}
+    for c in cohorts:
+        span = spans.get(c["id"])
+        first = _local_date(span["first"]) if span else c["start_date"]
+        last = _local_date(span["last"]) if span else c["start_date"]
+        c["phase"] = phase(c["status"], first, last, today)
+        c["phase_name"] = PHASE_NAMES[c["phase"]]
+    return cohorts
+
+
+def _local_date(value) -> date:
+    if isinstance(value, str):  # SQLite hands aggregates back as text
+        value = datetime.fromisoformat(value)
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(COPENHAGEN).date()
 
 
 async def cohorts_of(partnership_ids: set[int]) -> list[dict]:
@@ -814,7 +932,7 @@ async def cohorts_of(partnership_ids: set[int]) -> list[dict]:
         Cohort.partnership.name.as_alias("partnership_name"),
         Cohort.curriculum_version.label.as_alias("version_label"),
     ).where(Cohort.partnership.is_in(sorted(partnership_ids))).order_by(Cohort.start_date, ascending=False)
-    return cohorts
+    return await with_phases(cohorts)
 
 
 async def municipality_names(ids: list[int]) -> dict[int, str]:

@@ -7,12 +7,15 @@ and modules it has; the decisions are intro.progress's pure rules.
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
 
-from intro import audit, clock
-from intro.db import write_transaction
+from intro import clock
+from intro.enrolment import mark_completed
 from intro.errors import Invalid, NotFound
 from intro.i18n import _
 from intro.progress import (
@@ -24,6 +27,7 @@ from intro.progress import (
     urgency,
     urgency_level,
 )
+from intro.settings import get_settings
 from intro.tables import (
     Attendance,
     CatchUpBooking,
@@ -217,15 +221,37 @@ async def confirm_completion(actor_id: int, cohort: dict, enrolment_id: int) -> 
         return
     if not row["complete"]:
         raise Invalid({"enrolment": _("{name} mangler stadig moduler eller transferopgaver.").format(name=row["full_name"])})
-    async with write_transaction(Enrolment._meta.db):
-        await Enrolment.update({Enrolment.status: "completed", Enrolment.completed_at: clock.now()}).where(
-            Enrolment.id == enrolment_id
-        )
-        await audit.record(actor_id, "enrolment.complete", "enrolment", enrolment_id, person=row["person"])
+    await mark_completed(actor_id, enrolment_id)
+
+
+def verification_code(enrolment_id: int) -> str:
+    """The code printed on a certificate: the enrolment id and an HMAC of it under the
+    installation's secret key, e.g. "123-K7Q2M9XW4D". Nothing is stored; changing the
+    secret key makes old codes fail to verify."""
+    digest = hmac.new(get_settings().secret_key.encode(), f"certificate:{enrolment_id}".encode(), hashlib.sha256).digest()
+    return f"{enrolment_id}-{base64.b32encode(digest).decode()[:10]}"
+
+
+async def verify(code: str) -> dict | None:
+    """What anyone holding a certificate's code may learn: the name, the programme and
+    the completion date — nothing more. None when the code is wrong or the enrolment is
+    not (or no longer) completed."""
+    raw = (code or "").strip().upper()
+    head, _sep, _tail = raw.partition("-")
+    if not (head.isascii() and head.isdigit()) or len(raw) > 40 or not hmac.compare_digest(verification_code(int(head)), raw):
+        return None
+    row = await Enrolment.select(
+        Enrolment.completed_at, Enrolment.person.full_name.as_alias("full_name"),
+        Enrolment.cohort.partnership.name.as_alias("partnership_name"),
+    ).where((Enrolment.id == int(head)) & (Enrolment.status == "completed")).first()
+    return row
 
 
 async def certificate(person_id: int, enrolment_id: int | None = None) -> dict | None:
-    """What a course certificate lists: the completed cohort, its modules and hours."""
+    """What a course certificate lists: the completed cohort and the modules the person
+    actually completed (attended or caught up, by the grid's rule), each with the hours
+    of the days attended, and the verification code. None without a completed
+    enrolment."""
     query = Enrolment.select(
         Enrolment.id, Enrolment.cohort, Enrolment.completed_at,
         Enrolment.person.full_name.as_alias("full_name"),
@@ -239,10 +265,20 @@ async def certificate(person_id: int, enrolment_id: int | None = None) -> dict |
     enrolment = await query.order_by(Enrolment.completed_at, ascending=False).first()
     if enrolment is None:
         return None
-    modules = await CohortModule.select(
-        CohortModule.module.code.as_alias("code"), CohortModule.module.title.as_alias("title"),
-        CohortModule.module.duration_minutes.as_alias("minutes"), CohortModule.module.strand.name.as_alias("strand"),
-        CohortModule.module.position.as_alias("position"),
-    ).where(CohortModule.cohort == enrolment["cohort"])
-    modules.sort(key=lambda m: (m["position"], m["code"]))
-    return {**enrolment, "modules": modules, "hours": sum(m["minutes"] for m in modules) / 60}
+    cohort = await Cohort.select().where(Cohort.id == enrolment["cohort"]).first()
+    grid = await cohort_grid(cohort, person_id=person_id)
+    states = grid["rows"][0]["states"] if grid["rows"] else []
+    modules = [
+        {
+            "code": m.code, "title": m.title, "strand": m.strand,
+            "hours": m.minutes * m.days_attended / m.days_needed / 60,
+        }
+        for m in states
+        if m.attended
+    ]
+    return {
+        **enrolment,
+        "modules": modules,
+        "hours": sum(m["hours"] for m in modules),
+        "code": verification_code(enrolment["id"]),
+    }

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from intro import clock
+from intro import clock, follow_up, plan, progress
+from intro import cohorts as cohorts_module
 from intro.accounts import User
 from intro.tables import (
     AuditLog,
@@ -19,8 +20,6 @@ from intro.tables import (
     Partnership,
     PartnershipMember,
     Person,
-    PlanItem,
-    PlanItemStatus,
     Role,
     Session,
     SessionInstructor,
@@ -44,6 +43,7 @@ async def _sessions(where, limit: int) -> list[dict]:
             Session.module.title.as_alias("module_title"),
             Session.module.code.as_alias("module_code"),
             Session.module.days.as_alias("module_days"),
+            Session.module.format.as_alias("module_format"),
             Session.cohort.name.as_alias("cohort_name"),
             Session.venue.name.as_alias("venue_name"),
             Session.venue.address.as_alias("venue_address"),
@@ -69,20 +69,17 @@ async def participant_overview(user: User) -> dict:
     upcoming = (
         await _sessions(Session.cohort.is_in(cohort_ids), limit=4) if cohort_ids else []
     )
-    items = await PlanItem.select(PlanItem.status, PlanItem.due_date).where(
-        (PlanItem.person == user.id) & (PlanItem.status != PlanItemStatus.dropped.value)
-    )
+    # The same rules and words as /plan: items grouped by plan.group_items, progress
+    # from the module states.
     today = clock.today()
+    groups = plan.group_items(await plan.plan_items(user.id), today)
+    states = await follow_up.own_progress(user.id)
     return {
         "enrolments": enrolments,
         "upcoming": upcoming,
-        "items_total": len(items),
-        "items_done": sum(1 for i in items if i["status"] == PlanItemStatus.done.value),
-        "items_overdue": sum(
-            1
-            for i in items
-            if i["status"] == PlanItemStatus.open.value and i["due_date"] and i["due_date"] < today
-        ),
+        "has_plan": any(groups.values()),
+        "percent": progress.progress(states).percent,
+        "items_overdue": len(groups["overdue"]),
     }
 
 
@@ -108,6 +105,7 @@ async def coordinator_overview(user: User) -> dict:
         Cohort.capacity,
         Cohort.curriculum_version.label.as_alias("version_label"),
     ).where(Cohort.partnership.is_in(partnership_ids)).order_by(Cohort.start_date, ascending=False)  # newest first
+    await cohorts_module.with_phases(cohorts)
     cohort_ids = [c["id"] for c in cohorts]
     counts: dict[int, dict[str, int]] = {}
     if cohort_ids:

@@ -314,3 +314,25 @@ async def plan_items(person_id: int) -> list[dict]:
     items = await PlanItem.select(*_PLAN_COLUMNS).where((PlanItem.person == person_id) & (PlanItem.status != PlanItemStatus.dropped.value))
     items.sort(key=lambda i: (i["due_date"] or date.max, i["kind"] != "session", i["id"]))
     return items
+
+
+def group_items(items: list[dict], today: date) -> dict[str, list[dict]]:
+    """Pure: the participant's plan items by state — overdue, this week, later, undated
+    and done (a course day that has passed counts as done). The one rule for "over
+    fristen" and "færdig", used by /plan and the start page alike."""
+    week_end = today + timedelta(days=7)
+    groups: dict[str, list[dict]] = {"overdue": [], "week": [], "later": [], "done": [], "undated": []}
+    for i in items:
+        finished = i["status"] == "done" or (i["kind"] == "session" and i["due_date"] and i["due_date"] < today)
+        if finished:
+            groups["done"].append(i)
+        elif i["due_date"] is None:
+            groups["undated"].append(i)
+        elif i["due_date"] < today:
+            groups["overdue"].append(i)
+        elif i["due_date"] <= week_end:
+            groups["week"].append(i)
+        else:
+            groups["later"].append(i)
+    groups["done"].reverse()
+    return groups

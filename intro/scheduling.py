@@ -277,7 +277,7 @@ def propose(request: PlanRequest) -> Proposal:
             continue
 
         placed_parts: list[ProposedSession] = []
-        skipped: list[str] = []
+        skipped: list[tuple[date, str]] = []  # (the day passed over, why)
         index = cursor
         while len(placed_parts) < module.days and index < len(candidate_days):
             day = candidate_days[index]
@@ -286,7 +286,7 @@ def propose(request: PlanRequest) -> Proposal:
                 continue
             why = blocked_reason(day, request.holidays, request.closed)
             if why:
-                skipped.append(_("ikke {day}: {why}").format(day=da_date(day), why=why))
+                skipped.append((day, _("ikke {day}: {why}").format(day=da_date(day), why=why)))
                 continue
             starts = local_instant(day, request.day_start)
             ends = local_instant(day, request.day_end)
@@ -296,15 +296,18 @@ def propose(request: PlanRequest) -> Proposal:
                     preferred, big_enough, venues_taken, hosted, starts, ends
                 )
                 if venue is None:
-                    skipped.append(_("ikke {day}: {why}").format(day=da_date(day), why=venue_why))
+                    skipped.append((day, _("ikke {day}: {why}").format(day=da_date(day), why=venue_why)))
                     continue
             teacher = _pick_instructor(qualified, teachers_taken, own_calendar, teaching_load, starts, ends)
             if teacher is None:
                 skipped.append(
-                    _("ikke {day}: ingen godkendt underviser er ledig").format(day=da_date(day))
+                    (day, _("ikke {day}: ingen godkendt underviser er ledig").format(day=da_date(day)))
                 )
                 continue
-            reasons = list(skipped)
+            # "Hvorfor her?" names only this day's own skips: the days passed over since
+            # the cohort's previous course day, not those another day already explains.
+            previous = max((d for d in used_days if d < day), default=None)
+            reasons = [why for passed, why in skipped if previous is None or passed > previous]
             skipped = []
             if venue is not None:
                 if venue_why:
@@ -371,11 +374,16 @@ def _pick_venue(
 ) -> tuple[VenueOption | None, str | None]:
     """A free venue, preferred ones first; among equals the municipality that has hosted
     the fewest course days, so hosting rotates fairly."""
-    for pool, note in ((preferred, None), (big_enough, _("foretrukne lokationer var optaget"))):
+    names = ", ".join(v.name for v in preferred)
+    pools = (
+        (preferred, _("en af koordinatorens foretrukne lokationer")),
+        (big_enough, _("koordinatorens foretrukne lokationer ({names}) var optaget").format(names=names) if preferred else None),
+    )
+    for pool, note in pools:
         free = [v for v in pool if not taken.clash(v.id, starts, ends)]
         if free:
             choice = min(free, key=lambda v: (hosted.get(v.municipality_id, 0), v.id))
-            return choice, (note if preferred and pool is big_enough else None)
+            return choice, note
     return None, _("ingen ledig lokation med plads nok")
 
 
@@ -421,7 +429,7 @@ class PlannedSession:
 class Conflict:
     session_id: int
     kind: str  # holiday, closed, venue_capacity, venue_double, instructor_double, instructor_busy,
-    #            instructor_unqualified, prerequisite_order, participant_double
+    #            instructor_unqualified, prerequisite_order, day_order, participant_double
     hard: bool
     message: str
 
@@ -483,14 +491,51 @@ def find_conflicts(
                         found.append(Conflict(s.id, "participant_double", False, ngettext("{n} deltager skal også være på {code} samtidig", "{n} deltagere skal også være på {code} samtidig", len(both)).format(n=len(both), code=other.module_code)))
 
     for cohort_sessions in by_cohort.values():
-        first_start: dict[int, datetime] = {}
-        last_end: dict[int, datetime] = {}
-        for s in cohort_sessions:
-            first_start[s.module_id] = min(first_start.get(s.module_id, s.starts_at), s.starts_at)
-            last_end[s.module_id] = max(last_end.get(s.module_id, s.ends_at), s.ends_at)
-        codes = {s.module_id: s.module_code for s in cohort_sessions}
-        for s in cohort_sessions:
-            for p in s.prerequisites:
-                if p in last_end and last_end[p] > s.starts_at:
-                    found.append(Conflict(s.id, "prerequisite_order", False, _("{code} skal ligge efter {req}").format(code=s.module_code, req=codes[p])))
+        found.extend(order_conflicts(cohort_sessions))
+    return found
+
+
+@dataclass(frozen=True)
+class DayInOrder:
+    """One course day of a cohort, for the order rules."""
+
+    id: int
+    module_id: int
+    module_code: str
+    part: int
+    starts_at: datetime
+    ends_at: datetime
+    prerequisites: frozenset[int] = frozenset()
+
+
+def order_conflicts(days: Sequence[PlannedSession | DayInOrder]) -> list[Conflict]:
+    """Pure: the order rules over one cohort's course days, both hard —
+    - a module comes after its prerequisites: no day of it starts before the last day of
+      a module it requires has ended ("prerequisite_order");
+    - a module's days come in order: day k starts after day k-1 has ended ("day_order").
+    Days without a `part` (PlannedSession) are checked for prerequisites only."""
+    found: list[Conflict] = []
+    last_end: dict[int, datetime] = {}
+    codes: dict[int, str] = {}
+    for d in days:
+        last_end[d.module_id] = max(last_end.get(d.module_id, d.ends_at), d.ends_at)
+        codes[d.module_id] = d.module_code
+    for d in days:
+        for p in sorted(d.prerequisites):
+            if p in last_end and last_end[p] > d.starts_at:
+                found.append(Conflict(d.id, "prerequisite_order", True, _("{code} skal ligge efter {req}").format(code=d.module_code, req=codes[p])))
+    by_module: dict[int, list] = defaultdict(list)
+    for d in days:
+        if isinstance(d, DayInOrder):
+            by_module[d.module_id].append(d)
+    for parts in by_module.values():
+        parts.sort(key=lambda d: d.part)
+        for before, after in zip(parts, parts[1:], strict=False):
+            if after.starts_at < before.ends_at:
+                found.append(
+                    Conflict(
+                        after.id, "day_order", True,
+                        _("{code} dag {n} ligger før dag {m}").format(code=after.module_code, n=after.part, m=before.part),
+                    )
+                )
     return found

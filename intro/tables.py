@@ -599,6 +599,9 @@ class Session(Table):
     # Stable identifier for calendars (iCalendar UID); never changes.
     uid = Varchar(length=80, unique=True, null=False)
     change_reason = Text(default="")
+    # Saved despite hard conflicts: the coordinator's reason (also in the audit log);
+    # the conflicts page keeps listing the conflict with it. Empty when none.
+    override_reason = Text(default="")
     updated_at = Timestamptz(default=TimestamptzNow())
 
     session_part_per_module = Unique(["cohort", "module", "part"])
@@ -617,7 +620,12 @@ class SessionInstructor(Table):
 
 class Enrolment(Table):
     """Tilmelding. A withdrawal keeps the row (status withdrawn); the wait-list is
-    ordered by `requested_at`."""
+    ordered by `requested_at`, then `id`.
+
+    A person holds at most one active (enrolled or waitlisted) enrolment: the partial
+    unique index `enrolment_one_active_per_person` (migration m0006; Piccolo cannot
+    declare partial indexes) holds it. Places and the wait-list are changed only
+    through `intro.enrolment`."""
 
     cohort = ForeignKey(Cohort, on_delete=OnDelete.restrict, null=False, index=True)
     person = ForeignKey(Person, on_delete=OnDelete.restrict, null=False, index=True)

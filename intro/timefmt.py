@@ -30,6 +30,14 @@ def local_instant(day: date, clock: time) -> datetime:
     return datetime.combine(day, clock, tzinfo=COPENHAGEN).astimezone(UTC)
 
 
+def exists_locally(day: date, clock: time) -> bool:
+    """Pure: does this wall-clock time happen on this local date? Not in the hour the
+    clocks skip when summer time starts (02:00–02:59 on the last Sunday of March)."""
+    there = datetime.combine(day, clock, tzinfo=COPENHAGEN)
+    back = there.astimezone(UTC).astimezone(COPENHAGEN)
+    return (back.date(), back.time()) == (day, clock)
+
+
 def _as_date(value: date | datetime) -> date:
     return local(value).date() if isinstance(value, datetime) else value
 

@@ -117,6 +117,8 @@ RULES: list[tuple[str, str, set[str]]] = [
     ("GET", "/cohorts/{cohort_id}/enrolments", {"coordinator", "chief"}),
     ("POST", "/cohorts/{cohort_id}/enrolments", {"coordinator", "chief"}),
     ("POST", "/enrolments/{enrolment_id}/withdraw", {"coordinator"}),
+    ("POST", "/enrolments/{enrolment_id}/move", COORDINATOR),
+    ("POST", "/cohorts/{cohort_id}/places", COORDINATOR),
     ("GET", "/sessions/{session_id}/attendance", {"coordinator", "instructor"}),
     ("POST", "/sessions/{session_id}/attendance", {"coordinator", "instructor"}),
     ("GET", "/cohorts/{cohort_id}/catch-up", COORDINATOR),
@@ -145,6 +147,8 @@ RULES: list[tuple[str, str, set[str]]] = [
     ("POST", "/enrolments/{enrolment_id}/complete", COORDINATOR),
     ("GET", "/enrolments/{completed_enrolment_id}/certificate", COORDINATOR),
     ("GET", "/plan/certificate", set()),  # Sara has not completed; tests/test_follow_up.py covers the holder
+    ("GET", "/plan/certificate.pdf", set()),  # likewise
+    ("GET", "/certificates/verify", {"anonymous", *ALL}),
     ("POST", "/plan/items/{own_task_id}/done", {"participant"}),
     ("GET", "/plan/items/{own_transfer_id}/answer", {"participant"}),
     ("POST", "/plan/items/{own_transfer_id}/answer", {"participant"}),

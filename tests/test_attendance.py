@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from intro import attendance, clock, cohorts
+from intro import attendance, clock, cohorts, enrolment
 from intro.tables import (
     Attendance,
     AuditLog,
@@ -163,3 +163,44 @@ async def test_an_htmx_tap_that_is_refused_says_why_in_the_row(demo_client):
     assert "Vælg til stede, fraværende eller afbud." in fragment.text and "<html" not in fragment.text
     mark = await Attendance.select(Attendance.status).where((Attendance.session == session["id"]) & (Attendance.person == person["person"])).first()
     assert mark is None or mark["status"] != "maybe"
+
+
+async def test_no_mark_for_a_day_before_the_enrolment(demo_client):
+    """Failing input: a person enrolled on 29.11.2026 was marked absent for the cohort's
+    day of 10.11.2026, and the mark counted in the dashboard's attendance figure."""
+    from tests.test_enrolment import new_hire
+
+    cohort = await Cohort.select(Cohort.id, Cohort.partnership).where(Cohort.status == "active").first()
+    coordinator = (await Person.select(Person.id).where(Person.email == "koordinator@intro.example").first())["id"]
+    hire = await new_hire("330", "Sen Tilmeldt")
+    slagelse = (await Enrolment.select(Enrolment.municipality).where(Enrolment.municipality.code == "330").first())["municipality"]
+    # Enrolled today (on 29.11.2026 in the issue); the cohort has held days before.
+    await enrolment.enrol(coordinator, cohort["id"], hire, slagelse)
+    start_of_today = datetime.combine(clock.today(), datetime.min.time(), tzinfo=clock.local_now().tzinfo)
+    before = await Session.select().where(
+        (Session.cohort == cohort["id"]) & (Session.status == "scheduled") & (Session.starts_at < start_of_today)
+    ).order_by(Session.starts_at, ascending=False).first()
+    assert before is not None
+    assert hire not in {p["person"] for p in await attendance.sheet(before)}
+    await login(demo_client, "koordinator@intro.example")
+    refused = await post_form(
+        demo_client, f"/sessions/{before['id']}/attendance", {"person": str(hire), "status": "absent"}
+    )
+    assert refused.status_code == 400
+    assert (
+        f"Sen Tilmeldt blev tilmeldt holdet {clock.today():%d.%m.%Y}; "
+        "der registreres ikke fremmøde for dage før tilmeldingen."
+    ) in refused.text
+    assert not await Attendance.exists().where(Attendance.person == hire)
+    # From the day of the enrolment on, the person is on the sheet.
+    later = await Session.select().where(Session.id == before["id"]).first()
+    later["starts_at"] = clock.now()
+    assert hire in {p["person"] for p in await attendance.sheet(later)}
+
+
+def test_the_sheet_starts_on_the_local_day_of_the_enrolment():
+    # Enrolled 00:30 Copenhagen time on 10 November (23:30 UTC on the 9th).
+    enrolled = datetime(2026, 11, 9, 23, 30, tzinfo=UTC)
+    assert attendance.expected_on(datetime(2026, 11, 10).date(), enrolled)
+    assert not attendance.expected_on(datetime(2026, 11, 9).date(), enrolled)
+    assert not attendance.expected_on(datetime(2026, 11, 10).date(), None)

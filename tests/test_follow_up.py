@@ -86,3 +86,52 @@ async def test_a_chief_sees_only_own_municipalitys_people_in_the_grid(demo_clien
         assert (name in page.text) == (code == "330"), (code, name)
     refused = await post_form(demo_client, "/enrolments/1/complete")
     assert refused.status_code == 403
+
+
+async def test_in_the_demo_only_those_who_meet_the_rule_are_completed(demo_db):
+    """Failing input: in the demo's finished cohort, Ali Mortensen was "Gennemført" with
+    a certificate of 78 hours while absent from TVF-2 and SAM-1 without catch-up."""
+    hold_a = await _hold("completed")
+    grid = await follow_up.cohort_grid(hold_a)
+    completed = [r for r in grid["rows"] if r["status"] == "completed"]
+    not_completed = [r for r in grid["rows"] if r["status"] != "completed"]
+    assert completed and not_completed  # the demo shows both
+    assert all(r["complete"] for r in completed)
+    assert not any(r["complete"] for r in not_completed)
+    for r in completed:
+        certificate = await follow_up.certificate(r["person"])
+        assert certificate is not None
+    for r in not_completed:
+        assert await follow_up.certificate(r["person"]) is None
+
+
+async def test_the_certificate_lists_what_was_completed_and_can_be_verified(demo_client):
+    hold_a = await _hold("completed")
+    enrolment = await Enrolment.select(Enrolment.id, Enrolment.person).where(
+        (Enrolment.cohort == hold_a["id"]) & (Enrolment.status == "completed")
+    ).first()
+    data = await follow_up.certificate(enrolment["person"])
+    grid = await follow_up.cohort_grid(hold_a, person_id=enrolment["person"])
+    states = grid["rows"][0]["states"]
+    assert [m["code"] for m in data["modules"]] == [s.code for s in states if s.attended]
+    assert data["hours"] == sum(s.minutes * s.days_attended / s.days_needed for s in states if s.attended) / 60
+    code = data["code"]
+    assert code.startswith(f"{enrolment['id']}-")
+
+    # Anyone with the code sees the name, the programme and the date — nothing more.
+    page = await demo_client.get("/certificates/verify", params={"kode": code.lower()})
+    assert page.status_code == 200 and "Beviset er ægte" in page.text
+    name = (await Person.select(Person.full_name).where(Person.id == enrolment["person"]).first())["full_name"]
+    assert name in page.text and hold_a["name"] not in page.text
+    forged = f"{enrolment['id']}-AAAAAAAAAA"
+    wrong = await demo_client.get("/certificates/verify", params={"kode": forged})
+    assert wrong.status_code == 404 and name not in wrong.text and "passer ikke" in wrong.text
+    for junk in ("²-1", "x" * 500, "-", "99999999999999999999-ABC"):
+        assert (await demo_client.get("/certificates/verify", params={"kode": junk})).status_code == 404
+
+    # The participant downloads it as a PDF.
+    email = (await Person.select(Person.email).where(Person.id == enrolment["person"]).first())["email"]
+    await login(demo_client, email)
+    pdf = await demo_client.get("/plan/certificate.pdf")
+    assert pdf.status_code == 200 and pdf.headers["content-type"] == "application/pdf"
+    assert pdf.content.startswith(b"%PDF")

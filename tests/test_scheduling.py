@@ -165,6 +165,13 @@ def test_too_small_and_booked_venues_are_passed_over_and_hosting_rotates():
 def test_preferred_venues_come_first():
     proposal = propose(request(date(2027, 9, 7), modules(3), preferred_venue_ids=frozenset({3})))
     assert [s.venue_id for s in proposal.sessions] == [3, 3, 3]
+    # "Hvorfor her?" says that the coordinator's preference was followed ...
+    assert all("en af koordinatorens foretrukne lokationer" in s.reasons for s in proposal.sessions)
+    # ... or passed over, and why.
+    taken = [Booking(datetime(2027, 9, 7, 6, tzinfo=UTC), datetime(2027, 9, 7, 16, tzinfo=UTC), 3, frozenset(), "Andet hold")]
+    passed = propose(request(date(2027, 9, 7), modules(1), preferred_venue_ids=frozenset({3}), bookings=taken))
+    assert passed.sessions[0].venue_id != 3
+    assert "koordinatorens foretrukne lokationer (Holbæk) var optaget" in passed.sessions[0].reasons
 
 
 def test_instructors_must_be_qualified_free_and_not_busy():
@@ -312,3 +319,22 @@ def test_no_proposal_ever_breaks_a_hard_rule(req):
                 assert p in placed_modules
                 assert last_day[p] < first_day
     assert {m.code for m in req.modules} == {s.module_code for s in proposal.sessions} | {c for c, _ in proposal.unplaced}
+
+
+def test_why_here_names_only_the_days_own_skips():
+    """Failing input: Mon/Thu/Fri from 10.04.2028 with 5 modules — the days of 20, 21,
+    24 and 27 April all repeated the Easter skips (13, 14 and 17 April)."""
+    mods = modules(5)
+    proposal = propose(request(date(2028, 4, 10), mods, rhythm=Rhythm(weekdays=(0, 3, 4))))
+    easter = [s for s in proposal.sessions if any("Skærtorsdag" in r for r in s.reasons)]
+    assert [s.day for s in proposal.sessions] == [
+        date(2028, 4, 10), date(2028, 4, 20), date(2028, 4, 21), date(2028, 4, 24), date(2028, 4, 27)
+    ]
+    assert len(easter) == 1  # only the first day after Easter explains Easter
+    first_after = easter[0]
+    assert [r for r in first_after.reasons if r.startswith("ikke ")] == [
+        "ikke 13. april 2028: Skærtorsdag", "ikke 14. april 2028: Langfredag", "ikke 17. april 2028: Anden påskedag",
+    ]
+    for s in proposal.sessions:
+        if s is not first_after:
+            assert not [r for r in s.reasons if r.startswith("ikke ")], (s.day, s.reasons)

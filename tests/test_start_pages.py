@@ -93,3 +93,32 @@ async def test_a_person_with_two_roles_gets_both_sections(demo_client):
     await login(demo_client, "koordinator@intro.example")
     page = await demo_client.get("/")
     assert "Koordinering" in page.text and "Nye medarbejdere" in page.text
+
+
+async def test_the_start_page_and_the_plan_tell_the_same_story(demo_client):
+    """Failing input (deltager@, fresh demo): the start page said "12 punkter er over
+    fristen" and "10 af 33 punkter"; /plan said "Over fristen (2)" and "54 %"; TVF-3 on
+    8 December was "Online" on one and "i dit eget jobcenter" on the other."""
+    import re
+
+    await login(demo_client, "deltager@intro.example")
+    home = (await demo_client.get("/")).text
+    plan_page = (await demo_client.get("/plan")).text
+    overdue = re.search(r"Over fristen \((\d+)\)", plan_page)
+    n = int(overdue.group(1)) if overdue else 0
+    if n:
+        assert re.search(rf"\b{n} punkt(er)? er over fristen\.", home)
+    else:
+        assert "over fristen" not in home
+    percent = re.search(r"Samlet: (\d+) % af moduler og transferopgaver", plan_page).group(1)
+    assert f"Samlet: {percent} % af moduler og transferopgaver" in home
+    assert "af 33 punkter" not in home
+    # A course day without a venue is described with the same words on both pages.
+    for page in (home, plan_page):
+        assert "i dit eget jobcenter" not in page  # lower-case variant gone
+    on_the_job = await Session.select(Session.id).where(
+        Session.venue.is_null() & (Session.module.format == "on_the_job")
+        & Session.cohort.is_in(Enrolment.select(Enrolment.cohort).where(Enrolment.person.email == "deltager@intro.example"))
+    ).first()
+    if on_the_job:
+        assert "I dit eget jobcenter" in plan_page

@@ -122,7 +122,7 @@ async def cohort_page(
     notice: FromQuery[str | None] = None,
 ) -> Template:
     user = request.user
-    cohort = await access.cohort_for(user, cohort_id)
+    cohort = (await cohorts.with_phases([await access.cohort_for(user, cohort_id)]))[0]
     can_plan = cohort["partnership"] in user.partnerships(Role.coordinator)
     can_enrol = can_plan or bool(
         user.municipalities(Role.chief) & await access.member_municipalities({cohort["partnership"]})

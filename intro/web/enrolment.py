@@ -1,29 +1,34 @@
 """Enrolling new hires in a cohort: coordinators for every member municipality, chiefs
-for their own municipality only (and they see only their own people by name)."""
+for their own municipality only (and they see only their own people by name). Moving a
+person to another cohort and changing the cohort's places are the coordinator's."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
-
 from litestar import Request, get, post
-from litestar.enums import RequestEncodingType
-from litestar.params import Body, FromPath, FromQuery
+from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 
 from intro import access, enrolment
 from intro.accounts import User
 from intro.errors import Invalid, NotFound
 from intro.i18n import _
-from intro.tables import Enrolment, Role
+from intro.tables import Cohort, CohortStatus, Enrolment, PartnershipMember, Role
 from intro.web.auth import requires
+from intro.web.forms import FormData, text, values
 
-Form = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]
 ENROLLERS = requires(Role.coordinator, Role.chief)
+COORDINATORS = requires(Role.coordinator)
 
+# (text, style): a place on the wait-list is not a success.
 NOTICES = {
-    "enrolled": _("Personen er tilmeldt holdet."),
-    "waitlisted": _("Holdet har ingen ledig plads til kommunen; personen er sat på ventelisten."),
-    "withdrawn": _("Personen er afmeldt. Ventelisten er rykket op, hvor der blev plads."),
+    "enrolled": (_("Personen er tilmeldt holdet."), "notice"),
+    "several": (_("De valgte er tilmeldt holdet."), "notice"),
+    "waitlisted": (_("Der er ingen ledig plads, der passer; personen er sat på ventelisten."), "warning"),
+    "some_waitlisted": (_("Nogle af de valgte er sat på ventelisten, fordi ingen ledig plads passer."), "warning"),
+    "withdrawn": (_("Personen er afmeldt. Ventelisten er rykket op, hvor der blev plads."), "notice"),
+    "moved": (_("Personen er flyttet til det andet hold og har fået en plads."), "notice"),
+    "moved_waitlisted": (_("Personen er flyttet til det andet hold og står på ventelisten der."), "warning"),
+    "places": (_("Holdets pladser er ændret. Ventelisten er rykket op, hvor der blev plads."), "notice"),
 }
 
 
@@ -39,19 +44,46 @@ async def _scope(user: User, cohort_id: int) -> tuple[dict, set[int] | None]:
     return cohort, mine
 
 
-async def _page(user: User, cohort_id: int, errors: dict, notice: str | None, status: int = 200) -> Template:
+def _matches(candidate: dict, query: str) -> bool:
+    words = query.casefold().split()
+    haystack = f"{candidate['full_name']} {candidate['municipality_name']}".casefold()
+    return all(w in haystack for w in words)
+
+
+async def _page(
+    user: User, cohort_id: int, errors: dict, notice: str | None, status: int = 200,
+    query: str = "", form: dict | None = None,
+) -> Template:
     cohort, municipalities = await _scope(user, cohort_id)
     roster = await enrolment.roster(cohort_id, municipalities)
-    candidates = await enrolment.eligible_people(cohort, municipalities)
+    candidates = [c for c in await enrolment.eligible_people(cohort, municipalities) if _matches(c, query)]
+    coordinator = municipalities is None
+    other_cohorts = []
+    members = []
+    if coordinator:
+        other_cohorts = await Cohort.select(Cohort.id, Cohort.name).where(
+            (Cohort.partnership == cohort["partnership"]) & (Cohort.id != cohort_id)
+            & Cohort.status.not_in([CohortStatus.completed.value, CohortStatus.cancelled.value])
+        ).order_by(Cohort.start_date)
+        members = await PartnershipMember.select(
+            PartnershipMember.municipality.as_alias("id"), PartnershipMember.municipality.name.as_alias("name")
+        ).where(PartnershipMember.partnership == cohort["partnership"]).order_by(PartnershipMember.municipality.name)
+    text_and_style = NOTICES.get(notice or "")
     return Template(
         "enrolment/roster.html",
         context={
             "cohort": cohort,
             "roster": roster,
+            "places": await enrolment.places_overview(cohort_id),
             "candidates": candidates,
-            "all_municipalities": municipalities is None,
+            "query": query,
+            "all_municipalities": coordinator,
+            "other_cohorts": other_cohorts,
+            "members": members,
             "errors": errors,
-            "notice": NOTICES.get(notice or ""),
+            "form": form or {},
+            "notice": text_and_style[0] if text_and_style else None,
+            "notice_style": text_and_style[1] if text_and_style else None,
         },
         status_code=status,
     )
@@ -59,32 +91,44 @@ async def _page(user: User, cohort_id: int, errors: dict, notice: str | None, st
 
 @get("/cohorts/{cohort_id:int}/enrolments", guards=[ENROLLERS], name="enrolments")
 async def enrolments_page(
-    request: Request[User, None, None], cohort_id: FromPath[int], notice: FromQuery[str | None] = None
+    request: Request[User, None, None], cohort_id: FromPath[int],
+    notice: FromQuery[str | None] = None, q: FromQuery[str] = "",
 ) -> Template:
-    return await _page(request.user, cohort_id, {}, notice)
+    return await _page(request.user, cohort_id, {}, notice, query=q[:100])
 
 
 @post("/cohorts/{cohort_id:int}/enrolments", guards=[ENROLLERS], name="enrol")
-async def enrol(request: Request[User, None, None], cohort_id: FromPath[int], data: Form) -> Template | Redirect:
+async def enrol(request: Request[User, None, None], cohort_id: FromPath[int], data: FormData) -> Template | Redirect:
     cohort, municipalities = await _scope(request.user, cohort_id)
-    raw = str(data.get("candidate", ""))
-    person_id, _sep, municipality_id = raw.partition(":")
-    try:
-        person, municipality = int(person_id), int(municipality_id)
-    except ValueError:
+    chosen = []
+    for raw in values(data, "candidate")[:200]:
+        person_id, _sep, municipality_id = raw.partition(":")
+        try:
+            chosen.append((int(person_id), int(municipality_id)))
+        except ValueError:
+            return await _page(request.user, cohort_id, {"candidate": _("Vælg den nyansatte, der skal tilmeldes.")}, None, 400)
+    if not chosen:
         return await _page(request.user, cohort_id, {"candidate": _("Vælg den nyansatte, der skal tilmeldes.")}, None, 400)
-    if municipalities is not None and municipality not in municipalities:
+    if municipalities is not None and any(m not in municipalities for _p, m in chosen):
         return await _page(request.user, cohort_id, {"candidate": _("Du kan kun tilmelde nyansatte fra din egen kommune.")}, None, 400)
+    reason = text(data, "reason", 500)
     try:
-        status = await enrolment.enrol(request.user.id, cohort["id"], person, municipality)
+        statuses = await enrolment.enrol_many(request.user.id, cohort["id"], chosen, reason)
     except Invalid as invalid:
-        errors = {"candidate": next(iter(invalid.errors.values()))}
-        return await _page(request.user, cohort_id, errors, None, 400)
-    return Redirect(f"/cohorts/{cohort_id}/enrolments?notice={status}", status_code=303)
+        errors = {"candidate": invalid.errors["person"]} if "person" in invalid.errors else {}
+        if "reason" in invalid.errors:
+            errors["reason"] = invalid.errors["reason"]
+        return await _page(request.user, cohort_id, errors, None, 400, form={"candidate": values(data, "candidate"), "reason": reason})
+    waiting = sum(1 for s in statuses.values() if s == "waitlisted")
+    if len(statuses) == 1:
+        notice = next(iter(statuses.values()))
+    else:
+        notice = "some_waitlisted" if waiting else "several"
+    return Redirect(f"/cohorts/{cohort_id}/enrolments?notice={notice}", status_code=303)
 
 
 @post("/enrolments/{enrolment_id:int}/withdraw", guards=[ENROLLERS], name="withdraw")
-async def withdraw(request: Request[User, None, None], enrolment_id: FromPath[int], data: Form) -> Template | Redirect:
+async def withdraw(request: Request[User, None, None], enrolment_id: FromPath[int], data: FormData) -> Template | Redirect:
     row = await Enrolment.select(Enrolment.cohort, Enrolment.municipality).where(Enrolment.id == enrolment_id).first()
     if row is None:
         raise NotFound()
@@ -92,10 +136,59 @@ async def withdraw(request: Request[User, None, None], enrolment_id: FromPath[in
     if municipalities is not None and row["municipality"] not in municipalities:
         raise NotFound()
     try:
-        await enrolment.withdraw(request.user.id, enrolment_id, str(data.get("reason", "")))
+        await enrolment.withdraw(request.user.id, enrolment_id, text(data, "reason", 500))
     except Invalid as invalid:
         return await _page(request.user, row["cohort"], {f"reason-{enrolment_id}": invalid.errors.get("reason", "")}, None, 400)
     return Redirect(f"/cohorts/{row['cohort']}/enrolments?notice=withdrawn", status_code=303)
 
 
-ROUTES = [enrolments_page, enrol, withdraw]
+@post("/enrolments/{enrolment_id:int}/move", guards=[COORDINATORS], name="move_enrolment")
+async def move(request: Request[User, None, None], enrolment_id: FromPath[int], data: FormData) -> Template | Redirect:
+    """"Flyt til andet hold": the coordinator of the cohort's partnership only."""
+    row = await Enrolment.select(Enrolment.cohort).where(Enrolment.id == enrolment_id).first()
+    if row is None:
+        raise NotFound()
+    await access.cohort_to_manage(request.user, row["cohort"])
+    key = f"cohort-{enrolment_id}"
+    try:
+        target = int(text(data, "cohort", 20))
+    except ValueError:
+        return await _page(request.user, row["cohort"], {key: _("Vælg det hold, personen skal flyttes til.")}, None, 400)
+    try:
+        status = await enrolment.move(request.user.id, enrolment_id, target, text(data, "reason", 400))
+    except (Invalid, NotFound) as problem:
+        message = problem.errors.get("cohort", "") if isinstance(problem, Invalid) else ""
+        return await _page(
+            request.user, row["cohort"], {key: message or _("Vælg et hold i samarbejdet, som ikke er afsluttet.")}, None, 400
+        )
+    notice = "moved" if status == "enrolled" else "moved_waitlisted"
+    return Redirect(f"/cohorts/{row['cohort']}/enrolments?notice={notice}", status_code=303)
+
+
+@post("/cohorts/{cohort_id:int}/places", guards=[COORDINATORS], name="change_places")
+async def change_places(request: Request[User, None, None], cohort_id: FromPath[int], data: FormData) -> Template | Redirect:
+    cohort = await access.cohort_to_manage(request.user, cohort_id)
+    members = await access.member_municipalities({cohort["partnership"]})
+    errors = {}
+    try:
+        capacity = int(text(data, "capacity", 10).strip())
+    except ValueError:
+        errors["capacity"] = _("Antal pladser skal være et helt tal fra 1 til 200.")
+    seats = {}
+    for m in sorted(members):
+        raw = text(data, f"seats_{m}", 10).strip() or "0"
+        try:
+            seats[m] = int(raw)
+        except ValueError:
+            errors["seats"] = _("Reserverede pladser skal være hele tal fra 0 og kun for samarbejdets kommuner.")
+    if not errors:
+        try:
+            await enrolment.change_places(request.user.id, cohort_id, capacity, seats)
+        except Invalid as invalid:
+            errors = invalid.errors
+    if errors:
+        return await _page(request.user, cohort_id, errors, None, 400, form=dict(data))
+    return Redirect(f"/cohorts/{cohort_id}/enrolments?notice=places", status_code=303)
+
+
+ROUTES = [enrolments_page, enrol, withdraw, move, change_places]

@@ -3,7 +3,9 @@ course certificate."""
 
 from __future__ import annotations
 
-from litestar import Request, get, post
+import asyncio
+
+from litestar import Request, Response, get, post
 from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 
@@ -106,7 +108,40 @@ async def my_certificate(request: Request[User, None, None]) -> Template:
     data = await follow_up.certificate(request.user.id)
     if data is None:
         raise NotFound()
-    return Template("follow_up/certificate.html", context={"c": data})
+    return Template("follow_up/certificate.html", context={"c": data, "pdf_url": "/plan/certificate.pdf"})
+
+
+@get("/plan/certificate.pdf", guards=[PARTICIPANTS], name="my_certificate_pdf")
+async def my_certificate_pdf(request: Request[User, None, None]) -> Response:
+    """The participant's certificate as a PDF, drawn by WeasyPrint from the same
+    partial as the page."""
+    data = await follow_up.certificate(request.user.id)
+    if data is None:
+        raise NotFound()
+    html = request.app.template_engine.get_template("follow_up/certificate_pdf.html").render(c=data)
+    pdf = await asyncio.to_thread(_pdf, html)
+    return Response(
+        pdf, media_type="application/pdf",
+        headers={"Content-Disposition": 'attachment; filename="kursusbevis.pdf"'},
+    )
+
+
+def _pdf(html: str) -> bytes:
+    from weasyprint import HTML  # imported on use: it loads Pango, which takes a moment
+
+    return HTML(string=html).write_pdf()
+
+
+@get("/certificates/verify", opt={"public": True}, name="verify_certificate")
+async def verify_certificate(kode: FromQuery[str] = "") -> Template:
+    """Anyone with a certificate's code may check it: name, programme and date only."""
+    kode = kode[:40]
+    found = await follow_up.verify(kode) if kode else None
+    return Template(
+        "follow_up/verify.html",
+        context={"code": kode, "found": found, "checked": bool(kode)},
+        status_code=404 if kode and found is None else 200,
+    )
 
 
 @get("/enrolments/{enrolment_id:int}/certificate", guards=[PLANNERS], name="certificate")
@@ -121,4 +156,4 @@ async def certificate(request: Request[User, None, None], enrolment_id: FromPath
     return Template("follow_up/certificate.html", context={"c": data})
 
 
-ROUTES = [progress_page, participant_page, confirm, my_certificate, certificate]
+ROUTES = [progress_page, participant_page, confirm, my_certificate, my_certificate_pdf, verify_certificate, certificate]

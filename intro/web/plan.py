@@ -7,7 +7,6 @@ person's rows, whatever id a URL or form carries.
 
 from __future__ import annotations
 
-from datetime import date, timedelta
 from typing import Annotated, Any
 
 from litestar import Request, get, post
@@ -34,26 +33,6 @@ NOTICES = {
 
 
 
-def group_items(items: list[dict], today: date) -> dict[str, list[dict]]:
-    """Overdue, this week, later and done — what the page shows in that order."""
-    week_end = today + timedelta(days=7)
-    groups: dict[str, list[dict]] = {"overdue": [], "week": [], "later": [], "done": [], "undated": []}
-    for i in items:
-        finished = i["status"] == "done" or (i["kind"] == "session" and i["due_date"] and i["due_date"] < today)
-        if finished:
-            groups["done"].append(i)
-        elif i["due_date"] is None:
-            groups["undated"].append(i)
-        elif i["due_date"] < today:
-            groups["overdue"].append(i)
-        elif i["due_date"] <= week_end:
-            groups["week"].append(i)
-        else:
-            groups["later"].append(i)
-    groups["done"].reverse()
-    return groups
-
-
 @get("/plan", guards=[PARTICIPANTS], name="plan")
 async def plan_page(request: Request[User, None, None], notice: FromQuery[str | None] = None) -> Template:
     person = request.user.id
@@ -72,7 +51,7 @@ async def plan_page(request: Request[User, None, None], notice: FromQuery[str | 
     return Template(
         "plan/plan.html",
         context={
-            "groups": group_items(items, today),
+            "groups": plan.group_items(items, today),
             "next_day": next_day,
             "progress": progress.progress(states),
             "complete": progress.is_complete(states),
