@@ -52,6 +52,7 @@ ACTION_NAMES = {
     "session.move": _("Kursusdag flyttet"),
     "session.cancel": _("Kursusdag aflyst"),
     "session.edit_proposal": _("Foreslået kursusdag ændret"),
+    "session.override": _("Kursusdag gemt trods konflikt"),
     "demo.seed": _("Demodata indlæst"),
     "enrolment.create": _("Tilmeldt hold"),
     "enrolment.withdraw": _("Afmeldt hold"),
