@@ -146,7 +146,7 @@ class LogPage:
 
 async def log_page(page: int = 1, object_type: str | None = None) -> LogPage:
     """One page of the log, newest first, optionally of one object type only."""
-    page = max(page, 1)
+    page = min(max(page, 1), 1_000_000)  # a page number past the end shows an empty page
     query = AuditLog.select(
         AuditLog.id,
         AuditLog.occurred_at,

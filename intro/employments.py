@@ -18,6 +18,7 @@ from intro import audit, clock
 from intro.accounts import EMAIL_PATTERN, normalise_email
 from intro.errors import Conflict, Invalid
 from intro.i18n import _
+from intro.inputs import employment_window, outside_window, text_problem
 from intro.tables import (
     Employment,
     EndReason,
@@ -63,6 +64,16 @@ EMAIL_TAKEN = _(
     "E-mailadressen tilhører en person i Intro, som ansættelser fra denne kommune ikke kan "
     "knyttes til. Ret e-mailadressen i HR-systemet, eller kontakt en administrator."
 )
+
+# The one-line text fields of a record and their columns' lengths.
+TEXT_LIMITS = {
+    "external_ref": 100,
+    "full_name": 200,
+    "email": 254,
+    "municipality_code": 10,
+    "job_function": 120,
+    "profile_code": 40,
+}
 
 FIELDS = (
     "external_ref",
@@ -164,6 +175,20 @@ def check_record(
         errors["profile_code"] = _("Ukendt fagprofil '{value}'. Kendte: {known}.").format(
             value=record.profile_code, known=", ".join(sorted(profiles))
         )
+    window = employment_window(clock.today())
+    for name in ("start_date", "end_date"):
+        day = getattr(record, name)
+        problem = outside_window(day, window) if day is not None else None
+        if problem:
+            errors.setdefault(name, problem)
+    # Text goes in as sent or not at all: a line break, NUL or other control character
+    # in a one-line field is refused, never stored (it would show as a separate job
+    # function in the dashboard's filters, or break the exports).
+    for name, limit in TEXT_LIMITS.items():
+        value = getattr(record, name) or ""
+        problem = text_problem(value.strip(), limit)
+        if problem and not (name in errors and problem.startswith(_("Højst"))):
+            errors[name] = problem
     if record.end_date is not None and record.end_date < record.start_date:
         errors["end_date"] = _("Slutdatoen ligger før startdatoen.")
     if record.end_reason is not None and record.end_reason not in END_REASON_NAMES:

@@ -19,6 +19,7 @@ from intro import audit, clock, plan
 from intro.db import write_transaction
 from intro.errors import Invalid, NotFound
 from intro.i18n import _
+from intro.inputs import checked_text
 from intro.tables import (
     Cohort,
     CohortSeats,
@@ -193,7 +194,7 @@ async def enrol(actor_id: int, cohort_id: int, person_id: int, municipality_id: 
 async def withdraw(actor_id: int, enrolment_id: int, reason: str) -> list[int]:
     """Take a person off a cohort or its wait-list, keeping the row as history. Moves
     up whoever now fits from the wait-list; returns their enrolment ids."""
-    reason = (reason or "").strip()[:500]
+    reason = checked_text(reason, "reason", 500, multiline=True)
     if not reason:
         raise Invalid({"reason": _("Skriv kort, hvorfor personen afmeldes.")})
     enrolment = await Enrolment.select().where(Enrolment.id == enrolment_id).first()

@@ -14,6 +14,7 @@ from intro import access, enrolment
 from intro.accounts import User
 from intro.errors import Invalid, NotFound
 from intro.i18n import _
+from intro.inputs import parse_id
 from intro.tables import Enrolment, Role
 from intro.web.auth import requires
 
@@ -69,9 +70,8 @@ async def enrol(request: Request[User, None, None], cohort_id: FromPath[int], da
     cohort, municipalities = await _scope(request.user, cohort_id)
     raw = str(data.get("candidate", ""))
     person_id, _sep, municipality_id = raw.partition(":")
-    try:
-        person, municipality = int(person_id), int(municipality_id)
-    except ValueError:
+    person, municipality = parse_id(person_id), parse_id(municipality_id)
+    if person is None or municipality is None:
         return await _page(request.user, cohort_id, {"candidate": _("Vælg den nyansatte, der skal tilmeldes.")}, None, 400)
     if municipalities is not None and municipality not in municipalities:
         return await _page(request.user, cohort_id, {"candidate": _("Du kan kun tilmelde nyansatte fra din egen kommune.")}, None, 400)
