@@ -35,7 +35,7 @@ class Settings:
     # Failed sign-ins from one client address (any e-mail) within the window before that
     # address is refused too: guessing one common password across many e-mails. Set it
     # with room for a municipality's staff behind one NAT address.
-    login_max_failures_per_client: int = 10
+    login_max_failures_per_client: int
     debug: bool
     # Instructors' busy calendars may be fetched from loopback and private network
     # addresses. Off: a typed address must not reach the server's own network (SSRF).

@@ -134,7 +134,7 @@ def refused(request: Request, exc: Invalid) -> Response:
 def database_unavailable(exc: BaseException) -> bool:
     """True when `exc` (or what caused it) says the database cannot be reached now, as
     opposed to a fault in a query: connection refused or lost, PostgreSQL starting or
-    shutting down, too many connections, SQLite locked."""
+    shutting down, too many connections, SQLite locked or its file out of reach."""
     seen: set[int] = set()
     while exc is not None and id(exc) not in seen:
         seen.add(id(exc))
@@ -142,7 +142,9 @@ def database_unavailable(exc: BaseException) -> bool:
             isinstance(exc, OSError) and not isinstance(exc, _FILE_ERRORS)
         ):
             return True
-        if isinstance(exc, sqlite3.OperationalError) and "locked" in str(exc):
+        if isinstance(exc, sqlite3.OperationalError) and (
+            "locked" in str(exc) or "unable to open" in str(exc)
+        ):
             return True
         module = type(exc).__module__ or ""
         if module.startswith("asyncpg") and type(exc).__name__ in _PG_UNAVAILABLE:
