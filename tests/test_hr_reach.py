@@ -78,7 +78,7 @@ async def test_hr_renames_its_own_hire_with_an_audit_line(demo_client):
     person = await Person.select(Person.id, Person.full_name).where(Person.email == "ny.person@slagelse.example").first()
     assert person["full_name"] == "Anna Holm"
     line = await AuditLog.select(AuditLog.details).where(
-        (AuditLog.action == "person.update") & (AuditLog.object_id == person["id"])
+        (AuditLog.action == "person.update") & (AuditLog.object_id == str(person["id"]))
     ).first()
     details = line["details"] if isinstance(line["details"], dict) else json.loads(line["details"])
     assert details["full_name"] == "Anna Jensen → Anna Holm"
