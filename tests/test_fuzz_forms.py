@@ -44,7 +44,18 @@ BAD_VALUES: dict[str, str | bytes] = {
 }
 # Sent for a route whose form is on no page (and added to every form): the field names
 # most handlers read.
-FALLBACK_FIELDS = {"name": "Prøve", "reason": "Prøve", "date": "2027-03-01"}
+FALLBACK_FIELDS = {
+    "name": "Prøve",
+    "reason": "Prøve",
+    "date": "2027-03-01",
+    "email": "koordinator@intro.example",
+    "password": "forkert-kodeord",
+    "person": "1",
+    "session": "1",
+    "missed_session": "1",
+    "status": "present",
+    "candidate": "1:1",
+}
 
 
 class _Forms(HTMLParser):
@@ -74,8 +85,8 @@ class _Forms(HTMLParser):
             self._current.append((a["name"], a.get("value") or ""))
         elif tag == "select" and a.get("name"):
             self._select, self._select_value = a["name"], None
-        elif tag == "option" and self._select and (self._select_value is None or "selected" in a):
-            self._select_value = a.get("value") or ""
+        elif tag == "option" and self._select and (not self._select_value or "selected" in a):
+            self._select_value = a.get("value") or ""  # the selected one, else the first real one
         elif tag == "textarea" and a.get("name"):
             self._textarea, self._text = a["name"], ""
 
@@ -174,15 +185,36 @@ def _is_date_field(name: str) -> bool:
 
 
 def _base(fields: list[tuple[str, str]]) -> list[tuple[str, str]]:
-    """The form as a person would fill it: an empty date field gets a day two months on."""
+    """The form as a person would fill it, so that one bad field reaches as deep as it
+    can: an empty date field gets a day two months on, other empty fields a word."""
     day = (clock.today() + timedelta(days=60)).isoformat()
-    return [(n, v or day) if _is_date_field(n) and n != "dates" else (n, v) for n, v in fields]
+    return [
+        (n, v or (day if _is_date_field(n) and n != "dates" else "Prøve")) for n, v in fields
+    ]
+
+
+def _shape_of_action(path: str) -> str:
+    return re.sub(r"/[0-9]+(?=/|$)", "/{}", path)
+
+
+def _form_for(forms: dict[str, list[tuple[str, str]]], path: str) -> list[tuple[str, str]] | None:
+    """The form posting to `path`, or one posting to the same route for another id
+    (a withdraw button of another enrolment)."""
+    if path in forms:
+        return forms[path]
+    shape = _shape_of_action(path)
+    found = next((f for action, f in forms.items() if _shape_of_action(action) == shape), None)
+    if found is None and path.count("/") > 2:
+        # An htmx post beside its form (the live conflict check of the session form).
+        return _form_for(forms, path.rsplit("/", 1)[0])
+    return found
 
 
 def _variants(fields: list[tuple[str, str]]):
     """(label, pairs) for the bad variants of a form: the whole form bad in each way,
     then each field missing, sent twice, huge, and bad in the ways that fit what it
     holds (numbers for a number, dates for a date), taking the text kinds in turn."""
+    typed = dict(fields)
     fields = _base(fields)
     names = list(dict.fromkeys(n for n, _v in fields))
     yield "all missing", []
@@ -190,7 +222,7 @@ def _variants(fields: list[tuple[str, str]]):
     for kind in ("invalid_utf8", "nul", "past_int64"):
         yield f"all {kind}", [(n, BAD_VALUES[kind]) for n in names]
     for index, name in enumerate(names):
-        value = next(v for n, v in fields if n == name)
+        value = typed[name]
         others = [(n, v) for n, v in fields if n != name]
         kinds = ["huge", TEXT_KINDS[index % len(TEXT_KINDS)]]
         if _is_date_field(name):
@@ -232,7 +264,7 @@ async def test_no_form_input_breaks_a_page_or_changes_data_when_refused(demo_cli
                         demo_client, persona, admin_values if persona == "admin" else values
                     )
             current = persona
-        fields = forms_by_persona.get(persona, {}).get(path)
+        fields = _form_for(forms_by_persona.get(persona, {}), path)
         if fields is None:
             without_form.append(route)
             fields = list(FALLBACK_FIELDS.items())
