@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 
 import click
-from litestar import Litestar, Response, Router
+from litestar import Litestar, Router
 from litestar.config.compression import CompressionConfig
 from litestar.config.csrf import CSRFConfig
 from litestar.datastructures import CacheControlHeader
@@ -28,20 +28,31 @@ from intro.settings import ROOT, get_settings
 CURRICULUM_DIR = ROOT / "curriculum"
 
 
-def _security_headers(response: Response) -> Response:
-    headers = response.headers
-    headers.setdefault("X-Content-Type-Options", "nosniff")
-    headers.setdefault("X-Frame-Options", "DENY")
+SECURITY_HEADERS = (
+    (b"x-content-type-options", b"nosniff"),
+    (b"x-frame-options", b"DENY"),
     # No page address (which may carry ids) is sent to other sites.
-    headers.setdefault("Referrer-Policy", "same-origin")
-    headers.setdefault(
-        "Content-Security-Policy",
-        "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
-        "frame-ancestors 'none'; form-action 'self'; base-uri 'self'",
-    )
+    (b"referrer-policy", b"same-origin"),
+    (
+        b"content-security-policy",
+        b"default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+        b"frame-ancestors 'none'; form-action 'self'; base-uri 'self'",
+    ),
     # Pages carry personal data: not kept in shared caches or the browser's history.
-    headers.setdefault("Cache-Control", "no-store")
-    return response
+    (b"cache-control", b"no-store"),
+)
+
+
+async def _security_headers(message, _scope) -> None:
+    """Every answer, error answers included (also the 404/405 the router gives before any
+    handler runs), carries the security headers; a header the answer sets itself (the
+    static files' Cache-Control) is kept."""
+    if message["type"] != "http.response.start":
+        return
+    headers = list(message.get("headers") or [])
+    present = {name.lower() for name, _value in headers}
+    headers.extend((name, value) for name, value in SECURITY_HEADERS if name not in present)
+    message["headers"] = headers
 
 
 def create_app() -> Litestar:
@@ -76,6 +87,7 @@ def create_app() -> Litestar:
     )
     from intro.web.auth import SessionMiddleware, login_page, login_submit, logout, require_login
     from intro.web.errors import EXCEPTION_HANDLERS
+    from intro.web.forms import check_request
     from intro.web.templating import template_config
 
     settings = get_settings()
@@ -165,14 +177,19 @@ def create_app() -> Litestar:
                 "Ansættelser i én kommune, med en API-nøgle oprettet af kommunens chef eller en "
                 "administrator (Authorization: Bearer intro_…). Se siden 'API-nøgler' i Intro."
             ),
-            path="/schema",
+            # Readable by an HR system without a browser sign-in: it describes the API only.
+            openapi_router=Router(
+                path="/schema", route_handlers=[], opt={"public": True}, include_in_schema=False
+            ),
             # The schema only, as JSON and YAML: the browsable renderings load scripts from
             # other sites, which the pages' Content-Security-Policy rightly refuses.
             render_plugins=[JsonRenderPlugin(), YamlRenderPlugin()],
             components=[api.SECURITY_COMPONENTS],
         ),
         exception_handlers=EXCEPTION_HANDLERS,
-        after_request=_security_headers,
+        # The input gate (intro/web/forms.py) before every handler, after its guards.
+        before_request=check_request,
+        before_send=[_security_headers],
         on_startup=[open_pool],
         on_shutdown=[close_pool],
         debug=settings.debug,

@@ -115,15 +115,24 @@ TOO_MANY_ATTEMPTS = _(
 async def authenticate(email: str, password: str, remote_addr: str = "") -> int:
     """Return the id of the person these credentials belong to, or raise SignInRefused.
 
-    After `login_max_failures` failures for one address within the window, every try
-    is refused until the window has passed, whether the password is right or not."""
+    After `login_max_failures` failures for one e-mail address, or
+    `login_max_failures_per_client` failures from one client address (whatever the
+    e-mails), within the window, every try is refused until the window has passed,
+    whether the password is right or not."""
     settings = get_settings()
     email = normalise_email(email)
     window_start = clock.now() - timedelta(minutes=settings.login_window_minutes)
     failures = await LoginAttempt.count().where(
         (LoginAttempt.email == email) & (LoginAttempt.attempted_at > window_start)
     )
-    if failures >= settings.login_max_failures:
+    from_client = (
+        await LoginAttempt.count().where(
+            (LoginAttempt.remote_addr == remote_addr[:64]) & (LoginAttempt.attempted_at > window_start)
+        )
+        if remote_addr
+        else 0
+    )
+    if failures >= settings.login_max_failures or from_client >= settings.login_max_failures_per_client:
         raise SignInRefused(
             TOO_MANY_ATTEMPTS.format(minutes=settings.login_window_minutes), locked=True
         )

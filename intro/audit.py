@@ -354,7 +354,7 @@ async def log_page(page: int = 1, object_type: str | None = None) -> LogPage:
     """One page of the log, newest first, optionally of one object type only. Each entry
     carries `object_label` (the object by name where it can be found, e.g. the person's
     name instead of "Bruger 444") and `items`, the details in Danish (see `_readable`)."""
-    page = max(page, 1)
+    page = min(max(page, 1), 1_000_000)  # a page number past the end shows an empty page
     query = AuditLog.select(
         AuditLog.id,
         AuditLog.occurred_at,

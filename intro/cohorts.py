@@ -22,6 +22,7 @@ from intro import audit, clock, notices, plan
 from intro.db import write_transaction
 from intro.errors import Invalid, NotFound
 from intro.i18n import _
+from intro.inputs import checked_text, course_day_window, outside_window
 from intro.scheduling import (
     Booking,
     ClosedSpan,
@@ -74,22 +75,26 @@ ACTIVE_SESSION = [SessionStatus.proposed.value, SessionStatus.scheduled.value]
 
 
 def parse_date(value: Any) -> date | None:
-    """2027-02-01 (from <input type=date>) or 01.02.2027 / 1/2-2027 (typed by hand)."""
-    text = str(value or "").strip()
+    """2027-02-01 (from <input type=date>) or 01.02.2027 / 1/2-2027 (typed by hand), as
+    a course day: None when it cannot be read or lies outside
+    inputs.course_day_window (years like 0001 or 9999 are typing errors, and the
+    planner cannot work with them)."""
+    text = str(value or "").strip() if not isinstance(value, list) else ""
     if not text:
         return None
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        pass
-    match = re.fullmatch(r"(\d{1,2})[./-](\d{1,2})[./-](\d{4})", text)
+    match = re.fullmatch(r"([0-9]{4})-([0-9]{2})-([0-9]{2})", text) or None
     if match:
-        day, month, year = (int(g) for g in match.groups())
-        try:
-            return date(year, month, day)
-        except ValueError:
+        year, month, day = (int(g) for g in match.groups())
+    else:
+        match = re.fullmatch(r"([0-9]{1,2})[./-]([0-9]{1,2})[./-]([0-9]{4})", text)
+        if not match:
             return None
-    return None
+        day, month, year = (int(g) for g in match.groups())
+    try:
+        parsed = date(year, month, day)
+    except ValueError:
+        return None
+    return None if outside_window(parsed, course_day_window(clock.today())) else parsed
 
 
 def parse_time(value: Any) -> time | None:
@@ -605,7 +610,7 @@ async def read_session_form(session: dict, cohort: dict, form: dict[str, Any]) -
     }
     if any(i not in allowed for i in instructor_ids):
         errors["instructors"] = _("Vælg undervisere fra samarbejdet.")
-    reason = str(form.get("reason", "")).strip()[:500]
+    reason = checked_text(form.get("reason"), "reason", 500, multiline=True)
     if session["status"] == SessionStatus.scheduled.value and not reason:
         errors["reason"] = _("Skriv kort, hvorfor kursusdagen ændres; deltagerne får besked.")
     override_reason = ""
@@ -743,7 +748,7 @@ async def change_session(actor_id: int, session: dict, cohort: dict, change: Ses
 
 
 async def cancel_session(actor_id: int, session: dict, reason: str) -> None:
-    reason = (reason or "").strip()[:500]
+    reason = checked_text(reason, "reason", 500, multiline=True)
     if not reason:
         raise Invalid({"reason": _("Skriv kort, hvorfor kursusdagen aflyses; deltagerne får besked.")})
     if session["status"] != SessionStatus.scheduled.value:

@@ -41,6 +41,7 @@ from intro import retention as r
 from intro.accounts import User
 from intro.errors import NotFound
 from intro.i18n import _
+from intro.inputs import parse_int
 from intro.tables import (
     Attendance,
     Cohort,
@@ -99,10 +100,7 @@ class Filters:
 
 
 def _int(value: str | None) -> int | None:
-    try:
-        return int(value) if value not in (None, "") else None
-    except (TypeError, ValueError):
-        return None
+    return parse_int(value)
 
 
 async def filters_for(user: User, params: dict[str, str | None], today: date) -> Filters:

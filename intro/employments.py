@@ -16,8 +16,9 @@ from datetime import date
 
 from intro import account_links, audit, clock
 from intro.accounts import EMAIL_PATTERN, normalise_email
-from intro.errors import Invalid
+from intro.errors import Conflict, Invalid
 from intro.i18n import _
+from intro.inputs import employment_window, outside_window, text_problem
 from intro.tables import (
     Employment,
     EndReason,
@@ -54,6 +55,24 @@ END_REASON_WORDS = {
     "skiftet kommune": EndReason.moved.value,
     "andet": EndReason.other.value,
     **{reason.value: reason.value for reason in EndReason},
+}
+
+# The one answer when an e-mail matches someone HR data may not be attached to. It
+# names nothing stored (no name, no municipality), so it cannot be used to find out
+# who works where.
+EMAIL_TAKEN = _(
+    "E-mailadressen tilhører en person i Intro, som ansættelser fra denne kommune ikke kan "
+    "knyttes til. Ret e-mailadressen i HR-systemet, eller kontakt en administrator."
+)
+
+# The one-line text fields of a record and their columns' lengths.
+TEXT_LIMITS = {
+    "external_ref": 100,
+    "full_name": 200,
+    "email": 254,
+    "municipality_code": 10,
+    "job_function": 120,
+    "profile_code": 40,
 }
 
 FIELDS = (
@@ -158,6 +177,20 @@ def check_record(
         errors["profile_code"] = _("Ukendt fagprofil '{value}'. Kendte: {known}.").format(
             value=record.profile_code, known=", ".join(sorted(profiles))
         )
+    window = employment_window(clock.today())
+    for name in ("start_date", "end_date"):
+        day = getattr(record, name)
+        problem = outside_window(day, window) if day is not None else None
+        if problem:
+            errors.setdefault(name, problem)
+    # Text goes in as sent or not at all: a line break, NUL or other control character
+    # in a one-line field is refused, never stored (it would show as a separate job
+    # function in the dashboard's filters, or break the exports).
+    for name, limit in TEXT_LIMITS.items():
+        value = getattr(record, name) or ""
+        problem = text_problem(value.strip(), limit)
+        if problem and not (name in errors and problem.startswith(_("Højst"))):
+            errors[name] = problem
     if record.end_date is not None and record.end_date < record.start_date:
         errors["end_date"] = _("Slutdatoen ligger før startdatoen.")
     if record.end_reason is not None and record.end_reason not in END_REASON_NAMES:
@@ -172,7 +205,8 @@ def check_record(
 async def check_records(
     records: list[EmploymentRecord], *, allowed: set[int] | None
 ) -> dict[int, dict[str, str]]:
-    """Problems by record index, including the same key twice in one batch."""
+    """Problems by record index, including the same key twice in one batch and an
+    e-mail out of the municipality's reach (`out_of_reach`)."""
     codes = await municipality_ids_by_code()
     profiles = await known_profile_codes()
     problems: dict[int, dict[str, str]] = {}
@@ -187,7 +221,55 @@ async def check_records(
         seen.setdefault(key, index)
         if errors:
             problems[index] = errors
+    for index in await out_of_reach(records, codes):
+        problems.setdefault(index, {}).setdefault("email", EMAIL_TAKEN)
     return problems
+
+
+async def out_of_reach(records: list[EmploymentRecord], codes: dict[str, int]) -> set[int]:
+    """Indices of the records whose e-mail an HR system of the record's municipality
+    may not attach an employment to.
+
+    The rule (issue 13): HR data of municipality X attaches an employment to a new
+    person, or to a person who already belongs to X (an employment or a participant
+    role there) and holds no staff role (coordinator, instructor, chief, admin).
+    Anyone else is out of reach, whoever writes: the token of X, X's chief or an
+    administrator importing for X. Within one batch a new e-mail belongs to the first
+    municipality it is given for. Records with an unknown municipality code are
+    skipped (check_record reports them)."""
+    emails = sorted({normalise_email(r.email) for r in records})
+    people: dict[str, int] = {}
+    for chunk in _chunks(emails):
+        for row in await Person.select(Person.id, Person.email).where(Person.email.is_in(chunk)):
+            people[row["email"]] = row["id"]
+    belongs: dict[int, set[int]] = {}
+    staff: set[int] = set()
+    for chunk in _chunks(sorted(people.values())):
+        for grant in await RoleGrant.select(
+            RoleGrant.person, RoleGrant.role, RoleGrant.municipality
+        ).where(RoleGrant.person.is_in(chunk)):
+            if grant["role"] == Role.participant.value:
+                belongs.setdefault(grant["person"], set()).add(grant["municipality"])
+            else:
+                staff.add(grant["person"])
+        for row in await Employment.select(Employment.person, Employment.municipality).where(
+            Employment.person.is_in(chunk)
+        ):
+            belongs.setdefault(row["person"], set()).add(row["municipality"])
+    new_in: dict[str, int] = {}
+    refused: set[int] = set()
+    for index, record in enumerate(records):
+        municipality = codes.get(record.municipality_code.strip())
+        if municipality is None:
+            continue
+        email = normalise_email(record.email)
+        person = people.get(email)
+        if person is None:
+            if new_in.setdefault(email, municipality) != municipality:
+                refused.add(index)
+        elif person in staff or municipality not in belongs.get(person, set()):
+            refused.add(index)
+    return refused
 
 
 def _is_current(record: EmploymentRecord, today: date) -> bool:
@@ -205,19 +287,24 @@ async def apply_records(
     """Write checked records. Call inside a write transaction: the caller decides what
     else is written with them (the import's own row), and a failure anywhere leaves
     nothing. Raises Invalid if any record has a problem (checked again here, so no
-    caller can skip it)."""
+    caller can skip it); Conflict (an Invalid) when the only problem of the first bad
+    record is an e-mail out of reach (`out_of_reach`)."""
     problems = await check_records(records, allowed=allowed)
     if problems:
-        index, errors = next(iter(problems.items()))
-        raise Invalid({f"{index + 1}.{name}": message for name, message in errors.items()})
+        index, errors = min(problems.items())
+        named = {f"{index + 1}.{name}": message for name, message in errors.items()}
+        raise Conflict(named) if errors == {"email": EMAIL_TAKEN} else Invalid(named)
     today = today or clock.today()
     codes = await municipality_ids_by_code()
     emails = sorted({normalise_email(r.email) for r in records})
-    people = {
-        r["email"]: r["id"]
-        for chunk in _chunks(emails)
-        for r in await Person.select(Person.id, Person.email).where(Person.email.is_in(chunk))
-    }
+    people: dict[str, int] = {}
+    names: dict[int, str] = {}
+    for chunk in _chunks(emails):
+        for r in await Person.select(Person.id, Person.email, Person.full_name).where(
+            Person.email.is_in(chunk)
+        ):
+            people[r["email"]] = r["id"]
+            names[r["id"]] = r["full_name"]
     refs = sorted({r.external_ref.strip() for r in records})
     existing = {
         (row["municipality"], row["external_ref"]): row
@@ -247,6 +334,17 @@ async def apply_records(
                 actor_id, "person.create", "person", person_id,
                 email=email, full_name=record.full_name.strip(), password_set=False, source=source,
             )
+            names[person_id] = record.full_name.strip()
+        elif names[person_id] != record.full_name.strip():
+            # HR is the source of a person's name (a new surname after marriage, a typo
+            # corrected); out_of_reach has made sure the person is this municipality's.
+            new_name = record.full_name.strip()
+            await Person.update({Person.full_name: new_name}).where(Person.id == person_id)
+            await audit.record(
+                actor_id, "person.update", "person", person_id,
+                full_name=f"{names[person_id]} → {new_name}", source=source,
+            )
+            names[person_id] = new_name
         values = {
             "person": person_id,
             "municipality": municipality,

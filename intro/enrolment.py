@@ -31,6 +31,7 @@ from intro import account_links, audit, clock, plan
 from intro.db import write_transaction
 from intro.errors import Invalid, NotFound
 from intro.i18n import _
+from intro.inputs import checked_text
 from intro.tables import (
     Cohort,
     CohortSeats,
@@ -324,7 +325,7 @@ async def withdraw(actor_id: int, enrolment_id: int, reason: str) -> list[int]:
     """Take a person off a cohort or its wait-list, keeping the row as history. Moves
     up whoever now fits from the wait-list; returns their enrolment ids.
     Raises Invalid (field "reason") without a reason or when the person is not active."""
-    reason = (reason or "").strip()[:500]
+    reason = checked_text(reason, "reason", 500, multiline=True)
     if not reason:
         raise Invalid({"reason": _("Skriv kort, hvorfor personen afmeldes.")})
     enrolment = await Enrolment.select().where(Enrolment.id == enrolment_id).first()

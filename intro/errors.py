@@ -12,6 +12,11 @@ class Invalid(Exception):
         self.errors = errors
 
 
+class Conflict(Invalid):
+    """Bad input because it clashes with something stored (an e-mail that belongs to
+    someone the writer may not reach); the messages name nothing stored."""
+
+
 class NotFound(Exception):
     """The object does not exist, or the user may not know that it does."""
 

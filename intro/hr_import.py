@@ -165,6 +165,7 @@ COLUMN_BY_FIELD = {c.field: c for c in COLUMNS}
 # What the preview calls a changed value.
 CHANGE_LABELS = {
     "person": _("e-mail"),
+    "full_name": _("navn"),
     "job_function": _("stilling"),
     "profile_code": _("fagprofil"),
     "start_date": _("startdato"),
@@ -717,6 +718,14 @@ async def check(parsed: ParsedFile, municipality_id: int) -> Preview:
             problems.append(problem)
         if not preview.problems:
             good.append((preview, record))
+    # The same rule as the API's: an e-mail of someone outside the municipality's reach.
+    refused = await employments.out_of_reach([record for _p, record in good], codes)
+    for index in sorted(refused):
+        preview = good[index][0]
+        problem = Problem(preview.line, parsed.columns["email"], employments.EMAIL_TAKEN)
+        preview.problems.append(problem)
+        problems.append(problem)
+    good = [pair for index, pair in enumerate(good) if index not in refused]
     await _plan(good, codes)
     return Preview(
         parsed=parsed,
@@ -732,14 +741,13 @@ async def _plan(good: list[tuple[RowPreview, EmploymentRecord]], codes: dict[str
     compared the same way."""
     if not good:
         return
-    people = {
-        r["email"]: r["id"]
-        for r in await _select_in(
-            lambda: Person.select(Person.id, Person.email),
-            Person.email,
-            (normalise_email(record.email) for _p, record in good),
-        )
-    }
+    found = await _select_in(
+        lambda: Person.select(Person.id, Person.email, Person.full_name),
+        Person.email,
+        (normalise_email(record.email) for _p, record in good),
+    )
+    people = {r["email"]: r["id"] for r in found}
+    names = {r["email"]: r["full_name"] for r in found}
     existing = {
         (r["municipality"], r["external_ref"]): r
         for r in await _select_in(
@@ -767,7 +775,11 @@ async def _plan(good: list[tuple[RowPreview, EmploymentRecord]], codes: dict[str
         if current is None:
             preview.action = "new"
             continue
+        renamed = email in names and names[email] != record.full_name.strip()
         preview.changes = [
+            (CHANGE_LABELS["full_name"], names[email], record.full_name.strip())
+        ] if renamed else []
+        preview.changes += [
             (
                 CHANGE_LABELS[name],
                 current["person_email"] if name == "person" else _shown(current[name]),

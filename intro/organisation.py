@@ -9,6 +9,7 @@ from intro import audit
 from intro.db import write_transaction
 from intro.errors import Invalid
 from intro.i18n import _
+from intro.inputs import checked_text
 from intro.municipality_codes import municipality_code_problem
 from intro.tables import Municipality, Partnership, PartnershipMember, Venue
 
@@ -16,12 +17,14 @@ CODE_PATTERN = re.compile(r"^\d{3}$")
 POSTCODE_PATTERN = re.compile(r"^\d{4}$")
 
 
-def _text(value: str | None, limit: int) -> str:
-    return (value or "").strip()[:limit]
+def _text(value: str | None, limit: int, field: str, *, multiline: bool = False) -> str:
+    """The text without surrounding blanks; Invalid naming the field and the limit when
+    it does not fit its column (never cut)."""
+    return checked_text(value, field, limit, multiline=multiline)
 
 
 async def create_municipality(actor_id: int | None, code: str, name: str, region: str = "") -> int:
-    code, name, region = _text(code, 10), _text(name, 100), _text(region, 50)
+    code, name, region = _text(code, 10, "code"), _text(name, 100, "name"), _text(region, 50, "region")
     errors = {}
     if problem := municipality_code_problem(code):
         errors["code"] = problem
@@ -46,7 +49,7 @@ async def create_municipality(actor_id: int | None, code: str, name: str, region
 async def create_partnership(
     actor_id: int | None, name: str, description: str = "", member_ids: list[int] | None = None
 ) -> int:
-    name, description = _text(name, 200), _text(description, 2000)
+    name, description = _text(name, 200, "name"), _text(description, 2000, "description", multiline=True)
     member_ids = sorted(set(member_ids or []))
     errors = {}
     if not name:
@@ -129,8 +132,9 @@ async def create_venue(
     capacity: str | int,
     accessibility: str = "",
 ) -> int:
-    name, address, city = _text(name, 200), _text(address, 200), _text(city, 100)
-    postcode, accessibility = _text(postcode, 10), _text(accessibility, 2000)
+    name, address, city = _text(name, 200, "name"), _text(address, 200, "address"), _text(city, 100, "city")
+    postcode = _text(postcode, 10, "postcode")
+    accessibility = _text(accessibility, 2000, "accessibility", multiline=True)
     errors = {}
     if not name:
         errors["name"] = _("Skriv lokationens navn.")

@@ -10,6 +10,7 @@ from intro import audit
 from intro.db import write_transaction
 from intro.errors import Invalid, NotFound
 from intro.i18n import _
+from intro.inputs import checked_text
 from intro.tables import (
     ClosedPeriod,
     InstructorQualification,
@@ -28,7 +29,7 @@ async def closed_periods(partnership_id: int, since: date | None = None) -> list
 
 
 async def add_closed_period(actor_id: int, partnership_id: int, name: str, start: date | None, end: date | None) -> int:
-    name = (name or "").strip()[:100]
+    name = checked_text(name, "name", 100)
     errors = {}
     if not name:
         errors["name"] = _("Giv perioden et navn, fx «Sommerferie 2027».")

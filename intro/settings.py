@@ -33,6 +33,10 @@ class Settings:
     # Failed sign-ins for one e-mail address within the window before it is locked.
     login_max_failures: int
     login_window_minutes: int
+    # Failed sign-ins from one client address (any e-mail) within the window before that
+    # address is refused too: guessing one common password across many e-mails. Set it
+    # with room for a municipality's staff behind one NAT address.
+    login_max_failures_per_client: int
     debug: bool
     # Instructors' busy calendars may be fetched from loopback and private network
     # addresses. Off: a typed address must not reach the server's own network (SSRF).
@@ -111,6 +115,7 @@ def load_settings() -> Settings:
         session_days=int(os.environ.get("INTRO_SESSION_DAYS", "14")),
         login_max_failures=int(os.environ.get("INTRO_LOGIN_MAX_FAILURES", "5")),
         login_window_minutes=int(os.environ.get("INTRO_LOGIN_WINDOW_MINUTES", "15")),
+        login_max_failures_per_client=int(os.environ.get("INTRO_LOGIN_MAX_FAILURES_PER_CLIENT", "10")),
         debug=_flag("INTRO_DEBUG", False),
         calendar_allow_private_hosts=_flag("INTRO_CALENDAR_ALLOW_PRIVATE_HOSTS", False),
         smtp_host=os.environ.get("INTRO_SMTP_HOST") or None,

@@ -24,7 +24,8 @@ from litestar.params import JSONBody, Parameter
 from intro import employments
 from intro.api_tokens import TokenScope, resolve
 from intro.db import write_transaction
-from intro.errors import Invalid
+from intro.errors import Conflict, Invalid
+from intro.inputs import DB_INT_MAX
 from intro.tables import Employment
 
 EndReasonCode = Literal["resigned", "dismissed", "contract_ended", "retired", "moved", "other"]
@@ -43,7 +44,10 @@ SECURITY_COMPONENTS = Components(
 
 
 class EmploymentIn(msgspec.Struct, forbid_unknown_fields=True):
-    """An employment as the HR system states it. PUT it again with changes to update it."""
+    """An employment as the HR system states it. PUT it again with changes to update it.
+    A record as GET returns it may be sent back unchanged: `external_ref` and
+    `municipality_code` must then be the address's and the token's, `updated_at` is
+    ignored."""
 
     full_name: Annotated[str, msgspec.Meta(min_length=1, max_length=200, description="Fulde navn.")]
     email: Annotated[str, msgspec.Meta(min_length=3, max_length=254, description="Arbejdsmail; genkender personen.")]
@@ -54,6 +58,9 @@ class EmploymentIn(msgspec.Struct, forbid_unknown_fields=True):
     ] = None
     end_date: Annotated[date | None, msgspec.Meta(description="Sidste ansættelsesdag, hvis ansættelsen er slut.")] = None
     end_reason: Annotated[EndReasonCode | None, msgspec.Meta(description="Fratrædelsesårsag; kræver end_date.")] = None
+    external_ref: Annotated[str, msgspec.Meta(max_length=100, description="Samme som i adressen, hvis det sendes med.")] | None = None
+    municipality_code: Annotated[str, msgspec.Meta(max_length=10, description="Nøglens kommunekode, hvis den sendes med.")] | None = None
+    updated_at: Annotated[datetime | None, msgspec.Meta(description="Ignoreres (sættes af Intro).")] = None
 
 
 class EmploymentEnd(msgspec.Struct, forbid_unknown_fields=True):
@@ -82,12 +89,22 @@ class EmploymentList(msgspec.Struct):
 
 
 class Problem(msgspec.Struct):
+    """Every 4xx answer of the API (also the framework's own, see intro/web/errors.py)."""
+
+    status: int
     detail: str
     errors: dict[str, str]
 
 
 NOT_FOUND = {404: ResponseSpec(data_container=Problem, description="Ingen ansættelse med dette id i kommunen.")}
 REFUSED = {400: ResponseSpec(data_container=Problem, description="Felter med fejl, hver med en besked.")}
+TAKEN = {
+    409: ResponseSpec(
+        data_container=Problem,
+        description="E-mailen tilhører en person, som kommunens ansættelser ikke kan knyttes til.",
+    )
+}
+UNAUTHORISED = {401: ResponseSpec(data_container=Problem, description="API-nøglen mangler, er ukendt eller tilbagekaldt.")}
 
 
 async def require_token(connection: ASGIConnection, _handler: BaseRouteHandler) -> None:
@@ -142,15 +159,25 @@ async def _one(scope: TokenScope, ref: str) -> dict | None:
 def _problem(invalid: Invalid) -> Response[Problem]:
     # Field names from the write path are "<row>.<field>"; the API writes one row.
     errors = {name.split(".", 1)[-1]: message for name, message in invalid.errors.items()}
-    return Response(Problem(detail="Ansættelsen blev ikke gemt.", errors=errors), status_code=400)
+    status = 409 if isinstance(invalid, Conflict) else 400
+    return Response(Problem(status=status, detail="Ansættelsen blev ikke gemt.", errors=errors), status_code=status)
 
 
-@get("/employments", summary="Kommunens ansættelser", description="Nyeste ændring sidst; brug `updated_since` for kun ændringer.")
+def _not_found() -> Response[Problem]:
+    return Response(Problem(status=404, detail="Ansættelsen findes ikke.", errors={}), status_code=404)
+
+
+@get(
+    "/employments",
+    summary="Kommunens ansættelser",
+    description="Nyeste ændring sidst; brug `updated_since` for kun ændringer.",
+    responses={**REFUSED, **UNAUTHORISED},
+)
 async def list_employments(
     request: Request,
     updated_since: Annotated[datetime | None, Parameter(description="Kun ansættelser ændret efter dette tidspunkt.")] = None,
     limit: Annotated[int, Parameter(ge=1, le=1000)] = 100,
-    offset: Annotated[int, Parameter(ge=0)] = 0,
+    offset: Annotated[int, Parameter(ge=0, le=DB_INT_MAX)] = 0,
 ) -> EmploymentList:
     scope = _scope(request)
     where = Employment.municipality == scope.municipality_id
@@ -163,11 +190,11 @@ async def list_employments(
     return EmploymentList(items=[_out(r) for r in rows], total=total, limit=limit, offset=offset)
 
 
-@get("/employments/{external_ref:str}", summary="Én ansættelse", responses=NOT_FOUND)
+@get("/employments/{external_ref:str}", summary="Én ansættelse", responses={**NOT_FOUND, **REFUSED, **UNAUTHORISED})
 async def get_employment(request: Request, external_ref: Ref) -> Response[EmploymentOut]:
     row = await _one(_scope(request), external_ref)
     if row is None:
-        return Response(Problem(detail="Ansættelsen findes ikke.", errors={}), status_code=404)
+        return _not_found()
     return Response(_out(row))
 
 
@@ -175,10 +202,17 @@ async def get_employment(request: Request, external_ref: Ref) -> Response[Employ
     "/employments/{external_ref:str}",
     summary="Opret eller opdatér en ansættelse",
     description="201 når ansættelsen er ny, 200 når den er opdateret eller uændret.",
-    responses={201: ResponseSpec(data_container=EmploymentOut, description="Oprettet."), **REFUSED},
+    responses={201: ResponseSpec(data_container=EmploymentOut, description="Oprettet."), **REFUSED, **TAKEN, **UNAUTHORISED},
 )
 async def put_employment(request: Request, external_ref: Ref, data: JSONBody[EmploymentIn]) -> Response[EmploymentOut]:
     scope = _scope(request)
+    echoed = {}
+    if data.external_ref is not None and data.external_ref != external_ref:
+        echoed["external_ref"] = "Skal være det samme som ansættelsens id i adressen, eller udelades."
+    if data.municipality_code is not None and data.municipality_code != scope.municipality_code:
+        echoed["municipality_code"] = "Skal være API-nøglens kommunekode, eller udelades."
+    if echoed:
+        return _problem(Invalid(echoed))
     record = employments.EmploymentRecord(
         external_ref=external_ref,
         full_name=data.full_name,
@@ -205,7 +239,7 @@ async def put_employment(request: Request, external_ref: Ref, data: JSONBody[Emp
     "/employments/{external_ref:str}/end",
     summary="Afslut en ansættelse",
     status_code=200,
-    responses={**NOT_FOUND, **REFUSED},
+    responses={**NOT_FOUND, **REFUSED, **TAKEN, **UNAUTHORISED},
 )
 async def end_employment(request: Request, external_ref: Ref, data: JSONBody[EmploymentEnd]) -> Response[EmploymentOut]:
     scope = _scope(request)
@@ -213,7 +247,7 @@ async def end_employment(request: Request, external_ref: Ref, data: JSONBody[Emp
         async with write_transaction(Employment._meta.db):
             row = await _one(scope, external_ref)
             if row is None:
-                return Response(Problem(detail="Ansættelsen findes ikke.", errors={}), status_code=404)
+                return _not_found()
             record = employments.EmploymentRecord(
                 external_ref=external_ref,
                 full_name=row["full_name"],

@@ -13,6 +13,7 @@ from intro import access, attendance
 from intro.accounts import User
 from intro.errors import Invalid, NotFound
 from intro.i18n import _
+from intro.inputs import parse_id
 from intro.tables import Role, Session
 from intro.web.auth import requires
 
@@ -56,10 +57,7 @@ async def attendance_mark(
     request: Request[User, None, None], session_id: FromPath[int], data: Form
 ) -> Template | Redirect | Response:
     session = await _session_to_register(request.user, session_id)
-    try:
-        person_id = int(str(data.get("person", "")))
-    except ValueError:
-        person_id = 0
+    person_id = parse_id(data.get("person")) or 0
     try:
         await attendance.mark(request.user.id, session, person_id, str(data.get("status", "")))
     except Invalid as invalid:
@@ -125,11 +123,8 @@ async def catch_up_book(
     request: Request[User, None, None], cohort_id: FromPath[int], data: Form
 ) -> Template | Redirect:
     cohort = await access.cohort_to_manage(request.user, cohort_id)
-    try:
-        person = int(str(data.get("person", "")))
-        missed = int(str(data.get("missed_session", "")))
-        target = int(str(data.get("session", "")))
-    except ValueError:
+    person, missed, target = (parse_id(data.get(name)) for name in ("person", "missed_session", "session"))
+    if person is None or missed is None or target is None:
         return await _catch_up_page(cohort, {"session": _("Vælg en kursusdag at indhente på.")}, None, 400)
     try:
         await attendance.book_catch_up(request.user.id, cohort, person, missed, target)

@@ -18,6 +18,7 @@ from intro import access, cohorts
 from intro.accounts import User
 from intro.errors import Invalid, NotFound
 from intro.i18n import _
+from intro.inputs import parse_id
 from intro.tables import CohortSeats, Partnership, Role, RoleGrant
 from intro.timefmt import local
 from intro.web.auth import requires
@@ -102,8 +103,7 @@ async def cohort_new(
 
 @post("/cohorts", guards=[PLANNERS], name="cohort_create")
 async def cohort_create(request: Request[User, None, None], data: Form) -> Template | Redirect:
-    raw = str(data.get("partnership", "")).strip()
-    partnership_id = _partnership_to_plan(request.user, int(raw) if raw.isdigit() else None)
+    partnership_id = _partnership_to_plan(request.user, parse_id(data.get("partnership")))
     try:
         cohort_id = await cohorts.create_cohort(request.user.id, partnership_id, data)
     except Invalid as invalid:

@@ -14,6 +14,7 @@ from intro import access, curriculum
 from intro.accounts import User
 from intro.errors import Invalid
 from intro.i18n import _
+from intro.inputs import parse_id
 from intro.tables import Municipality, PartnershipMember, Role
 from intro.web.auth import requires
 
@@ -151,10 +152,7 @@ async def local_module_create(
         form["competences"] = [form["competences"]]
     if isinstance(form.get("prerequisites"), str):
         form["prerequisites"] = [form["prerequisites"]]
-    try:
-        municipality_id = int(str(data.get("municipality", "")))
-    except ValueError:
-        municipality_id = 0
+    municipality_id = parse_id(data.get("municipality")) or 0
     errors: dict[str, str] = {}
     if municipality_id not in allowed:
         errors["municipality"] = _("Vælg en kommune i dit samarbejde.")

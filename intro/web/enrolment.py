@@ -12,6 +12,7 @@ from intro import access, enrolment
 from intro.accounts import User
 from intro.errors import Invalid, NotFound
 from intro.i18n import _
+from intro.inputs import parse_id
 from intro.tables import Cohort, CohortStatus, Enrolment, PartnershipMember, Role
 from intro.web.auth import requires
 from intro.web.forms import FormData, text, values
@@ -103,10 +104,10 @@ async def enrol(request: Request[User, None, None], cohort_id: FromPath[int], da
     chosen = []
     for raw in values(data, "candidate")[:200]:
         person_id, _sep, municipality_id = raw.partition(":")
-        try:
-            chosen.append((int(person_id), int(municipality_id)))
-        except ValueError:
+        person, municipality = parse_id(person_id), parse_id(municipality_id)
+        if person is None or municipality is None:
             return await _page(request.user, cohort_id, {"candidate": _("Vælg den nyansatte, der skal tilmeldes.")}, None, 400)
+        chosen.append((person, municipality))
     if not chosen:
         return await _page(request.user, cohort_id, {"candidate": _("Vælg den nyansatte, der skal tilmeldes.")}, None, 400)
     if municipalities is not None and any(m not in municipalities for _p, m in chosen):

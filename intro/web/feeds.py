@@ -16,6 +16,7 @@ from litestar.response import Template
 from intro import access, feeds, ical
 from intro.accounts import User
 from intro.errors import Invalid, NotFound
+from intro.inputs import parse_id
 from intro.tables import CatchUpBooking, Enrolment, Role, Session
 from intro.web.auth import requires
 
@@ -129,7 +130,7 @@ async def feed_create(request: Request[User, None, None], data: Form) -> Templat
     kind, _sep, target = str(data.get("target", "")).partition(":")
     try:
         token = await feeds.create_feed(
-            request.user, kind, int(target) if target.isdigit() else None, str(data.get("deadlines", "")) == "1"
+            request.user, kind, parse_id(target), str(data.get("deadlines", "")) == "1"
         )
     except Invalid as invalid:
         return await _page(request.user, errors=invalid.errors, status=400)

@@ -18,6 +18,7 @@ from intro import clock, follow_up, participation, plan, progress
 from intro.accounts import User
 from intro.errors import Invalid, NotFound
 from intro.i18n import _
+from intro.inputs import parse_id
 from intro.tables import Enrolment, Role
 from intro.web.auth import requires
 
@@ -138,8 +139,7 @@ async def reflections_page(
 
 @post("/plan/reflections", guards=[PARTICIPANTS], name="reflection_add")
 async def reflection_add(request: Request[User, None, None], data: Form) -> Template | Redirect:
-    raw = str(data.get("module", "")).strip()
-    module_id = int(raw) if raw.isdigit() else None
+    module_id = parse_id(data.get("module"))
     try:
         await participation.add_reflection(request.user.id, module_id, str(data.get("body", "")))
     except Invalid as invalid:
