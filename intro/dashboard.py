@@ -34,16 +34,18 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 
-from piccolo.query.functions.aggregate import Count, Max
+from piccolo.query.functions.aggregate import Max
 
 from intro import clock
 from intro import retention as r
 from intro.accounts import User
+from intro.attendance import expected_on
 from intro.errors import NotFound
 from intro.i18n import _
 from intro.inputs import parse_int
 from intro.tables import (
     Attendance,
+    CatchUpBooking,
     Cohort,
     Employment,
     Enrolment,
@@ -55,6 +57,7 @@ from intro.tables import (
     Role,
     Session,
 )
+from intro.timefmt import local
 
 SUPPRESSED = r.SUPPRESSED
 YEARS_SHOWN_BY_DEFAULT = 5
@@ -252,11 +255,22 @@ async def load(filters: Filters, today: date) -> Loaded:
         Enrolment.person, Enrolment.cohort, Enrolment.status, Enrolment.enrolled_at,
         Enrolment.completed_at, Enrolment.municipality,
     ).where(Enrolment.cohort.is_in(cohort_ids))
+    # Marks counted by the sheet's rule (attendance.expected_on): on the days of a cohort
+    # from the day a person got their place there, or on a day they were booked to catch
+    # up. A mark outside that (left by older versions) is in no rate.
     attendance = await Attendance.select(
-        Attendance.person, Attendance.status, Count(Attendance.id, alias="n")
+        Attendance.person, Attendance.session, Attendance.status,
+        Attendance.session.cohort.as_alias("cohort"), Attendance.session.starts_at.as_alias("starts_at"),
     ).where(
         Attendance.session.is_in(Session.select(Session.id).where(Session.cohort.is_in(cohort_ids)))
-    ).group_by(Attendance.person, Attendance.status)
+    )
+    booked = {
+        (b["person"], b["session"])
+        for b in await CatchUpBooking.select(CatchUpBooking.person, CatchUpBooking.session).where(
+            CatchUpBooking.session.is_in(Session.select(Session.id).where(Session.cohort.is_in(cohort_ids)))
+            & CatchUpBooking.cancelled_at.is_null()
+        )
+    }
     profiles = {
         p["code"]: p["name"] for p in await Profile.select(Profile.code, Profile.name).distinct()
     }
@@ -288,9 +302,18 @@ async def load(filters: Filters, today: date) -> Loaded:
                     cohort_ended=cohorts[e["cohort"]]["ended"],
                 )
             )
+    placed: dict[tuple[int, int], datetime] = {}
+    for e in enrolments:
+        if e["enrolled_at"] is not None and e["status"] != EnrolmentStatus.waitlisted.value:
+            key = (e["person"], e["cohort"])
+            placed[key] = min(placed.get(key, e["enrolled_at"]), e["enrolled_at"])
     for a in attendance:
+        if (a["person"], a["session"]) not in booked and not expected_on(
+            local(a["starts_at"]).date(), placed.get((a["person"], a["cohort"]))
+        ):
+            continue
         f = facts[a["person"]]
-        setattr(f, a["status"], getattr(f, a["status"]) + a["n"])
+        setattr(f, a["status"], getattr(f, a["status"]) + 1)
     return Loaded(
         today=today,
         filters=filters,

@@ -204,3 +204,30 @@ def test_the_sheet_starts_on_the_local_day_of_the_enrolment():
     assert attendance.expected_on(datetime(2026, 11, 10).date(), enrolled)
     assert not attendance.expected_on(datetime(2026, 11, 9).date(), enrolled)
     assert not attendance.expected_on(datetime(2026, 11, 10).date(), None)
+
+
+async def test_a_mark_from_before_the_enrolment_counts_in_no_rate(demo_db):
+    """Marks that older versions stored for a day before the enrolment (the issue's 10.11
+    mark for a person enrolled 29.11) are kept, but the dashboard counts only marks the
+    sheet's rule allows: from the day of the place, or on a booked catch-up day."""
+    from intro import accounts, dashboard
+    from tests.test_enrolment import new_hire
+
+    cohort = await Cohort.select(Cohort.id).where(Cohort.status == "active").first()
+    coordinator = (await Person.select(Person.id).where(Person.email == "koordinator@intro.example").first())["id"]
+    hire = await new_hire("330", "Sen Tilmeldt")
+    slagelse = (await Enrolment.select(Enrolment.municipality).where(Enrolment.municipality.code == "330").first())["municipality"]
+    await enrolment.enrol(coordinator, cohort["id"], hire, slagelse)
+    start_of_today = datetime.combine(clock.today(), datetime.min.time(), tzinfo=clock.local_now().tzinfo)
+    earlier = await Session.select(Session.id).where(
+        (Session.cohort == cohort["id"]) & (Session.status == "scheduled") & (Session.starts_at < start_of_today)
+    ).order_by(Session.starts_at, ascending=False).first()
+    # Written past the rule, as an older version could.
+    await Attendance.insert(Attendance(session=earlier["id"], person=hire, status="absent", recorded_by=coordinator))
+
+    chief = (await Person.select(Person.id).where(Person.email == "chef.slagelse@intro.example").first())["id"]
+    user = await accounts.load_user(chief)
+    today = clock.today()
+    loaded = await dashboard.load(await dashboard.filters_for(user, {}, today), today)
+    facts = loaded.facts.get(hire)
+    assert facts is None or (facts.present, facts.absent, facts.excused) == (0, 0, 0)
