@@ -89,10 +89,11 @@ def _plain(row: dict) -> dict:
     return {k: v for k, v in row.items() if "hash" not in k and k != "password"}
 
 
-async def export(actor_id: int, person_id: int) -> dict[str, Any]:
+async def export(actor_id: int, person_id: int, record: bool = True) -> dict[str, Any]:
     """Everything Intro holds about one person, as plain data (JSON-ready except dates and
     datetimes): the person, then one list per kind of record (see SECTIONS), then the audit
-    log lines about the person or their records. Recorded in the audit log.
+    log lines about the person or their records. Recorded in the audit log (unless `record`
+    is false: the page shown again with a refused request's errors, which changes nothing).
     Raises NotFound for an unknown person."""
     person = await Person.select().where(Person.id == person_id).first()
     if person is None:
@@ -112,7 +113,8 @@ async def export(actor_id: int, person_id: int) -> dict[str, Any]:
         if owned[key]:
             about = about | ((AuditLog.object_type == object_type) & AuditLog.object_id.is_in(owned[key]))
     data["audit"] = await AuditLog.select().where(about).order_by(AuditLog.id)
-    await audit.record(actor_id, "person.export", "person", person_id)
+    if record:
+        await audit.record(actor_id, "person.export", "person", person_id)
     return data
 
 

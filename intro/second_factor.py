@@ -69,9 +69,10 @@ async def asked_at_sign_in(person_id: int) -> bool:
 # Setting the app up
 
 
-async def pending_secret(person_id: int) -> str:
-    """The secret of the person's app while it is being set up (made on first call).
-    Raises Invalid if an app is already set up."""
+async def pending_secret(person_id: int, create: bool = True) -> str | None:
+    """The secret of the person's app while it is being set up (made on first call, or
+    None when `create` is false and none is made yet). Raises Invalid if an app is
+    already set up."""
     row = await SecondFactor.select(SecondFactor.secret, SecondFactor.confirmed_at).where(
         SecondFactor.person == person_id
     ).first()
@@ -79,6 +80,8 @@ async def pending_secret(person_id: int) -> str:
         raise Invalid({"code": _("Du har allerede en godkendelsesapp sat op.")})
     if row:
         return row["secret"]
+    if not create:
+        return None
     secret = pyotp.random_base32()
     await SecondFactor.insert(SecondFactor(person=person_id, secret=secret, last_step=0))
     return secret

@@ -199,7 +199,8 @@ async def _privacy_page(person_id: int, actor_id: int, errors: dict | None = Non
     if person is None:
         raise NotFoundException()
     # The summary is what the export holds, so reading it is an export too (and logged).
-    data = await privacy.export(actor_id, person_id)
+    # A refused request shows the page again and changes nothing, the log included.
+    data = await privacy.export(actor_id, person_id, record=not errors)
     sections = [
         (privacy.SECTION_TITLES[key], data[key]) for key in data if key != "person"
     ]

@@ -48,6 +48,9 @@ MULTI_VALUE = frozenset(
     {
         "candidate",
         "codes",
+        "competence_code",
+        "competence_description",
+        "competence_name",
         "competences",
         "instructors",
         "local_modules",

@@ -19,8 +19,10 @@ async def _email(person_id: int) -> str:
     return (await Person.select(Person.email).where(Person.id == person_id).first())["email"]
 
 
-async def _setup_context(person_id: int) -> dict:
-    secret = await second_factor.pending_secret(person_id)
+async def _setup_context(person_id: int, create: bool = True) -> dict:
+    secret = await second_factor.pending_secret(person_id, create)
+    if secret is None:
+        return {}
     uri, qr = second_factor.provisioning(await _email(person_id), secret)
     return {"secret": secret, "otpauth_uri": uri, "qr": qr}
 
@@ -29,7 +31,7 @@ async def _challenge_page(challenge: dict, errors: dict | None = None, status: i
     enabled = await second_factor.is_enabled(challenge["person"])
     context = {"enabled": enabled, "errors": errors or {}}
     if not enabled:
-        context |= await _setup_context(challenge["person"])
+        context |= await _setup_context(challenge["person"], create=status < 400)
     return Template("second_factor/login.html", context=context, status_code=status)
 
 
@@ -101,8 +103,9 @@ async def _mine(user: User, errors: dict | None = None, notice: str | None = Non
         "errors": errors or {},
         "notice": NOTICES.get(notice or ""),
     }
+    # A refused request changes nothing: only the page itself makes the setup's secret.
     if not enabled:
-        context |= await _setup_context(user.id)
+        context |= await _setup_context(user.id, create=status < 400)
     return Template("second_factor/mine.html", context=context, status_code=status)
 
 

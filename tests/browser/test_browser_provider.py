@@ -62,4 +62,4 @@ def test_a_chief_signs_in_through_slagelses_provider(new_page, live_server, prov
 
     expect(page).to_have_url(live_server.base_url + "/")
     expect(page.get_by_role("heading", name="Nye medarbejdere")).to_be_visible()
-    expect(page.locator(".whoami")).to_contain_text(live_server.full_name(CHIEF))
+    expect(page.locator("header .user")).to_contain_text(live_server.full_name(CHIEF))
