@@ -539,7 +539,7 @@ async def seed(today: date | None = None) -> str:
                 if status == "planning" and n >= size - 3:
                     enrolment = Enrolment(
                         cohort=cohort_id, person=pid, municipality=municipality_id,
-                        status="waitlisted", requested_at=requested + timedelta(hours=n),
+                        status="waitlisted", requested_at=requested + timedelta(minutes=n),
                         enrolled_by=coordinator_id,
                     )
                 elif end_date is not None:
