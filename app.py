@@ -386,7 +386,7 @@ def send_notices(limit: int) -> None:
               help="Antal år efter sidste ansættelse (standard: INTRO_RETENTION_YEARS).")
 def anonymise_leavers(dry_run: bool, years: int | None) -> None:
     """Anonymise people whose last employment ended more than the retention period ago (run nightly)."""
-    from intro import privacy
+    from intro.people import privacy
 
     async def run():
         due = await privacy.retention_sweep(years=years, dry_run=dry_run)
@@ -428,8 +428,8 @@ def setup(ctx: click.Context) -> None:
 @click.password_option("--password", prompt="Adgangskode", confirmation_prompt="Gentag adgangskoden")
 def create_admin(email: str, full_name: str, password: str) -> None:
     """Create an administrator (the first one, or another)."""
-    from intro import accounts
     from intro.errors import Invalid
+    from intro.people import accounts
     from intro.tables import Role
 
     async def run():

@@ -12,8 +12,8 @@ cohorts or people's progress through this module.
 
 from __future__ import annotations
 
-from intro.accounts import User
 from intro.errors import NotFound
+from intro.people.accounts import User
 from intro.tables import (
     Cohort,
     CurriculumDraft,

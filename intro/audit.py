@@ -324,7 +324,7 @@ def _parsed(details: Any) -> dict:
 def _readable(details: dict, names: dict[str, dict[int, str]], makers: dict[str, str]) -> list[tuple[str, str]]:
     """Details in Danish: keys named, ids as names, codes as words, a mark's old status
     and new status as "old → new", an API change with its token's name and maker."""
-    from intro.accounts import ROLE_NAMES  # here: intro.accounts imports this module
+    from intro.people.accounts import ROLE_NAMES  # here: intro.people.accounts imports this module
 
     items = []
     for key, value in details.items():

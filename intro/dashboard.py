@@ -38,11 +38,11 @@ from piccolo.query.functions.aggregate import Max
 
 from intro import clock
 from intro import retention as r
-from intro.accounts import User
 from intro.attendance import expected_on
 from intro.errors import NotFound
 from intro.i18n import _
 from intro.inputs import parse_int
+from intro.people.accounts import User
 from intro.tables import (
     Attendance,
     CatchUpBooking,

@@ -14,11 +14,12 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from datetime import date
 
-from intro import account_links, audit, clock
-from intro.accounts import EMAIL_PATTERN, normalise_email
+from intro import audit, clock
 from intro.errors import Conflict, Invalid
 from intro.i18n import _
 from intro.inputs import employment_window, outside_window, text_problem
+from intro.people import account_links
+from intro.people.accounts import EMAIL_PATTERN, normalise_email
 from intro.tables import (
     Employment,
     EndReason,

@@ -45,11 +45,11 @@ from dataclasses import dataclass, field, replace
 from datetime import date
 
 from intro import audit, clock, employments
-from intro.accounts import normalise_email
 from intro.db import write_transaction
 from intro.employments import END_REASON_NAMES, EmploymentRecord
 from intro.errors import Invalid, NotFound
 from intro.i18n import _
+from intro.people.accounts import normalise_email
 from intro.tables import (
     Employment,
     EmploymentImport,

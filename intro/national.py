@@ -39,7 +39,7 @@ from piccolo.columns.defaults.base import Default
 from piccolo.table import Table
 from piccolo.utils.encoding import dump_json
 
-from intro import accounts, audit, clock, tables
+from intro import audit, clock, tables
 from intro.curriculum import sync_directory
 from intro.db import write_transaction
 from intro.demo import (
@@ -51,6 +51,7 @@ from intro.demo import (
     REFLECTIONS,
     TRANSFER_ANSWERS,
 )
+from intro.people import accounts
 from intro.plan import ModuleFact, SessionFact, TaskFact, desired_items
 from intro.scheduling import (
     Booking,

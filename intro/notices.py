@@ -25,9 +25,10 @@ from email.message import EmailMessage
 from email.utils import format_datetime, parseaddr
 from enum import StrEnum
 
-from intro import account_links, clock
+from intro import clock
 from intro.db import write_transaction
 from intro.i18n import _, ngettext
+from intro.people import account_links
 from intro.settings import Settings, get_settings
 from intro.tables import (
     CatchUpBooking,

@@ -7,7 +7,7 @@ from datetime import timedelta
 
 from intro import clock, follow_up, plan, progress
 from intro import cohorts as cohorts_module
-from intro.accounts import User
+from intro.people.accounts import User
 from intro.tables import (
     AuditLog,
     Cohort,

@@ -51,7 +51,7 @@ class Settings:
     # A folder of templates that take precedence over templates/: an installation puts its
     # own about/facts.html (who runs it, contact details) or whole public pages there.
     templates_dir: Path | None = None
-    # Retention (intro/privacy.py): people whose last employment ended more than this many
+    # Retention (intro/people/privacy.py): people whose last employment ended more than this many
     # years ago are anonymised by the nightly `anonymise-leavers` command.
     retention_years: int = 5
     # Access ends with employment (intro/offboarding.py): days after the last employment in

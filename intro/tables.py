@@ -194,8 +194,8 @@ class Person(Table):
     is_active = Boolean(default=True)
     created_at = Timestamptz(default=TimestamptzNow())
     last_login_at = Timestamptz(null=True, default=None)
-    # Data subjects' rights (intro/privacy.py): processing restricted (GDPR art. 18) and
-    # anonymised (art. 17 / the retention rule). Set only by intro.privacy.
+    # Data subjects' rights (intro/people/privacy.py): processing restricted (GDPR art. 18) and
+    # anonymised (art. 17 / the retention rule). Set only by intro.people.privacy.
     restricted_at = Timestamptz(null=True, default=None)
     anonymised_at = Timestamptz(null=True, default=None)
 
@@ -248,7 +248,7 @@ class AccountLink(Table):
     """A one-time link sent by e-mail that lets a person set a password (issue 16).
 
     Only the SHA-256 of the link's token is stored; the token itself is made from the
-    secret key when the e-mail is sent (see `intro.account_links`), so neither this
+    secret key when the e-mail is sent (see `intro.people.account_links`), so neither this
     table nor the outbox holds a link that works. A link works once, before
     `expires_at`, and only while it is the person's newest: a newer link, a changed
     password or a use ends it (`ended_at`)."""
@@ -886,7 +886,7 @@ class NoticeKind(StrEnum):
     session_moved = "session_moved"
     session_cancelled = "session_cancelled"
     # A one-time link to set a password (issue 16); the body carries a placeholder the
-    # sender turns into the link, see `intro.account_links`.
+    # sender turns into the link, see `intro.people.account_links`.
     invitation = "invitation"
     password_reset = "password_reset"
 

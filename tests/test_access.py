@@ -9,16 +9,8 @@ import re
 import pytest
 
 from app import create_app
-from intro import (
-    accounts,
-    api_tokens,
-    busy,
-    clock,
-    curriculum,
-    curriculum_drafts,
-    evaluations,
-    hr_import,
-)
+from intro import busy, clock, curriculum, curriculum_drafts, evaluations, hr_import
+from intro.people import accounts, api_tokens
 from intro.tables import (
     ApiToken,
     ClosedPeriod,

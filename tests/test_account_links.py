@@ -14,9 +14,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from intro import account_links, accounts, hr_import, notices
-from intro.account_links import LinkProblem, LinkRefused
+from intro import hr_import, notices
 from intro.errors import Invalid
+from intro.people import account_links, accounts
+from intro.people.account_links import LinkProblem, LinkRefused
 from intro.tables import (
     AccountLink,
     LoginSession,

@@ -11,7 +11,8 @@ import pytest
 from litestar.testing import AsyncTestClient
 
 from app import create_app
-from intro import accounts, audit
+from intro import audit
+from intro.people import accounts
 from intro.tables import (
     AuditLog,
     LoginSession,

@@ -7,7 +7,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from intro import api_tokens, attendance, audit, employments
+from intro import attendance, audit, employments
+from intro.people import api_tokens
 from intro.tables import Enrolment, Municipality, Person
 from tests.conftest import login
 from tests.test_attendance import _todays_session_taught_by

@@ -5,7 +5,7 @@ from __future__ import annotations
 from litestar.testing import AsyncTestClient
 
 from app import create_app
-from intro import accounts
+from intro.people import accounts
 from intro.tables import LoginSession, Person
 from tests.conftest import csrf_token, login, post_form
 

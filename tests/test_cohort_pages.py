@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from intro import accounts, clock
+from intro import clock
 from intro.demo import DEMO_PASSWORD
+from intro.people import accounts
 from intro.scheduling import danish_holidays
 from intro.tables import Cohort, Municipality, Partnership, PartnershipMember, Session
 from intro.timefmt import local

@@ -7,7 +7,7 @@ import asyncio
 from click.testing import CliRunner
 
 from app import cli
-from intro import accounts
+from intro.people import accounts
 from intro.tables import Person, Role, RoleGrant
 
 

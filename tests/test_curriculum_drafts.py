@@ -370,8 +370,8 @@ def test_renaming_a_module_in_a_valid_draft_keeps_it_valid(code, new_code):
 
 
 async def test_a_coordinator_of_another_partnership_finds_no_such_draft(demo_client):
-    from intro import accounts
     from intro.demo import DEMO_PASSWORD
+    from intro.people import accounts
 
     draft_id = await _start_draft(demo_client)
     other = (await Partnership.insert(Partnership(name="Nordjylland")).returning(Partnership.id))[0]["id"]

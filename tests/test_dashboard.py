@@ -10,7 +10,8 @@ from datetime import date, timedelta
 import openpyxl
 import pytest
 
-from intro import accounts, clock
+from intro import clock
+from intro.people import accounts
 from intro.retention import add_months
 from intro.tables import (
     Employment,
@@ -163,7 +164,7 @@ async def test_the_partnership_keeps_a_mover_the_municipality_loses(small_partne
     assert '<td class="num">13</td><td class="num">13</td><td class="num">0</td>' in _row(page, "6 måneder")
     assert '<td class="num">13</td><td class="num">12</td><td class="num">1</td>' in _row(page, "12 måneder")
     from intro import dashboard
-    from intro.accounts import load_user
+    from intro.people.accounts import load_user
 
     chief = await Person.select(Person.id).where(Person.email == "chef@stor.example").first()
     board = await dashboard.dashboard_for(await load_user(chief["id"]), {"fra": str(TODAY.year - 3)})

@@ -114,7 +114,8 @@ def test_suppression_leaves_no_small_group_to_subtract(others):
 async def test_the_auditor_pins_nothing_on_the_demo_for_the_slagelse_chief(demo_db):
     """The demo as the Slagelse chief sees it: every year range, and each cohort and each
     job function over the default years (all combinations would take minutes)."""
-    from intro import accounts, clock, dashboard
+    from intro import clock, dashboard
+    from intro.people import accounts
     from intro.tables import Person
 
     chief = await Person.select(Person.id).where(Person.email == "chef.slagelse@intro.example").first()

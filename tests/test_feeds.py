@@ -188,8 +188,8 @@ async def test_an_admin_stops_a_persons_feeds_from_the_user_page(demo_client):
 
 
 async def test_the_per_fetch_check_agrees_with_the_list_of_allowed_feeds(demo_db):
-    from intro.accounts import load_user
     from intro.feeds import _may, allowed_targets
+    from intro.people.accounts import load_user
     from intro.tables import Municipality, Venue
 
     everything = [("person", None), ("instructor", None)]

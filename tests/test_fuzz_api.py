@@ -24,7 +24,7 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from app import create_app
-from intro import api_tokens
+from intro.people import api_tokens
 from intro.tables import Municipality
 
 EXAMPLES = 75

@@ -18,7 +18,8 @@ from html.parser import HTMLParser
 from urllib.parse import quote_plus, urlsplit
 
 from app import create_app
-from intro import accounts, clock
+from intro import clock
+from intro.people import accounts
 from intro.tables import Role, RoleGrant
 from tests.conftest import csrf_token, login
 from tests.db_snapshot import snapshot

@@ -4,8 +4,9 @@ description and competences, which its people self-assess and its chief sees."""
 
 from __future__ import annotations
 
-from intro import accounts, competences, curriculum, participation
+from intro import competences, curriculum, participation
 from intro.demo import DEMO_PASSWORD
+from intro.people import accounts
 from intro.tables import (
     AuditLog,
     Competence,

@@ -18,9 +18,10 @@ import pytest
 from click.testing import CliRunner
 
 from app import cli
-from intro import accounts, national, plan
+from intro import national, plan
 from intro.demo import DEMO_PASSWORD
 from intro.enrolment import Places
+from intro.people import accounts
 from intro.scheduling import (
     ClosedSpan,
     InstructorOption,

@@ -10,7 +10,8 @@ from datetime import date, timedelta
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from intro import accounts, employments, feeds, offboarding
+from intro import employments, feeds, offboarding
+from intro.people import accounts
 from intro.tables import AuditLog, CalendarFeedToken, LoginSession, Municipality, Role, RoleGrant
 
 TODAY = date(2026, 11, 29)

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from intro import accounts, clock, notices
+from intro import clock, notices
 from intro.demo import DEMO_PASSWORD
+from intro.people import accounts
 from intro.tables import AuditLog, Cohort, Notice, Partnership, Person, Session
 from tests.conftest import login, post_form
 from tests.test_notices import server_down, smtp_server  # noqa: F401  (fixtures)

@@ -7,8 +7,9 @@ from datetime import timedelta
 
 import pytest
 
-from intro import accounts, clock
+from intro import clock
 from intro.demo import DEMO_PASSWORD
+from intro.people import accounts
 from intro.tables import (
     AuditLog,
     Municipality,

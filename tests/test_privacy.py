@@ -1,4 +1,4 @@
-"""Data subjects' rights (intro/privacy.py) against a real database: the export holds
+"""Data subjects' rights (intro/people/privacy.py) against a real database: the export holds
 everything about the person and nothing secret, anonymisation leaves every figure of the
 dashboard exactly as it was, restriction stops anonymisation, the retention rule picks
 exactly the long-gone leavers (with a dry run), and each step is in the audit log."""
@@ -11,8 +11,9 @@ from datetime import date
 
 import pytest
 
-from intro import accounts, clock, dashboard, privacy
+from intro import clock, dashboard
 from intro.errors import Invalid
+from intro.people import accounts, privacy
 from intro.tables import (
     AuditLog,
     Employment,

@@ -12,9 +12,9 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from authlib.integrations.httpx_client import AsyncOAuth2Client
 
-from intro import providers
 from intro.errors import Invalid
-from intro.providers import ProviderRefused, verify_id_token
+from intro.people import providers
+from intro.people.providers import ProviderRefused, verify_id_token
 from intro.tables import AuditLog, Municipality, Person
 from tests.conftest import login, post_form
 from tests.oidc_support import CLIENT_SECRET, sign_in_at_provider, start_provider
@@ -270,7 +270,7 @@ def test_only_intro_oidc_variables_are_read_as_secrets(monkeypatch):
 async def test_no_second_factor_is_asked_after_the_providers_sign_in(demo_client, provider, secret, monkeypatch):
     import dataclasses
 
-    from intro import second_factor
+    from intro.people import second_factor
     from intro.settings import get_settings
 
     monkeypatch.setattr(second_factor, "get_settings", lambda: dataclasses.replace(get_settings(), second_factor_required=True))
@@ -282,7 +282,7 @@ async def test_no_second_factor_is_asked_after_the_providers_sign_in(demo_client
 
 
 async def test_an_invited_new_hire_may_use_the_municipalitys_login_instead_of_a_password(demo_client, provider, secret):
-    from intro import account_links
+    from intro.people import account_links
     from intro.tables import Notice
     from tests.test_account_links import _hire_from_hr
 

@@ -11,10 +11,10 @@ from datetime import date
 import pytest
 
 from intro import clock, feeds
-from intro.accounts import load_user
 from intro.db import write_transaction
 from intro.demo import FIRST_NAMES, JOB_FUNCTIONS, LAST_NAMES
 from intro.demo_history import add_history
+from intro.people.accounts import load_user
 from intro.tables import (
     Cohort,
     CurriculumVersion,

@@ -12,7 +12,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from intro import accounts, clock, second_factor
+from intro import clock
+from intro.people import accounts, second_factor
 from intro.settings import get_settings
 from intro.tables import LoginSession, Person, RecoveryCode, SecondFactor
 from tests.conftest import login, post_form

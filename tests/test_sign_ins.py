@@ -7,8 +7,8 @@ import pytest
 from litestar.testing import AsyncTestClient
 
 from app import create_app
-from intro import accounts, sign_ins
-from intro.sign_ins import describe_device
+from intro.people import accounts, sign_ins
+from intro.people.sign_ins import describe_device
 from intro.tables import LoginSession, Person
 from tests.conftest import login, post_form
 

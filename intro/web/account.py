@@ -8,10 +8,11 @@ from litestar import Request, get, post
 from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 
-from intro import access, account_links, providers, sign_ins
-from intro.accounts import User
+from intro import access
 from intro.errors import Invalid
 from intro.i18n import _
+from intro.people import account_links, providers, sign_ins
+from intro.people.accounts import User
 from intro.tables import AccountLinkPurpose, Role
 from intro.web import forms
 from intro.web.auth import SESSION_COOKIE, _cookie_value, requires

@@ -9,10 +9,11 @@ from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 
-from intro import audit, organisation, overview
-from intro.accounts import User
+from intro import audit, overview
 from intro.errors import Invalid
 from intro.i18n import _
+from intro.people import organisation
+from intro.people.accounts import User
 from intro.tables import Role
 from intro.web import admin_master_data, admin_users, forms
 from intro.web.auth import requires

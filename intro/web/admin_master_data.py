@@ -9,10 +9,10 @@ from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 
-from intro import master_data, organisation
-from intro.accounts import User
 from intro.errors import Invalid, NotFound
 from intro.i18n import _
+from intro.people import master_data, organisation
+from intro.people.accounts import User
 from intro.tables import Municipality, Venue
 from intro.web import admin_users, forms
 from intro.web.forms import FormData

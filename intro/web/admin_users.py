@@ -11,10 +11,11 @@ from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 
-from intro import accounts, feeds, organisation, privacy
-from intro.accounts import ROLE_NAMES, User
+from intro import feeds
 from intro.errors import Invalid, NotFound
 from intro.i18n import _
+from intro.people import accounts, organisation, privacy
+from intro.people.accounts import ROLE_NAMES, User
 from intro.tables import Person, Role
 from intro.web import forms
 from intro.web.forms import FormData
@@ -189,7 +190,7 @@ async def user_feeds_revoke(request: Request[User, None, None], person_id: FromP
 
 
 # --------------------------------------------------------------------------------------
-# The person's data: access, restriction, anonymisation (intro/privacy.py)
+# The person's data: access, restriction, anonymisation (intro/people/privacy.py)
 
 
 async def _privacy_page(person_id: int, actor_id: int, errors: dict | None = None, notice: str | None = None) -> Template:

@@ -22,10 +22,10 @@ from litestar.openapi.spec import Components, SecurityScheme
 from litestar.params import JSONBody, Parameter
 
 from intro import employments
-from intro.api_tokens import TokenScope, resolve
 from intro.db import write_transaction
 from intro.errors import Conflict, Invalid
 from intro.inputs import DB_INT_MAX
+from intro.people.api_tokens import TokenScope, resolve
 from intro.tables import Employment
 
 EndReasonCode = Literal["resigned", "dismissed", "contract_ended", "retired", "moved", "other"]

@@ -9,10 +9,11 @@ from litestar.enums import RequestEncodingType
 from litestar.params import Body, FromPath, FromQuery
 from litestar.response import Redirect, Template
 
-from intro import access, api_tokens
-from intro.accounts import User
+from intro import access
 from intro.errors import Invalid
 from intro.i18n import _
+from intro.people import api_tokens
+from intro.people.accounts import User
 from intro.settings import get_settings
 from intro.tables import Role
 from intro.web.auth import requires

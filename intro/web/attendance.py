@@ -10,10 +10,10 @@ from litestar.params import Body, FromPath, FromQuery
 from litestar.response import Redirect, Template
 
 from intro import access, attendance
-from intro.accounts import User
 from intro.errors import Invalid, NotFound
 from intro.i18n import _
 from intro.inputs import parse_id
+from intro.people.accounts import User
 from intro.tables import Role, Session
 from intro.web.auth import requires
 

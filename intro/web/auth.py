@@ -16,8 +16,8 @@ from litestar.params import Body, FromQuery
 from litestar.response import Redirect, Template
 from litestar.types import ASGIApp, Receive, Scope, Send
 
-from intro import accounts, providers, second_factor
-from intro.accounts import User
+from intro.people import accounts, providers, second_factor
+from intro.people.accounts import User
 from intro.settings import get_settings
 from intro.tables import IdentityProvider, Role
 

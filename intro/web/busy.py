@@ -12,9 +12,9 @@ from litestar.params import Body, FromPath, FromQuery
 from litestar.response import Redirect, Template
 
 from intro import busy
-from intro.accounts import User
 from intro.errors import Invalid
 from intro.i18n import _
+from intro.people.accounts import User
 from intro.tables import Role
 from intro.web.auth import requires
 

@@ -15,10 +15,10 @@ from litestar.params import Body, FromPath, FromQuery
 from litestar.response import Redirect, Template
 
 from intro import access, cohorts
-from intro.accounts import User
 from intro.errors import Invalid, NotFound
 from intro.i18n import _
 from intro.inputs import parse_id
+from intro.people.accounts import User
 from intro.tables import CohortSeats, Partnership, Role, RoleGrant
 from intro.timefmt import local
 from intro.web.auth import requires

@@ -11,10 +11,10 @@ from litestar.params import Body, FromPath, FromQuery
 from litestar.response import Redirect, Template
 
 from intro import access, curriculum
-from intro.accounts import User
 from intro.errors import Invalid
 from intro.i18n import _
 from intro.inputs import parse_id
+from intro.people.accounts import User
 from intro.tables import Municipality, PartnershipMember, Role
 from intro.web.auth import requires
 

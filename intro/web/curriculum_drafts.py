@@ -16,9 +16,9 @@ from litestar.params import Body, FromPath, FromQuery
 from litestar.response import Redirect, Template
 
 from intro import access, audit, curriculum, curriculum_drafts
-from intro.accounts import User
 from intro.errors import Invalid
 from intro.i18n import _
+from intro.people.accounts import User
 from intro.tables import CurriculumVersion, Partnership, ProfileKind, Role
 from intro.web import forms
 from intro.web.auth import requires

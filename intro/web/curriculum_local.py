@@ -10,8 +10,8 @@ from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 
 from intro import access, curriculum, toning
-from intro.accounts import User
 from intro.errors import Invalid, NotFound
+from intro.people.accounts import User
 from intro.tables import Role
 from intro.web import forms
 from intro.web.auth import requires

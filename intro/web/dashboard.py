@@ -14,11 +14,11 @@ from litestar.params import FromQuery
 from litestar.response import Template
 
 from intro import charts, clock, dashboard, exports, retention
-from intro.accounts import User
 from intro.audit import record
 from intro.dashboard import Dashboard
 from intro.errors import NotFound
 from intro.i18n import _
+from intro.people.accounts import User
 from intro.tables import Role
 from intro.web.auth import requires
 

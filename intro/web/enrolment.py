@@ -9,10 +9,10 @@ from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 
 from intro import access, enrolment
-from intro.accounts import User
 from intro.errors import Invalid, NotFound
 from intro.i18n import _
 from intro.inputs import parse_id
+from intro.people.accounts import User
 from intro.tables import Cohort, CohortStatus, Enrolment, PartnershipMember, Role
 from intro.web.auth import requires
 from intro.web.forms import FormData, text, values

@@ -10,9 +10,9 @@ from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
 from intro import clock, evaluations, exports
-from intro.accounts import User
 from intro.errors import Invalid
 from intro.i18n import _
+from intro.people.accounts import User
 from intro.tables import EvaluationKind, Role
 from intro.web import forms
 from intro.web.auth import requires

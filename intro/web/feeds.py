@@ -14,9 +14,9 @@ from litestar.params import Body, FromPath
 from litestar.response import Template
 
 from intro import access, feeds, ical
-from intro.accounts import User
 from intro.errors import Invalid, NotFound
 from intro.inputs import parse_id
+from intro.people.accounts import User
 from intro.tables import CatchUpBooking, Enrolment, Role, Session
 from intro.web.auth import requires
 

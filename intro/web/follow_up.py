@@ -10,9 +10,9 @@ from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 
 from intro import access, follow_up
-from intro.accounts import User
 from intro.errors import Invalid, NotFound
 from intro.i18n import _
+from intro.people.accounts import User
 from intro.progress import urgency_level
 from intro.tables import Enrolment, Person, Role
 from intro.web.auth import requires

@@ -6,7 +6,7 @@ from litestar import Request, get
 from litestar.response import Template
 
 from intro import overview
-from intro.accounts import User
+from intro.people.accounts import User
 from intro.tables import Role
 
 

@@ -15,9 +15,9 @@ from litestar.params import Body, FromPath, FromQuery
 from litestar.response import Redirect, Template
 
 from intro import access, hr_import
-from intro.accounts import User
 from intro.errors import Invalid
 from intro.i18n import _
+from intro.people.accounts import User
 from intro.tables import EmploymentImportStatus, Role
 from intro.web.auth import requires
 

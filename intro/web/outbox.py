@@ -8,9 +8,9 @@ from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 
 from intro import access, notices, outbox
-from intro.accounts import User
 from intro.errors import Invalid
 from intro.i18n import _
+from intro.people.accounts import User
 from intro.tables import Role
 from intro.web.auth import requires
 

@@ -15,10 +15,10 @@ from litestar.params import Body, FromPath, FromQuery
 from litestar.response import Redirect, Template
 
 from intro import clock, follow_up, participation, plan, progress
-from intro.accounts import User
 from intro.errors import Invalid, NotFound
 from intro.i18n import _
 from intro.inputs import parse_id
+from intro.people.accounts import User
 from intro.tables import Enrolment, Role
 from intro.web.auth import requires
 

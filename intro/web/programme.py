@@ -10,10 +10,10 @@ from litestar.params import Body, FromPath, FromQuery
 from litestar.response import Redirect, Template
 
 from intro import clock, programme
-from intro.accounts import User
 from intro.cohorts import parse_date
 from intro.errors import Invalid, NotFound
 from intro.i18n import _
+from intro.people.accounts import User
 from intro.tables import Partnership, Role
 from intro.web.auth import requires
 

@@ -7,10 +7,10 @@ from litestar import Request, get, post
 from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 
-from intro import providers
-from intro.accounts import User
 from intro.errors import Invalid, NotFound
 from intro.i18n import _
+from intro.people import providers
+from intro.people.accounts import User
 from intro.settings import get_settings
 from intro.tables import Municipality, Role
 from intro.web import forms

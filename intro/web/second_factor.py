@@ -6,10 +6,10 @@ from __future__ import annotations
 from litestar import Request, get, post
 from litestar.response import Redirect, Template
 
-from intro import second_factor
-from intro.accounts import User
 from intro.errors import Invalid
 from intro.i18n import _
+from intro.people import second_factor
+from intro.people.accounts import User
 from intro.tables import Person
 from intro.web import forms
 from intro.web.auth import CHALLENGE_COOKIE, SECOND_FACTOR_PATH, _cookie_value, signed_in

@@ -10,9 +10,9 @@ from litestar.params import Body, FromPath, FromQuery
 from litestar.response import Redirect, Template
 
 from intro import tasks
-from intro.accounts import User
 from intro.errors import Invalid, NotFound
 from intro.i18n import _
+from intro.people.accounts import User
 from intro.tables import Municipality, Role
 from intro.web.auth import requires
 

@@ -9,8 +9,8 @@ from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.template.config import TemplateConfig
 
 from intro import timefmt
-from intro.accounts import ROLE_NAMES, User
 from intro.i18n import _, ngettext
+from intro.people.accounts import ROLE_NAMES, User
 from intro.settings import get_settings
 from intro.tables import Role
 

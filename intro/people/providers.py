@@ -37,10 +37,10 @@ from joserfc.jwk import KeySet
 from joserfc.jws import extract_compact
 
 from intro import audit, clock
-from intro.accounts import EMAIL_PATTERN, normalise_email
 from intro.db import write_transaction
 from intro.errors import Invalid
 from intro.i18n import _
+from intro.people.accounts import EMAIL_PATTERN, normalise_email
 from intro.settings import OIDC_SECRET_NAME, get_settings, oidc_client_secret
 from intro.tables import (
     Employment,

@@ -12,7 +12,7 @@ The rules, each held in one place:
   `_LIVE` is that condition; `set_password_with_link` ends the link in the same UPDATE
   that checks it, so two tabs (or two workers) can never both use one link. Issuing a
   link ends the person's earlier links; a changed password ends all of them
-  (`intro.accounts.set_password`), and with them every sign-in session.
+  (`intro.people.accounts.set_password`), and with them every sign-in session.
 - **A reset request gets the same answer whether or not the address exists**, and is
   throttled per address and per client address (`request_reset`). Requests are counted
   whether or not the address has an account, so the throttle says nothing either.
@@ -29,11 +29,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from intro import audit, clock, providers
-from intro.accounts import MIN_PASSWORD_LENGTH, normalise_email, set_password
+from intro import audit, clock
 from intro.db import write_transaction
 from intro.errors import Invalid
 from intro.i18n import _
+from intro.people import providers
+from intro.people.accounts import MIN_PASSWORD_LENGTH, normalise_email, set_password
 from intro.settings import get_settings
 from intro.tables import (
     AccountLink,

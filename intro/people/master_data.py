@@ -14,12 +14,12 @@ from __future__ import annotations
 from typing import Any
 
 from intro import audit, clock
-from intro.accounts import _validate_person, normalise_email
 from intro.db import write_transaction
 from intro.errors import Invalid, NotFound
 from intro.i18n import _
-from intro.municipality_codes import municipality_code_problem
-from intro.organisation import POSTCODE_PATTERN
+from intro.people.accounts import _validate_person, normalise_email
+from intro.people.municipality_codes import municipality_code_problem
+from intro.people.organisation import POSTCODE_PATTERN
 from intro.tables import Municipality, Partnership, Person, Venue
 
 

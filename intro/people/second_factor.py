@@ -4,7 +4,7 @@ with one-time recovery codes (issue 16, section 4).
 Rules:
 - Who must: admins and chiefs, when `second_factor_required` is set (they see personal
   data across a municipality). Anyone may set one up. Not asked after a sign-in through
-  the municipality's provider: the provider handles that (`intro.providers`).
+  the municipality's provider: the provider handles that (`intro.people.providers`).
 - A code is accepted once: the step it belongs to must be later than the last step
   accepted (`SecondFactor.last_step`), so a code seen over a shoulder cannot be replayed.
   Codes of the step before and after are accepted (30 s of clock difference).

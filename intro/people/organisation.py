@@ -10,7 +10,7 @@ from intro.db import write_transaction
 from intro.errors import Invalid
 from intro.i18n import _
 from intro.inputs import checked_text
-from intro.municipality_codes import municipality_code_problem
+from intro.people.municipality_codes import municipality_code_problem
 from intro.tables import Municipality, Partnership, PartnershipMember, Venue
 
 CODE_PATTERN = re.compile(r"^\d{3}$")

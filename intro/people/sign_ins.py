@@ -12,9 +12,9 @@ from __future__ import annotations
 import re
 
 from intro import audit, clock
-from intro.accounts import _token_hash
 from intro.errors import NotFound
 from intro.i18n import _
+from intro.people.accounts import _token_hash
 from intro.tables import LoginSession
 
 # (pattern in the User-Agent header, name shown), first match wins: Edge and Opera
