@@ -260,7 +260,7 @@ def curriculum() -> None:
 @click.argument("files", nargs=-1, type=click.Path(exists=True, path_type=Path))
 def curriculum_validate(files: tuple[Path, ...]) -> None:
     """Check curriculum files; print every problem with file and field."""
-    from intro.curriculum import CurriculumInvalid, read_file
+    from intro.curriculum.versions import CurriculumInvalid, read_file
 
     paths = list(files) or sorted(CURRICULUM_DIR.glob("*.toml"))
     failed = False
@@ -281,7 +281,7 @@ def curriculum_validate(files: tuple[Path, ...]) -> None:
 @click.argument("directory", default=str(CURRICULUM_DIR), type=click.Path(path_type=Path))
 def curriculum_sync(directory: Path) -> None:
     """Load every file in DIRECTORY; unchanged files change nothing."""
-    from intro.curriculum import CurriculumInvalid, sync_directory
+    from intro.curriculum.versions import CurriculumInvalid, sync_directory
 
     async def run():
         try:

@@ -13,7 +13,7 @@ from datetime import UTC, date, datetime, time, timedelta
 
 from intro import audit, clock, follow_up, plan
 from intro import enrolment as enrolment_rules
-from intro.curriculum import sync_directory
+from intro.curriculum.versions import sync_directory
 from intro.db import write_transaction
 from intro.demo_history import add_history
 from intro.people import accounts

@@ -40,7 +40,7 @@ from piccolo.table import Table
 from piccolo.utils.encoding import dump_json
 
 from intro import audit, clock, tables
-from intro.curriculum import sync_directory
+from intro.curriculum.versions import sync_directory
 from intro.db import write_transaction
 from intro.demo import (
     DEMO_PASSWORD,

@@ -4,7 +4,8 @@ it acts for and touches only that person's rows; each change is audited."""
 
 from __future__ import annotations
 
-from intro import audit, clock, toning
+from intro import audit, clock
+from intro.curriculum import toning
 from intro.db import write_transaction
 from intro.errors import Invalid, NotFound
 from intro.i18n import _

@@ -88,7 +88,7 @@ def _point_engine_at(target: str) -> None:
 async def _migrate_and_load() -> None:
     from piccolo.apps.migrations.commands.forwards import run_forwards
 
-    from intro.curriculum import sync_directory
+    from intro.curriculum.versions import sync_directory
 
     result = await run_forwards(app_name="intro")
     assert result.success, result.message

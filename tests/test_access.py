@@ -9,7 +9,9 @@ import re
 import pytest
 
 from app import create_app
-from intro import busy, clock, curriculum, curriculum_drafts, evaluations, hr_import
+from intro import busy, clock, evaluations, hr_import
+from intro.curriculum import drafts as curriculum_drafts
+from intro.curriculum import versions as curriculum
 from intro.people import accounts, api_tokens
 from intro.tables import (
     ApiToken,

@@ -11,7 +11,8 @@ from pathlib import Path
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from intro import curriculum, curriculum_drafts
+from intro.curriculum import drafts as curriculum_drafts
+from intro.curriculum import versions as curriculum
 from intro.tables import AuditLog, CurriculumDraft, CurriculumVersion, Module, Partnership, Person
 from tests.conftest import login, post_form
 

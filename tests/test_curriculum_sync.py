@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from intro import curriculum
-from intro.curriculum import CurriculumInvalid, sync_directory, sync_file
+from intro.curriculum import versions as curriculum
+from intro.curriculum.versions import CurriculumInvalid, sync_directory, sync_file
 from intro.errors import Invalid
 from intro.tables import (
     AuditLog,

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from intro.curriculum import CurriculumInvalid, content_hash, read_file, validate
+from intro.curriculum.versions import CurriculumInvalid, content_hash, read_file, validate
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -4,7 +4,8 @@ description and competences, which its people self-assess and its chief sees."""
 
 from __future__ import annotations
 
-from intro import competences, curriculum, participation
+from intro import competences, participation
+from intro.curriculum import versions as curriculum
 from intro.demo import DEMO_PASSWORD
 from intro.people import accounts
 from intro.tables import (

@@ -10,7 +10,8 @@ from litestar.exceptions import NotFoundException
 from litestar.params import Body, FromPath, FromQuery
 from litestar.response import Redirect, Template
 
-from intro import access, curriculum
+from intro import access
+from intro.curriculum import versions as curriculum
 from intro.errors import Invalid
 from intro.i18n import _
 from intro.inputs import parse_id

@@ -15,7 +15,9 @@ from litestar.exceptions import NotFoundException
 from litestar.params import Body, FromPath, FromQuery
 from litestar.response import Redirect, Template
 
-from intro import access, audit, curriculum, curriculum_drafts
+from intro import access, audit
+from intro.curriculum import drafts as curriculum_drafts
+from intro.curriculum import versions as curriculum
 from intro.errors import Invalid
 from intro.i18n import _
 from intro.people.accounts import User

@@ -9,7 +9,9 @@ from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 
-from intro import access, curriculum, toning
+from intro import access
+from intro.curriculum import toning
+from intro.curriculum import versions as curriculum
 from intro.errors import Invalid, NotFound
 from intro.people.accounts import User
 from intro.tables import Role

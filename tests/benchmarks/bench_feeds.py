@@ -78,7 +78,7 @@ async def fill_database() -> dict:
     from piccolo.apps.migrations.commands.forwards import run_forwards
 
     from intro import demo
-    from intro.curriculum import sync_directory
+    from intro.curriculum.versions import sync_directory
     from intro.db import enable_wal
     from intro.tables import (
         Cohort,

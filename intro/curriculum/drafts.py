@@ -1,6 +1,6 @@
 """Curriculum drafts: the next version of a partnership's curriculum, edited in the browser.
 
-A draft holds its content in the shape of a curriculum file (see `intro.curriculum`), so
+A draft holds its content in the shape of a curriculum file (see `intro.curriculum.versions`), so
 one validator, one loader and one TOML writer serve the file and the browser alike:
 
 - `start` copies any version's content; `upload` reads a TOML file. Either may be edited.
@@ -26,7 +26,8 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from intro import audit, clock, curriculum
+from intro import audit, clock
+from intro.curriculum import versions as curriculum
 from intro.db import write_transaction
 from intro.errors import Invalid
 from intro.i18n import _

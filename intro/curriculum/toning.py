@@ -14,7 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from intro import audit, clock
-from intro.curriculum import CODE_PATTERN
+from intro.curriculum.versions import CODE_PATTERN
 from intro.db import write_transaction
 from intro.errors import Invalid, NotFound
 from intro.i18n import _
