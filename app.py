@@ -358,7 +358,7 @@ def demo_national(seed: int, years: int, scale: float, today) -> None:
 @cli.command("calendars-refresh")
 def calendars_refresh() -> None:
     """Read every instructor's busy calendar again (run it nightly, e.g. from cron)."""
-    from intro import busy
+    from intro.planning import busy
 
     async def run():
         summary = await busy.refresh_all()
@@ -371,7 +371,7 @@ def calendars_refresh() -> None:
 @click.option("--limit", default=100, show_default=True, type=int, help="Højst så mange beskeder.")
 def send_notices(limit: int) -> None:
     """Send queued change notices by e-mail (run every minute, e.g. from cron or a systemd timer)."""
-    from intro import notices
+    from intro.planning import notices
 
     async def run():
         summary = await notices.send_due(limit=limit)

@@ -17,7 +17,7 @@ from intro.curriculum.versions import sync_directory
 from intro.db import write_transaction
 from intro.demo_history import add_history
 from intro.people import accounts
-from intro.scheduling import (
+from intro.planning.scheduling import (
     Booking,
     ClosedSpan,
     InstructorOption,

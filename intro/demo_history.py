@@ -13,7 +13,7 @@ import uuid
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from intro.scheduling import danish_holidays
+from intro.planning.scheduling import danish_holidays
 from intro.tables import (
     Attendance,
     Cohort,

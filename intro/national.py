@@ -6,7 +6,7 @@ about 3,000 new hires a year spread by municipality size, their employments (tur
 highest in the first year, moves between member municipalities, rehires), and for each
 partnership its venues, instructors, coordinator, chiefs, closed periods and the
 cohorts that took the hires through the curriculum — timetables from
-`intro.scheduling.propose`, enrolments, attendance, intro plans (built by the same pure
+`intro.planning.scheduling.propose`, enrolments, attendance, intro plans (built by the same pure
 rule as `intro.plan`), transfer answers, reflections and self-assessments.
 
 Everything is drawn from one `random.Random(seed)` and laid out relative to `today`:
@@ -53,7 +53,7 @@ from intro.demo import (
 )
 from intro.people import accounts
 from intro.plan import ModuleFact, SessionFact, TaskFact, desired_items
-from intro.scheduling import (
+from intro.planning.scheduling import (
     Booking,
     ClosedSpan,
     InstructorOption,

@@ -893,7 +893,7 @@ class NoticeKind(StrEnum):
 
 class Notice(Table):
     """An e-mail to one person about a changed course day: an outbox. A change only
-    queues its notices (in its own transaction); `intro.notices.send_due` sends them
+    queues its notices (in its own transaction); `intro.planning.notices.send_due` sends them
     later and retries, so a mail server that is down never blocks or loses a change.
     The address is the one the person had when the notice was queued.
 

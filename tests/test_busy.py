@@ -17,8 +17,9 @@ import pytest
 from click.testing import CliRunner
 
 from app import cli
-from intro import busy, clock, cohorts
+from intro import clock
 from intro.errors import Invalid, NotFound
+from intro.planning import busy, cohorts
 from intro.settings import get_settings
 from intro.tables import (
     AuditLog,

@@ -7,9 +7,10 @@ from datetime import date, time, timedelta
 
 import pytest
 
-from intro import clock, cohorts
+from intro import clock
 from intro.errors import Invalid
-from intro.scheduling import danish_holidays
+from intro.planning import cohorts
+from intro.planning.scheduling import danish_holidays
 from intro.tables import (
     AuditLog,
     Cohort,

@@ -9,9 +9,10 @@ from datetime import timedelta
 
 import pytest
 
-from intro import clock, cohorts, enrolment
+from intro import clock, enrolment
 from intro.enrolment import Places
 from intro.errors import Invalid
+from intro.planning import cohorts
 from intro.tables import (
     Attendance,
     AuditLog,

@@ -10,8 +10,9 @@ from icalendar import Calendar
 from litestar.testing import AsyncTestClient
 
 from app import create_app
-from intro import clock, cohorts, feeds
+from intro import clock, feeds
 from intro.ical import FeedEvent, build_calendar
+from intro.planning import cohorts
 from intro.tables import Cohort, Enrolment, Person, PlanItem, RoleGrant, Session
 from intro.timefmt import local
 from tests.conftest import login, post_form

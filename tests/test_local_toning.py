@@ -76,7 +76,7 @@ async def test_a_coordinator_corrects_a_local_module_and_the_audit_keeps_what_it
 
 
 async def test_a_retired_local_module_is_not_offered_to_new_cohorts_but_kept(demo_client):
-    from intro import cohorts
+    from intro.planning import cohorts
 
     version_id, module_id = await _local_module()
     partnership = await Partnership.select(Partnership.id).first()

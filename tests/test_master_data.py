@@ -6,10 +6,10 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from intro import cohorts
 from intro.national import MUNICIPALITIES
 from intro.people import master_data, organisation
 from intro.people.municipality_codes import OFFICIAL, municipality_code_problem
+from intro.planning import cohorts
 from intro.tables import AuditLog, Municipality, Partnership, PartnershipMember, Person, Venue
 from tests.conftest import login, post_form
 

@@ -22,7 +22,7 @@ from intro import national, plan
 from intro.demo import DEMO_PASSWORD
 from intro.enrolment import Places
 from intro.people import accounts
-from intro.scheduling import (
+from intro.planning.scheduling import (
     ClosedSpan,
     InstructorOption,
     PlannedSession,

@@ -20,8 +20,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from app import cli
-from intro import clock, cohorts, notices
-from intro.notices import Audience, SessionFacts, SmtpConfig, compose_notice, retry_delay
+from intro import clock
+from intro.planning import cohorts, notices
+from intro.planning.notices import Audience, SessionFacts, SmtpConfig, compose_notice, retry_delay
 from intro.settings import get_settings
 from intro.tables import (
     CatchUpBooking,

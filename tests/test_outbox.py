@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from intro import clock, notices
+from intro import clock
 from intro.demo import DEMO_PASSWORD
 from intro.people import accounts
+from intro.planning import notices
 from intro.tables import AuditLog, Cohort, Notice, Partnership, Person, Session
 from tests.conftest import login, post_form
 from tests.test_notices import server_down, smtp_server  # noqa: F401  (fixtures)

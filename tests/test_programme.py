@@ -6,8 +6,9 @@ from datetime import timedelta
 
 import pytest
 
-from intro import clock, cohorts, programme
+from intro import clock
 from intro.errors import Invalid
+from intro.planning import cohorts, programme
 from intro.tables import ClosedPeriod, InstructorQualification, Partnership, Person, Session
 from intro.timefmt import local
 from tests.conftest import login, post_form

@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from intro.scheduling import (
+from intro.planning.scheduling import (
     Booking,
     ClosedSpan,
     InstructorOption,

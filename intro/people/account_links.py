@@ -6,7 +6,7 @@ The rules, each held in one place:
 - **Only a hash is stored.** A link's token is HMAC-SHA256(secret key, nonce) with a
   random nonce. `AccountLink.token_hash` holds SHA-256 of the token; the queued e-mail
   holds a placeholder with the nonce, which the sender turns into the link when it
-  sends (`fill_links`, called by `intro.notices.build_message`). So neither the table
+  sends (`fill_links`, called by `intro.planning.notices.build_message`). So neither the table
   nor the outbox holds a link that works, and none can be made without the secret key.
 - **A link works once, before it expires, and only while it is the person's newest.**
   `_LIVE` is that condition; `set_password_with_link` ends the link in the same UPDATE

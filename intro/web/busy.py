@@ -11,10 +11,10 @@ from litestar.enums import RequestEncodingType
 from litestar.params import Body, FromPath, FromQuery
 from litestar.response import Redirect, Template
 
-from intro import busy
 from intro.errors import Invalid
 from intro.i18n import _
 from intro.people.accounts import User
+from intro.planning import busy
 from intro.tables import Role
 from intro.web.auth import requires
 

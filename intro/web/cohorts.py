@@ -2,7 +2,7 @@
 
 Every handler reads its input, gets the cohort or session through intro.access (which
 answers 404 for anything outside the user's partnerships), then calls a named
-operation in intro.cohorts.
+operation in intro.planning.cohorts.
 """
 
 from __future__ import annotations
@@ -14,11 +14,12 @@ from litestar.enums import RequestEncodingType
 from litestar.params import Body, FromPath, FromQuery
 from litestar.response import Redirect, Template
 
-from intro import access, cohorts
+from intro import access
 from intro.errors import Invalid, NotFound
 from intro.i18n import _
 from intro.inputs import parse_id
 from intro.people.accounts import User
+from intro.planning import cohorts
 from intro.tables import CohortSeats, Partnership, Role, RoleGrant
 from intro.timefmt import local
 from intro.web.auth import requires

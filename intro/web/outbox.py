@@ -7,10 +7,11 @@ from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 
-from intro import access, notices, outbox
+from intro import access
 from intro.errors import Invalid
 from intro.i18n import _
 from intro.people.accounts import User
+from intro.planning import notices, outbox
 from intro.tables import Role
 from intro.web.auth import requires
 

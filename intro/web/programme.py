@@ -9,11 +9,12 @@ from litestar.enums import RequestEncodingType
 from litestar.params import Body, FromPath, FromQuery
 from litestar.response import Redirect, Template
 
-from intro import clock, programme
-from intro.cohorts import parse_date
+from intro import clock
 from intro.errors import Invalid, NotFound
 from intro.i18n import _
 from intro.people.accounts import User
+from intro.planning import programme
+from intro.planning.cohorts import parse_date
 from intro.tables import Partnership, Role
 from intro.web.auth import requires
 

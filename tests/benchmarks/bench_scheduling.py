@@ -23,7 +23,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from intro.scheduling import (  # noqa: E402
+from intro.planning.scheduling import (  # noqa: E402
     Booking,
     ClosedSpan,
     InstructorOption,

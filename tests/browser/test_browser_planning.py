@@ -12,7 +12,7 @@ import pytest
 from playwright.sync_api import Locator, Page, expect
 
 from intro import clock
-from intro.scheduling import danish_holidays
+from intro.planning.scheduling import danish_holidays
 from intro.timefmt import MONTHS
 from tests.browser.support import (
     assert_no_sideways_scrolling,

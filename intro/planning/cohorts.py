@@ -1,7 +1,7 @@
 """Cohorts and their timetables: the named operations a coordinator uses.
 
 Each operation validates its input, writes in one transaction and logs to the audit
-log. The planning itself is `intro.scheduling`, pure; this module loads what the
+log. The planning itself is `intro.planning.scheduling`, pure; this module loads what the
 planner needs and stores what it proposes.
 
 Sessions people may have in their calendars are never deleted: a scheduled session is
@@ -18,12 +18,13 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from intro import audit, clock, notices, plan
+from intro import audit, clock, plan
 from intro.db import write_transaction
 from intro.errors import Invalid, NotFound
 from intro.i18n import _
 from intro.inputs import checked_text, course_day_window, outside_window
-from intro.scheduling import (
+from intro.planning import notices
+from intro.planning.scheduling import (
     Booking,
     ClosedSpan,
     Conflict,

@@ -4,13 +4,13 @@ Three steps, kept apart so each can be trusted on its own:
 
 - `compose_notice` writes the Danish message for one kind of reader. It is pure: the
   facts of the session before and after the change go in, a subject and a body come out.
-- `queue_session_change` runs inside the transaction of the change (`intro.cohorts`)
+- `queue_session_change` runs inside the transaction of the change (`intro.planning.cohorts`)
   and only inserts `Notice` rows, one per affected person. The change and its notices
   are written together or not at all, and no mail server is ever waited for there.
 - `send_due` (the `send-notices` command, run every minute) sends what is due through
   SMTP. A notice that fails is tried again later, with growing pauses, until it has
   failed MAX_ATTEMPTS times; then it is given up and shown as failed on the outbox page
-  (`intro.outbox`), where it can be resent. It is never deleted.
+  (`intro.planning.outbox`), where it can be resent. It is never deleted.
 """
 
 from __future__ import annotations
