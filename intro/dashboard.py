@@ -38,10 +38,10 @@ from piccolo.query.functions.aggregate import Max
 
 from intro import clock
 from intro import retention as r
-from intro.attendance import expected_on
 from intro.errors import NotFound
 from intro.i18n import _
 from intro.inputs import parse_int
+from intro.participation.attendance import expected_on
 from intro.people.accounts import User
 from intro.tables import (
     Attendance,

@@ -11,11 +11,12 @@ import random
 import uuid
 from datetime import UTC, date, datetime, time, timedelta
 
-from intro import audit, clock, follow_up, plan
-from intro import enrolment as enrolment_rules
+from intro import audit, clock
 from intro.curriculum.versions import sync_directory
 from intro.db import write_transaction
 from intro.demo_history import add_history
+from intro.participation import enrolment as enrolment_rules
+from intro.participation import follow_up, plan
 from intro.people import accounts
 from intro.planning.scheduling import (
     Booking,

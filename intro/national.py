@@ -7,7 +7,7 @@ highest in the first year, moves between member municipalities, rehires), and fo
 partnership its venues, instructors, coordinator, chiefs, closed periods and the
 cohorts that took the hires through the curriculum — timetables from
 `intro.planning.scheduling.propose`, enrolments, attendance, intro plans (built by the same pure
-rule as `intro.plan`), transfer answers, reflections and self-assessments.
+rule as `intro.participation.plan`), transfer answers, reflections and self-assessments.
 
 Everything is drawn from one `random.Random(seed)` and laid out relative to `today`:
 the same seed and day give the same rows, timestamps included (only the salted
@@ -51,8 +51,8 @@ from intro.demo import (
     REFLECTIONS,
     TRANSFER_ANSWERS,
 )
+from intro.participation.plan import ModuleFact, SessionFact, TaskFact, desired_items
 from intro.people import accounts
-from intro.plan import ModuleFact, SessionFact, TaskFact, desired_items
 from intro.planning.scheduling import (
     Booking,
     ClosedSpan,
@@ -1263,7 +1263,7 @@ class _Generator:
     # ---------------------------------------------------------------- plans and progress
 
     def cohort_items(self, cohort: CohortPlan) -> list:
-        """The plan items every participant of the cohort gets (by `intro.plan`'s rule);
+        """The plan items every participant of the cohort gets (by `intro.participation.plan`'s rule);
         proposed course days are not in anyone's plan yet."""
         sessions = []
         if cohort.status != "planning":
@@ -1436,7 +1436,7 @@ class _Generator:
         """The municipalities' onboarding tasks in each new hire's plan: done, overdue or
         coming up; dropped when the employment ended before they were done. A person
         hired again by the same municipality has the task brought back (one item per
-        task and person, as `intro.plan` keeps it)."""
+        task and person, as `intro.participation.plan` keeps it)."""
         rng = self.rng
         today = self.today
         by_key: dict[tuple[int, str], tuple] = {}

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from intro import clock, follow_up, plan, progress
+from intro import clock
+from intro.participation import follow_up, plan, progress
 from intro.people.accounts import User
 from intro.planning import cohorts as cohorts_module
 from intro.tables import (

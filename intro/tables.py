@@ -625,7 +625,7 @@ class Enrolment(Table):
     A person holds at most one active (enrolled or waitlisted) enrolment: the partial
     unique index `enrolment_one_active_per_person` (migration m0006; Piccolo cannot
     declare partial indexes) holds it. Places and the wait-list are changed only
-    through `intro.enrolment`."""
+    through `intro.participation.enrolment`."""
 
     cohort = ForeignKey(Cohort, on_delete=OnDelete.restrict, null=False, index=True)
     person = ForeignKey(Person, on_delete=OnDelete.restrict, null=False, index=True)

@@ -6,7 +6,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from intro import attendance, clock, enrolment
+from intro import clock
+from intro.participation import attendance, enrolment
 from intro.planning import cohorts
 from intro.tables import (
     Attendance,

@@ -9,9 +9,10 @@ from datetime import timedelta
 
 import pytest
 
-from intro import clock, enrolment
-from intro.enrolment import Places
+from intro import clock
 from intro.errors import Invalid
+from intro.participation import enrolment
+from intro.participation.enrolment import Places
 from intro.planning import cohorts
 from intro.tables import (
     Attendance,

@@ -25,9 +25,10 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
-from intro import clock, enrolment
-from intro.enrolment import Places
+from intro import clock
 from intro.errors import Invalid
+from intro.participation import enrolment
+from intro.participation.enrolment import Places
 from intro.planning import cohorts
 from intro.tables import Cohort, Enrolment, Municipality, Partnership, Person, RoleGrant
 

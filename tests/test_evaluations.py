@@ -6,7 +6,8 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from intro import clock, evaluations
+from intro import clock
+from intro.participation import evaluations
 from intro.tables import (
     Enrolment,
     EvaluationAnswer,

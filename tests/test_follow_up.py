@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from intro import clock, follow_up
+from intro import clock
+from intro.participation import follow_up
 from intro.tables import Attendance, Cohort, Enrolment, Person, PlanItem, Session
 from tests.conftest import login, post_form
 

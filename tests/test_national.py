@@ -18,9 +18,10 @@ import pytest
 from click.testing import CliRunner
 
 from app import cli
-from intro import national, plan
+from intro import national
 from intro.demo import DEMO_PASSWORD
-from intro.enrolment import Places
+from intro.participation import plan
+from intro.participation.enrolment import Places
 from intro.people import accounts
 from intro.planning.scheduling import (
     ClosedSpan,

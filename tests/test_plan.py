@@ -6,8 +6,9 @@ from datetime import date, timedelta
 
 import pytest
 
-from intro import clock, enrolment, plan
-from intro.plan import ItemSpec, ModuleFact, SessionFact, TaskFact, desired_items
+from intro import clock
+from intro.participation import enrolment, plan
+from intro.participation.plan import ItemSpec, ModuleFact, SessionFact, TaskFact, desired_items
 from intro.planning import cohorts
 from intro.tables import (
     Cohort,

@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime
 from hypothesis import given
 from hypothesis import strategies as st
 
-from intro.progress import (
+from intro.participation.progress import (
     URGENCY,
     Behind,
     ModuleState,

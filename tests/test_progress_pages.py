@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import re
 
-from intro import follow_up
-from intro.progress import urgency
+from intro.participation import follow_up
+from intro.participation.progress import urgency
 from intro.tables import Attendance, Cohort, Enrolment, Session
 from tests.conftest import login
 

@@ -18,11 +18,12 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from intro import audit, clock, plan
+from intro import audit, clock
 from intro.db import write_transaction
 from intro.errors import Invalid, NotFound
 from intro.i18n import _
 from intro.inputs import checked_text, course_day_window, outside_window
+from intro.participation import plan
 from intro.planning import notices
 from intro.planning.scheduling import (
     Booking,

@@ -9,10 +9,11 @@ from litestar.enums import RequestEncodingType
 from litestar.params import Body, FromPath, FromQuery
 from litestar.response import Redirect, Template
 
-from intro import access, attendance
+from intro import access
 from intro.errors import Invalid, NotFound
 from intro.i18n import _
 from intro.inputs import parse_id
+from intro.participation import attendance
 from intro.people.accounts import User
 from intro.tables import Role, Session
 from intro.web.auth import requires

@@ -8,10 +8,11 @@ from litestar import Request, get, post
 from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 
-from intro import access, enrolment
+from intro import access
 from intro.errors import Invalid, NotFound
 from intro.i18n import _
 from intro.inputs import parse_id
+from intro.participation import enrolment
 from intro.people.accounts import User
 from intro.tables import Cohort, CohortStatus, Enrolment, PartnershipMember, Role
 from intro.web.auth import requires

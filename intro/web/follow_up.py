@@ -9,11 +9,12 @@ from litestar import Request, Response, get, post
 from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 
-from intro import access, follow_up
+from intro import access
 from intro.errors import Invalid, NotFound
 from intro.i18n import _
+from intro.participation import follow_up
+from intro.participation.progress import urgency_level
 from intro.people.accounts import User
-from intro.progress import urgency_level
 from intro.tables import Enrolment, Person, Role
 from intro.web.auth import requires
 

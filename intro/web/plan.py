@@ -14,10 +14,12 @@ from litestar.enums import RequestEncodingType
 from litestar.params import Body, FromPath, FromQuery
 from litestar.response import Redirect, Template
 
-from intro import clock, follow_up, participation, plan, progress
+from intro import clock
 from intro.errors import Invalid, NotFound
 from intro.i18n import _
 from intro.inputs import parse_id
+from intro.participation import follow_up, plan, progress
+from intro.participation import self_service as participation
 from intro.people.accounts import User
 from intro.tables import Enrolment, Role
 from intro.web.auth import requires

@@ -4,10 +4,11 @@ changes flow into existing plans."""
 
 from __future__ import annotations
 
-from intro import audit, plan
+from intro import audit
 from intro.db import write_transaction
 from intro.errors import Invalid, NotFound
 from intro.i18n import _
+from intro.participation import plan
 from intro.tables import LocalTaskTemplate
 
 

@@ -2,7 +2,7 @@
 behind and why, and confirming completion.
 
 Everything for a cohort is loaded in a fixed number of queries, however many people
-and modules it has; the decisions are intro.progress's pure rules.
+and modules it has; the decisions are intro.participation.progress's pure rules.
 """
 
 from __future__ import annotations
@@ -15,10 +15,10 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from intro import clock
-from intro.enrolment import mark_completed
 from intro.errors import Invalid, NotFound
 from intro.i18n import _
-from intro.progress import (
+from intro.participation.enrolment import mark_completed
+from intro.participation.progress import (
     Behind,
     ModuleState,
     falling_behind,
@@ -191,7 +191,7 @@ async def cohort_grid(
 
 
 def ranked_behind(rows: list[dict]) -> list[dict]:
-    """The rows of people falling behind, most urgent first (intro.progress.urgency), then
+    """The rows of people falling behind, most urgent first (intro.participation.progress.urgency), then
     by name; each with its `level` (code, label)."""
     behind = [{**r, "level": urgency_level(r["behind"])} for r in rows if r["behind"]]
     return sorted(behind, key=lambda r: ([-n for n in urgency(r["behind"])], r["full_name"]))

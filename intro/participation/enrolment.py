@@ -27,11 +27,12 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass
 
-from intro import audit, clock, plan
+from intro import audit, clock
 from intro.db import write_transaction
 from intro.errors import Invalid, NotFound
 from intro.i18n import _
 from intro.inputs import checked_text
+from intro.participation import plan
 from intro.people import account_links
 from intro.tables import (
     Cohort,

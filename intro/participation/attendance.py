@@ -11,10 +11,11 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import date, datetime
 
-from intro import audit, clock, plan
+from intro import audit, clock
 from intro.db import write_transaction
 from intro.errors import Invalid
 from intro.i18n import _
+from intro.participation import plan
 from intro.tables import (
     Attendance,
     AttendanceStatus,
