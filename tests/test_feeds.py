@@ -10,8 +10,9 @@ from icalendar import Calendar
 from litestar.testing import AsyncTestClient
 
 from app import create_app
-from intro import clock, feeds
-from intro.ical import FeedEvent, build_calendar
+from intro import clock
+from intro.calendars import feeds
+from intro.calendars.ical import FeedEvent, build_calendar
 from intro.planning import cohorts
 from intro.tables import Cohort, Enrolment, Person, PlanItem, RoleGrant, Session
 from intro.timefmt import local
@@ -189,7 +190,7 @@ async def test_an_admin_stops_a_persons_feeds_from_the_user_page(demo_client):
 
 
 async def test_the_per_fetch_check_agrees_with_the_list_of_allowed_feeds(demo_db):
-    from intro.feeds import _may, allowed_targets
+    from intro.calendars.feeds import _may, allowed_targets
     from intro.people.accounts import load_user
     from intro.tables import Municipality, Venue
 

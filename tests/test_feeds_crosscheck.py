@@ -27,7 +27,7 @@ from litestar.testing import AsyncTestClient
 
 from app import create_app
 from intro import clock
-from intro.ical import FeedDeadline, FeedEvent, build_calendar, single_event
+from intro.calendars.ical import FeedDeadline, FeedEvent, build_calendar, single_event
 from intro.tables import Cohort, Enrolment, Partnership, Person, PlanItem, Session
 from intro.timefmt import COPENHAGEN
 from tests.conftest import ROOT, login, post_form

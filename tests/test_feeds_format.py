@@ -24,7 +24,7 @@ Report text, for the issue tracker:
     Cause: from_tzinfo records `start.replace(tzinfo=None)`, the wall-clock time after
     the change; the onset is (instant of the change) + offset_from. Same for RDATEs.
 
-Until that is fixed, intro.ical.vtimezone writes the component itself;
+Until that is fixed, intro.calendars.ical.vtimezone writes the component itself;
 test_icalendar_from_tzid_still_puts_the_spring_onset_an_hour_late turns red the day it is.
 """
 
@@ -40,7 +40,7 @@ from icalendar import Calendar, Timezone
 from litestar.testing import AsyncTestClient
 
 from app import create_app
-from intro.ical import build_calendar, clock_changes, vtimezone
+from intro.calendars.ical import build_calendar, clock_changes, vtimezone
 from intro.tables import Cohort, Municipality, Partnership, Venue
 from tests.conftest import login, post_form
 from tests.test_feeds import SARA, _make_feed, event
@@ -72,7 +72,7 @@ def test_the_spring_change_starts_at_two_local_time():
 
 def test_icalendar_from_tzid_still_puts_the_spring_onset_an_hour_late():
     """A canary for the upstream bug in the module docstring: when it fails, icalendar
-    writes the onset right and intro.ical.vtimezone could go back to Timezone.from_tzid."""
+    writes the onset right and intro.calendars.ical.vtimezone could go back to Timezone.from_tzid."""
     tz = Timezone.from_tzid("Europe/Copenhagen", first_date=date(2027, 1, 1), last_date=date(2027, 12, 31))
     spring = [onset for onset, before in _observance_onsets(tz, "DAYLIGHT")]
     assert datetime(2027, 3, 28, 3) in spring

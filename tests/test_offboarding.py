@@ -10,7 +10,8 @@ from datetime import date, timedelta
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from intro import employments, feeds, offboarding
+from intro import employments, offboarding
+from intro.calendars import feeds
 from intro.people import accounts
 from intro.tables import AuditLog, CalendarFeedToken, LoginSession, Municipality, Role, RoleGrant
 

@@ -10,7 +10,8 @@ from datetime import date
 
 import pytest
 
-from intro import clock, feeds
+from intro import clock
+from intro.calendars import feeds
 from intro.db import write_transaction
 from intro.demo import FIRST_NAMES, JOB_FUNCTIONS, LAST_NAMES
 from intro.demo_history import add_history

@@ -11,7 +11,7 @@ from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 
-from intro import feeds
+from intro.calendars import feeds
 from intro.errors import Invalid, NotFound
 from intro.i18n import _
 from intro.people import accounts, organisation, privacy

@@ -13,7 +13,8 @@ from litestar.enums import RequestEncodingType
 from litestar.params import Body, FromPath
 from litestar.response import Template
 
-from intro import access, feeds, ical
+from intro import access
+from intro.calendars import feeds, ical
 from intro.errors import Invalid, NotFound
 from intro.inputs import parse_id
 from intro.people.accounts import User

@@ -16,10 +16,10 @@ from datetime import UTC, datetime, timedelta
 from piccolo.query.functions.aggregate import Count, Max, Sum
 
 from intro import access, audit, clock
+from intro.calendars.ical import FeedDeadline, FeedEvent
 from intro.db import write_transaction
 from intro.errors import Invalid, NotFound
 from intro.i18n import _
-from intro.ical import FeedDeadline, FeedEvent
 from intro.people.accounts import User, load_user
 from intro.settings import get_settings
 from intro.tables import (
