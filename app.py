@@ -402,7 +402,7 @@ def anonymise_leavers(dry_run: bool, years: int | None) -> None:
 @click.option("--dry-run", is_flag=True, help="Vis kun, hvis adgang ville ophøre.")
 def end_lapsed_access(dry_run: bool) -> None:
     """End participant access of people whose employment ended more than the grace period ago (run nightly)."""
-    from intro import offboarding
+    from intro.hr import offboarding
 
     async def run():
         lapsed = await offboarding.end_lapsed_access(dry_run=dry_run)

@@ -54,7 +54,7 @@ class Settings:
     # Retention (intro/people/privacy.py): people whose last employment ended more than this many
     # years ago are anonymised by the nightly `anonymise-leavers` command.
     retention_years: int = 5
-    # Access ends with employment (intro/offboarding.py): days after the last employment in
+    # Access ends with employment (intro/hr/offboarding.py): days after the last employment in
     # a municipality ended before its participant role, sign-ins and feeds end.
     access_grace_days: int = 30
     # One-time links to set a password (issue 16): how long an invitation and a reset

@@ -9,9 +9,10 @@ import re
 import pytest
 
 from app import create_app
-from intro import clock, hr_import
+from intro import clock
 from intro.curriculum import drafts as curriculum_drafts
 from intro.curriculum import versions as curriculum
+from intro.hr import imports as hr_import
 from intro.participation import evaluations
 from intro.people import accounts, api_tokens
 from intro.planning import busy

@@ -14,8 +14,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from intro import hr_import
 from intro.errors import Invalid
+from intro.hr import imports as hr_import
 from intro.people import account_links, accounts
 from intro.people.account_links import LinkProblem, LinkRefused
 from intro.planning import notices

@@ -7,7 +7,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from intro import audit, employments
+from intro import audit
+from intro.hr import employments
 from intro.participation import attendance
 from intro.people import api_tokens
 from intro.tables import Enrolment, Municipality, Person

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from intro import hr_import
-from intro.hr_import import FileRefused, parse_date, read_csv
+from intro.hr import imports as hr_import
+from intro.hr.imports import FileRefused, parse_date, read_csv
 from intro.tables import (
     AuditLog,
     Employment,

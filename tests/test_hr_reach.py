@@ -16,9 +16,9 @@ from datetime import date
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from intro import employments
-from intro.employments import EMAIL_TAKEN, EmploymentRecord
 from intro.errors import Conflict
+from intro.hr import employments
+from intro.hr.employments import EMAIL_TAKEN, EmploymentRecord
 from intro.tables import AuditLog, Employment, Person, RoleGrant
 from tests.conftest import login, post_form
 from tests.test_hr_api import NAESTVED_CHIEF, SLAGELSE_CHIEF, _auth, _make_token

@@ -1,4 +1,4 @@
-"""Access ends with employment (intro/offboarding.py), through the real HR write path:
+"""Access ends with employment (intro/hr/offboarding.py), through the real HR write path:
 the participant role from HR ends after the grace period, sign-ins and feeds stop, it is
 audited, a re-hire grants it again, and staff roles are never touched."""
 
@@ -10,8 +10,8 @@ from datetime import date, timedelta
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from intro import employments, offboarding
 from intro.calendars import feeds
+from intro.hr import employments, offboarding
 from intro.people import accounts
 from intro.tables import AuditLog, CalendarFeedToken, LoginSession, Municipality, Role, RoleGrant
 

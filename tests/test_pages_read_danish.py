@@ -11,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from intro import clock
-from intro.employments import EmploymentRecord, check_record
+from intro.hr.employments import EmploymentRecord, check_record
 from intro.tables import Cohort, Session
 from intro.timefmt import da_decimal
 from tests.conftest import login

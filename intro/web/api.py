@@ -21,9 +21,9 @@ from litestar.openapi.datastructures import ResponseSpec
 from litestar.openapi.spec import Components, SecurityScheme
 from litestar.params import JSONBody, Parameter
 
-from intro import employments
 from intro.db import write_transaction
 from intro.errors import Conflict, Invalid
+from intro.hr import employments
 from intro.inputs import DB_INT_MAX
 from intro.people.api_tokens import TokenScope, resolve
 from intro.tables import Employment

@@ -14,8 +14,9 @@ from litestar.enums import RequestEncodingType
 from litestar.params import Body, FromPath, FromQuery
 from litestar.response import Redirect, Template
 
-from intro import access, hr_import
+from intro import access
 from intro.errors import Invalid
+from intro.hr import imports as hr_import
 from intro.i18n import _
 from intro.people.accounts import User
 from intro.tables import EmploymentImportStatus, Role

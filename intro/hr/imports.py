@@ -44,10 +44,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import date
 
-from intro import audit, clock, employments
+from intro import audit, clock
 from intro.db import write_transaction
-from intro.employments import END_REASON_NAMES, EmploymentRecord
 from intro.errors import Invalid, NotFound
+from intro.hr import employments
+from intro.hr.employments import END_REASON_NAMES, EmploymentRecord
 from intro.i18n import _
 from intro.people.accounts import normalise_email
 from intro.tables import (

@@ -1,7 +1,7 @@
 """Access ends with employment.
 
 A current employment from HR gives the person the participant role in that municipality
-(`intro.employments.apply_records`, which also gives it back on a re-hire). This module
+(`intro.hr.employments.apply_records`, which also gives it back on a re-hire). This module
 takes it away again: when none of the person's employments in the municipality is still
 running, or ended less than the grace period ago (the INTRO_ACCESS_GRACE_DAYS setting),
 the participant role there ends. If that leaves the person with no role at all, their
