@@ -33,8 +33,8 @@ from dataclasses import dataclass, replace
 import numpy as np
 from scipy.optimize import Bounds, LinearConstraint, milp
 
-from intro import dashboard
-from intro.dashboard import Filters, Loaded, PersonFacts
+from intro.insight import dashboard
+from intro.insight.dashboard import Filters, Loaded, PersonFacts
 
 NOT_ENROLLED = "Ikke tilmeldt hold"  # the row label as the page shows it
 

@@ -212,7 +212,7 @@ async def test_a_mark_from_before_the_enrolment_counts_in_no_rate(demo_db):
     """Marks that older versions stored for a day before the enrolment (the issue's 10.11
     mark for a person enrolled 29.11) are kept, but the dashboard counts only marks the
     sheet's rule allows: from the day of the place, or on a booked catch-up day."""
-    from intro import dashboard
+    from intro.insight import dashboard
     from intro.people import accounts
     from tests.test_enrolment import new_hire
 

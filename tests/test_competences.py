@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from intro.competences import summarise, weakest
+from intro.insight.competences import summarise, weakest
 from tests.conftest import login
 
 COMPETENCES = {1: ("Lovgrundlag", "Basisprofil"), 2: ("Samtale", "Basisprofil")}

@@ -11,8 +11,8 @@ import openpyxl
 import pytest
 
 from intro import clock
+from intro.insight.retention import add_months
 from intro.people import accounts
-from intro.retention import add_months
 from intro.tables import (
     Employment,
     Municipality,
@@ -163,7 +163,7 @@ async def test_the_partnership_keeps_a_mover_the_municipality_loses(small_partne
     # after 200 days); across the partnership the mover is one spell that never ended.
     assert '<td class="num">13</td><td class="num">13</td><td class="num">0</td>' in _row(page, "6 måneder")
     assert '<td class="num">13</td><td class="num">12</td><td class="num">1</td>' in _row(page, "12 måneder")
-    from intro import dashboard
+    from intro.insight import dashboard
     from intro.people.accounts import load_user
 
     chief = await Person.select(Person.id).where(Person.email == "chef@stor.example").first()
@@ -242,7 +242,7 @@ def test_a_split_group_resting_on_few_others_is_hidden_figure_by_figure():
     """The partnership's splits, worked out without a database: two other people in a job
     function of their own are hidden in every figure, and so is the only other group, since
     the partnership's total (14) less that group would give the two away."""
-    from intro import dashboard
+    from intro.insight import dashboard
 
     start = add_months(TODAY, -30)
     employments = [

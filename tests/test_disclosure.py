@@ -15,9 +15,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from intro import clock, dashboard
-from intro.dashboard import Filters, Loaded, PersonFacts
-from intro.retention import suppress
+from intro import clock
+from intro.insight import dashboard
+from intro.insight.dashboard import Filters, Loaded, PersonFacts
+from intro.insight.retention import suppress
 from tests.disclosure_audit import audit
 
 TODAY = date(2026, 11, 29)
@@ -114,7 +115,8 @@ def test_suppression_leaves_no_small_group_to_subtract(others):
 async def test_the_auditor_pins_nothing_on_the_demo_for_the_slagelse_chief(demo_db):
     """The demo as the Slagelse chief sees it: every year range, and each cohort and each
     job function over the default years (all combinations would take minutes)."""
-    from intro import clock, dashboard
+    from intro import clock
+    from intro.insight import dashboard
     from intro.people import accounts
     from intro.tables import Person
 
@@ -137,7 +139,7 @@ async def test_the_auditor_pins_nothing_on_the_demo_for_the_slagelse_chief(demo_
 def test_the_issue_s_example_hold_c_cannot_be_worked_out():
     """Hold C holds the own municipality's people and two others: the cohort table with the
     partnership's total must not let total − shown rows give the two away."""
-    from intro import dashboard
+    from intro.insight import dashboard
 
     board = dashboard.build(tempting_partnership())
     total = board.comparison.rows[-1].cells[0].value
@@ -185,8 +187,8 @@ async def test_no_survival_figure_where_nobody_is_at_risk(demo_client):
 
 
 def test_the_curve_ends_at_the_last_observed_day():
-    from intro import dashboard
-    from intro.retention import DAYS_PER_MONTH, Spell
+    from intro.insight import dashboard
+    from intro.insight.retention import DAYS_PER_MONTH, Spell
 
     today = date(2026, 11, 29)
     spells = [Spell(p, 1, today - timedelta(days=200 + p), None) for p in range(6)]
@@ -201,7 +203,7 @@ def test_the_curve_ends_at_the_last_observed_day():
 
 
 def test_the_partnership_s_numbers_at_risk_are_rounded_after_the_start():
-    from intro import dashboard
+    from intro.insight import dashboard
 
     board = dashboard.build(tempting_partnership())
     own, partnership = board.curves

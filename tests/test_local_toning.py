@@ -4,9 +4,9 @@ description and competences, which its people self-assess and its chief sees."""
 
 from __future__ import annotations
 
-from intro import competences
 from intro.curriculum import versions as curriculum
 from intro.demo import DEMO_PASSWORD
+from intro.insight import competences
 from intro.participation import self_service as participation
 from intro.people import accounts
 from intro.tables import (

@@ -11,8 +11,9 @@ from datetime import date
 
 import pytest
 
-from intro import clock, dashboard
+from intro import clock
 from intro.errors import Invalid
+from intro.insight import dashboard
 from intro.people import accounts, privacy
 from intro.tables import (
     AuditLog,

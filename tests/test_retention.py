@@ -1,6 +1,6 @@
 """Retention and its small figures: worked examples computed by hand, plus properties.
 
-Day conventions (see intro/retention.py): day 0 is the start date; a spell whose last day
+Day conventions (see intro/insight/retention.py): day 0 is the start date; a spell whose last day
 is `end` is a leaver on day (end - start).days + 1; someone still employed is censored on
 day (today - start).days + 1; "stayed to the mark" means employed on the mark date.
 """
@@ -15,7 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from intro.errors import Invalid
-from intro.retention import (
+from intro.insight.retention import (
     MIN_GROUP,
     MOVED_WITHIN,
     Employment,

@@ -27,7 +27,7 @@ from intro import audit, clock
 from intro.db import write_transaction
 from intro.errors import Invalid, NotFound
 from intro.i18n import _
-from intro.retention import add_months
+from intro.insight.retention import add_months
 from intro.settings import get_settings
 from intro.tables import (
     Attendance,

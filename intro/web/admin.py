@@ -9,9 +9,10 @@ from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 
-from intro import audit, overview
+from intro import audit
 from intro.errors import Invalid
 from intro.i18n import _
+from intro.insight import overview
 from intro.people import organisation
 from intro.people.accounts import User
 from intro.tables import Role

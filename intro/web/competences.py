@@ -5,7 +5,7 @@ from __future__ import annotations
 from litestar import Request, get
 from litestar.response import Template
 
-from intro import competences
+from intro.insight import competences
 from intro.people.accounts import User
 from intro.tables import Municipality, Role
 from intro.web.auth import requires

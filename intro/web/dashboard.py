@@ -13,11 +13,12 @@ from litestar import Request, Response, get
 from litestar.params import FromQuery
 from litestar.response import Template
 
-from intro import charts, clock, dashboard, exports, retention
+from intro import clock
 from intro.audit import record
-from intro.dashboard import Dashboard
 from intro.errors import NotFound
 from intro.i18n import _
+from intro.insight import charts, dashboard, exports, retention
+from intro.insight.dashboard import Dashboard
 from intro.people.accounts import User
 from intro.tables import Role
 from intro.web.auth import requires

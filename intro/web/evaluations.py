@@ -9,9 +9,10 @@ from litestar.exceptions import NotFoundException
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
-from intro import clock, exports
+from intro import clock
 from intro.errors import Invalid
 from intro.i18n import _
+from intro.insight import exports
 from intro.participation import evaluations
 from intro.people.accounts import User
 from intro.tables import EvaluationKind, Role

@@ -5,7 +5,7 @@ from __future__ import annotations
 from litestar import Request, get
 from litestar.response import Template
 
-from intro import overview
+from intro.insight import overview
 from intro.people.accounts import User
 from intro.tables import Role
 

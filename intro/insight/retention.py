@@ -549,7 +549,7 @@ def suppress(others: Mapping[K, int], margin_shown: bool = True) -> Hidden[K]:
        (`Hidden.total`).
 
     Because every published table of others' people is a one-way table of the same
-    population for the same fixed period (see `intro.dashboard`), moving a person between
+    population for the same fixed period (see `intro.insight.dashboard`), moving a person between
     two hidden cells of one table changes no other figure: each hidden cell can then be
     anything from 0 to the hidden sum, which is 0 or at least 5. Ties go to the cell that
     sorts first (by count, then by key as text). Counts must not be negative."""

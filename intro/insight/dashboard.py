@@ -3,7 +3,7 @@ hires, for the chief's own municipality in detail and for the other member
 municipalities and the partnership in aggregate only.
 
 This module fetches (a fixed number of queries, whatever the amount of data) and hands
-plain rows to the pure rules in `intro.retention`; the web layer only renders. Privacy is
+plain rows to the pure rules in `intro.insight.retention`; the web layer only renders. Privacy is
 decided here, before anything reaches a template or an export. People are named only for
 the chief's own municipality, and the own municipality's figures follow every filter.
 
@@ -37,10 +37,10 @@ from datetime import UTC, date, datetime
 from piccolo.query.functions.aggregate import Max
 
 from intro import clock
-from intro import retention as r
 from intro.errors import NotFound
 from intro.i18n import _
 from intro.inputs import parse_int
+from intro.insight import retention as r
 from intro.participation.attendance import expected_on
 from intro.people.accounts import User
 from intro.tables import (

@@ -13,7 +13,7 @@ from typing import Any
 
 import xlsxwriter
 
-from intro.dashboard import Cell
+from intro.insight.dashboard import Cell
 
 
 @dataclass(frozen=True)
