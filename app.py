@@ -300,7 +300,7 @@ def curriculum_sync(directory: Path) -> None:
 @click.option("--force", is_flag=True, help="Også selv om databasen allerede har data.")
 def seed_demo(force: bool) -> None:
     """Fill an empty database with the demo partnership, people and cohorts."""
-    from intro import demo
+    from intro.demo import west_zealand as demo
 
     async def run():
         if not force and not await demo.is_empty():
@@ -336,7 +336,7 @@ def seed_demo(force: bool) -> None:
 )
 def demo_national(seed: int, years: int, scale: float, today) -> None:
     """Fill an EMPTY migrated database with all 98 municipalities and years of new hires."""
-    from intro import national
+    from intro.demo import national
 
     async def run():
         try:

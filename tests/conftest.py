@@ -56,7 +56,7 @@ if PINNED:
     _traveller.start()
 
 import piccolo_conf  # noqa: E402
-from intro.demo import DEMO_PASSWORD  # noqa: E402
+from intro.demo.west_zealand import DEMO_PASSWORD  # noqa: E402
 
 ENGINE = piccolo_conf.DB
 _counter = itertools.count()
@@ -97,7 +97,7 @@ async def _migrate_and_load() -> None:
 
 @pytest.fixture(scope="session")
 async def templates() -> AsyncIterator[dict[str, str]]:
-    from intro import demo
+    from intro.demo import west_zealand as demo
 
     if BACKEND == "postgres":
         plain, seeded = f"intro_tpl_plain_{RUN_ID}", f"intro_tpl_demo_{RUN_ID}"

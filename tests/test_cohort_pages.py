@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 from intro import clock
-from intro.demo import DEMO_PASSWORD
+from intro.demo.west_zealand import DEMO_PASSWORD
 from intro.people import accounts
 from intro.planning.scheduling import danish_holidays
 from intro.tables import Cohort, Municipality, Partnership, PartnershipMember, Session

@@ -371,7 +371,7 @@ def test_renaming_a_module_in_a_valid_draft_keeps_it_valid(code, new_code):
 
 
 async def test_a_coordinator_of_another_partnership_finds_no_such_draft(demo_client):
-    from intro.demo import DEMO_PASSWORD
+    from intro.demo.west_zealand import DEMO_PASSWORD
     from intro.people import accounts
 
     draft_id = await _start_draft(demo_client)

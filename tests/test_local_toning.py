@@ -5,7 +5,7 @@ description and competences, which its people self-assess and its chief sees."""
 from __future__ import annotations
 
 from intro.curriculum import versions as curriculum
-from intro.demo import DEMO_PASSWORD
+from intro.demo.west_zealand import DEMO_PASSWORD
 from intro.insight import competences
 from intro.participation import self_service as participation
 from intro.people import accounts

@@ -1,7 +1,7 @@
 """The national demo data set (`python app.py demo-national`), generated at a small scale.
 
 The full-scale run (about 30,000 hires) is not a unit test; its timing is measured by
-running the command itself (see intro/national.py).
+running the command itself (see intro/demo/national.py).
 """
 
 from __future__ import annotations
@@ -18,8 +18,8 @@ import pytest
 from click.testing import CliRunner
 
 from app import cli
-from intro import national
-from intro.demo import DEMO_PASSWORD
+from intro.demo import national
+from intro.demo.west_zealand import DEMO_PASSWORD
 from intro.participation import plan
 from intro.participation.enrolment import Places
 from intro.people import accounts

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from intro import clock
-from intro.demo import DEMO_PASSWORD
+from intro.demo.west_zealand import DEMO_PASSWORD
 from intro.people import accounts
 from intro.planning import notices
 from intro.tables import AuditLog, Cohort, Notice, Partnership, Person, Session

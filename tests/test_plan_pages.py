@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 
 from intro import clock
-from intro.demo import DEMO_PASSWORD
+from intro.demo.west_zealand import DEMO_PASSWORD
 from intro.people import accounts
 from intro.tables import (
     AuditLog,

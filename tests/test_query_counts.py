@@ -13,8 +13,8 @@ import pytest
 from intro import clock
 from intro.calendars import feeds
 from intro.db import write_transaction
-from intro.demo import FIRST_NAMES, JOB_FUNCTIONS, LAST_NAMES
-from intro.demo_history import add_history
+from intro.demo.history import add_history
+from intro.demo.west_zealand import FIRST_NAMES, JOB_FUNCTIONS, LAST_NAMES
 from intro.people.accounts import load_user
 from intro.tables import (
     Cohort,

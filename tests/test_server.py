@@ -14,7 +14,7 @@ import httpx
 import pytest
 
 from intro import clock
-from intro.demo import DEMO_PASSWORD
+from intro.demo.west_zealand import DEMO_PASSWORD
 from tests.conftest import BACKEND, ROOT, pg_url
 
 

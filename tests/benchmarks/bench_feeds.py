@@ -59,7 +59,7 @@ os.environ.pop("DATABASE_URL", None)
 import httpx  # noqa: E402
 
 import piccolo_conf  # noqa: E402
-from intro.demo import DEMO_PASSWORD  # noqa: E402
+from intro.demo.west_zealand import DEMO_PASSWORD  # noqa: E402
 from intro.timefmt import COPENHAGEN  # noqa: E402
 
 YEARS, COHORTS_A_YEAR, DAYS_A_COHORT = 5, 6, 15
@@ -77,9 +77,9 @@ SARA, COORDINATOR = "deltager@intro.example", "koordinator@intro.example"
 async def fill_database() -> dict:
     from piccolo.apps.migrations.commands.forwards import run_forwards
 
-    from intro import demo
     from intro.curriculum.versions import sync_directory
     from intro.db import enable_wal
+    from intro.demo import west_zealand as demo
     from intro.tables import (
         Cohort,
         CurriculumVersion,

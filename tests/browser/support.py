@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, expect
 
-from intro.demo import DEMO_PASSWORD
+from intro.demo.west_zealand import DEMO_PASSWORD
 
 AXE_JS = Path(__file__).parent / "vendor" / "axe-core" / "axe.min.js"
 # WCAG 2.1 level A and AA, the level public-sector sites in Denmark must meet.

@@ -14,7 +14,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from intro import audit, clock
 from intro.curriculum.versions import sync_directory
 from intro.db import write_transaction
-from intro.demo_history import add_history
+from intro.demo.history import add_history
 from intro.participation import enrolment as enrolment_rules
 from intro.participation import follow_up, plan
 from intro.people import accounts

@@ -42,7 +42,7 @@ from piccolo.utils.encoding import dump_json
 from intro import audit, clock, tables
 from intro.curriculum.versions import sync_directory
 from intro.db import write_transaction
-from intro.demo import (
+from intro.demo.west_zealand import (
     DEMO_PASSWORD,
     FIRST_NAMES,
     JOB_FUNCTIONS,
