@@ -6,7 +6,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from intro.demo.national import MUNICIPALITIES
+from intro.demo.national_data import MUNICIPALITIES
 from intro.people import master_data, organisation
 from intro.people.municipality_codes import OFFICIAL, municipality_code_problem
 from intro.planning import cohorts

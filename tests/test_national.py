@@ -18,7 +18,7 @@ import pytest
 from click.testing import CliRunner
 
 from app import cli
-from intro.demo import national
+from intro.demo import national, national_data
 from intro.demo.west_zealand import DEMO_PASSWORD
 from intro.participation import plan
 from intro.participation.enrolment import Places
@@ -259,7 +259,7 @@ async def test_cohorts_timetables_and_enrolments_hold_the_rules(small):
             "completed"
             if last < today
             else "active"
-            if first <= today + timedelta(days=national.ACCEPTED_AHEAD_DAYS)
+            if first <= today + timedelta(days=national_data.ACCEPTED_AHEAD_DAYS)
             else "planning"
         )
         assert cohort["status"] == expected
@@ -390,11 +390,11 @@ async def test_attendance_plans_reflections_and_self_assessments(small):
 
 
 async def test_personas_sign_in_and_nobody_else_has_a_password(small):
-    slugs = [slug for slug, _name, _codes in national.PARTNERSHIPS]
+    slugs = [slug for slug, _name, _codes in national_data.PARTNERSHIPS]
     personas = (
         ["admin@national.example"]
         + [f"koordinator.{s}@national.example" for s in slugs]
-        + [f"chef.{code}@national.example" for code, *_rest in national.MUNICIPALITIES]
+        + [f"chef.{code}@national.example" for code, *_rest in national_data.MUNICIPALITIES]
         + [f"deltager.{s}@national.example" for s in slugs]
     )
     assert sorted(email for _what, email in small.personas) == sorted(personas)
