@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from intro.hr import imports as hr_import
-from intro.hr.imports import FileRefused, parse_date, read_csv
+from intro.hr import csv_reader
+from intro.hr.csv_reader import FileRefused, parse_date, read_csv
 from intro.tables import (
     AuditLog,
     Employment,
@@ -119,7 +119,7 @@ def test_headers_match_without_case_spaces_or_danish_letters():
         "A1;Bo;bo@x.dk;330;J;;01-03-2026;31-03-2026;opsagt;Ib;",
     )
     parsed = read_csv(data)
-    assert set(parsed.columns) == {c.field for c in hr_import.COLUMNS}
+    assert set(parsed.columns) == {c.field for c in csv_reader.COLUMNS}
     assert parsed.columns["end_date"] == "fratradt"
     assert parsed.ignored_columns == ["Leder"]
     assert parsed.rows[0].record.end_reason == "resigned"
@@ -150,7 +150,7 @@ def test_missing_and_doubled_columns_are_named():
         ("Navn;E-mail".encode("utf-16"), "UTF-16"),
         (b"Navn;E-mail\x00;x\n", "ikke en tekstfil"),
         (HEADER.encode() + b"\n;;;;;;\n", "ingen rækker"),
-        (b"x" * (hr_import.MAX_BYTES + 1), "højst fylde 5 MB"),
+        (b"x" * (csv_reader.MAX_BYTES + 1), "højst fylde 5 MB"),
     ],
 )
 def test_files_that_cannot_be_read_are_refused(data, message):
@@ -159,7 +159,7 @@ def test_files_that_cannot_be_read_are_refused(data, message):
 
 
 def test_too_many_rows_is_refused(monkeypatch):
-    monkeypatch.setattr(hr_import, "MAX_ROWS", 2)
+    monkeypatch.setattr(csv_reader, "MAX_ROWS", 2)
     row = "A{n};Bo;bo{n}@x.dk;330;J;01-03-2026;"
     assert len(read_csv(lines(HEADER, row.format(n=1), row.format(n=2))).rows) == 2
     with pytest.raises(FileRefused, match="mere end 2 rækker"):

@@ -16,6 +16,7 @@ from litestar.response import Redirect, Template
 
 from intro import access
 from intro.errors import Invalid
+from intro.hr import csv_reader
 from intro.hr import imports as hr_import
 from intro.i18n import _
 from intro.people.accounts import User
@@ -26,7 +27,7 @@ Upload = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.MULTI_PAR
 IMPORTERS = requires(Role.chief, Role.admin)
 # The file may be 5 MB; the form around it adds a little. A bigger body is refused
 # before it is read (413).
-UPLOAD_BODY_LIMIT = hr_import.MAX_BYTES + 64 * 1024
+UPLOAD_BODY_LIMIT = csv_reader.MAX_BYTES + 64 * 1024
 
 NOTICES = {
     "discarded": _("Filen er kasseret. Intet er indlæst, og Intros kopi af filen er slettet."),
@@ -48,9 +49,9 @@ async def _page(
             "base": _base(municipality["id"]),
             "counts": await hr_import.employment_counts(municipality["id"]),
             "imports": await hr_import.imports_of(municipality["id"]),
-            "columns": hr_import.COLUMNS,
-            "max_mb": hr_import.MAX_BYTES // (1024 * 1024),
-            "max_rows": f"{hr_import.MAX_ROWS:,}".replace(",", "."),
+            "columns": csv_reader.COLUMNS,
+            "max_mb": csv_reader.MAX_BYTES // (1024 * 1024),
+            "max_rows": f"{csv_reader.MAX_ROWS:,}".replace(",", "."),
             "errors": errors,
             "notice": NOTICES.get(notice or ""),
         },
@@ -138,13 +139,13 @@ async def upload(
         return await _page(
             municipality, {"file": _("Vælg en CSV-fil fra HR-systemet.")}, status=400
         )
-    content = await file.read(hr_import.MAX_BYTES + 1)
+    content = await file.read(csv_reader.MAX_BYTES + 1)
     await file.close()
     try:
         import_id = await hr_import.store_upload(
             request.user.id, municipality["id"], file.filename, content
         )
-    except hr_import.FileRefused as refused:
+    except csv_reader.FileRefused as refused:
         return await _page(municipality, {"file": str(refused)}, status=400)
     return Redirect(f"{_base(municipality['id'])}/imports/{import_id}", status_code=303)
 
