@@ -154,7 +154,7 @@ async def test_a_chief_sees_the_timetable_but_cannot_change_it(demo_client):
 
 
 def test_a_cohort_is_planned_until_its_first_day_running_until_its_last_then_ended():
-    from intro.planning.cohorts import phase
+    from intro.planning.timetables import phase
 
     first, last = date(2027, 3, 2), date(2027, 6, 1)
     # An accepted timetable ("active") three months ahead is still only planned.
@@ -229,7 +229,7 @@ async def test_a_hard_conflict_stops_the_save_until_overridden_with_a_reason(dem
 async def test_the_order_of_modules_and_days_is_checked_live_and_on_the_conflicts_page(demo_client):
     """Failing input: moving LOV-3 before LOV-1 gave no warning in the live check or on
     the conflicts page."""
-    from intro.planning import cohorts
+    from intro.planning import timetables
 
     await login(demo_client, COORDINATOR)
     lov1, lov3 = await _hold_c_day("LOV-1"), await _hold_c_day("LOV-3")
@@ -251,7 +251,7 @@ async def test_the_order_of_modules_and_days_is_checked_live_and_on_the_conflict
     # Saved with an override, the conflicts page lists it.
     await post_form(demo_client, f"/sessions/{lov3['id']}", {**form, "override": "1", "override_reason": "Prøve"})
     hold_c = await Cohort.select(Cohort.partnership).where(Cohort.id == lov3["cohort"]).first()
-    listed = await cohorts.partnership_conflicts(hold_c["partnership"])
+    listed = await timetables.partnership_conflicts(hold_c["partnership"])
     assert any(c["conflict"].kind == "prerequisite_order" and c["session"]["id"] == lov3["id"] and c["conflict"].hard for c in listed)
 
 

@@ -9,7 +9,7 @@ import pytest
 
 from intro import clock
 from intro.errors import Invalid
-from intro.planning import cohorts
+from intro.planning import cohorts, timetables
 from intro.planning.scheduling import danish_holidays
 from intro.tables import (
     AuditLog,
@@ -124,7 +124,7 @@ async def test_a_proposal_avoids_holidays_busy_venues_and_instructors(demo_db):
         assert day not in holidays and day.weekday() == 3
         assert local(r["starts_at"]).time() == time(9)
     # Every session has an instructor, and other cohorts' sessions do not clash.
-    conflicts = await cohorts.partnership_conflicts(cohort["partnership"], since=start)
+    conflicts = await timetables.partnership_conflicts(cohort["partnership"], since=start)
     hard = [c for c in conflicts if c["conflict"].hard and c["session"]["cohort"] == cohort["id"]]
     assert hard == []
     assert await SessionInstructor.count().where(SessionInstructor.session.is_in([r["id"] for r in rows])) == 15
@@ -201,5 +201,5 @@ async def test_a_move_onto_a_holiday_and_a_double_booking_show_as_conflicts(demo
         await cohorts.change_session(1, session, cohort, clash)  # a hard conflict stops the save
     assert "også booket" in refused.value.errors["override"]
     await cohorts.change_session(1, session, cohort, dataclasses.replace(clash, override_reason="Lokalet deles"))
-    listed = await cohorts.partnership_conflicts(cohort["partnership"], since=clock.today())
+    listed = await timetables.partnership_conflicts(cohort["partnership"], since=clock.today())
     assert any(c["conflict"].kind == "venue_double" and c["session"]["id"] == session["id"] for c in listed)

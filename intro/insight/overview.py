@@ -8,7 +8,7 @@ from datetime import timedelta
 from intro import clock
 from intro.participation import follow_up, plan, progress
 from intro.people.accounts import User
-from intro.planning import cohorts as cohorts_module
+from intro.planning import timetables
 from intro.tables import (
     AuditLog,
     Cohort,
@@ -106,7 +106,7 @@ async def coordinator_overview(user: User) -> dict:
         Cohort.capacity,
         Cohort.curriculum_version.label.as_alias("version_label"),
     ).where(Cohort.partnership.is_in(partnership_ids)).order_by(Cohort.start_date, ascending=False)  # newest first
-    await cohorts_module.with_phases(cohorts)
+    await timetables.with_phases(cohorts)
     cohort_ids = [c["id"] for c in cohorts]
     counts: dict[int, dict[str, int]] = {}
     if cohort_ids:

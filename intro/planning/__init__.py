@@ -1,7 +1,9 @@
 """Planning: cohorts and their timetables, and what constrains and follows from them.
 
 `cohorts` holds the coordinator's named operations (create a cohort, propose, accept, move or
-cancel a course day) and loads what the planner needs; `programme` keeps a partnership's closed
+cancel a course day); `planner_input` reads what the planner needs (modules, instructors,
+venues, closed periods, other cohorts' bookings); `timetables` reads cohorts and timetables as
+pages show them (timetable, conflicts across a partnership, phases); `programme` keeps a partnership's closed
 periods and which modules each instructor may teach; `busy` reads instructors' own calendars of
 busy times; `notices` composes, queues and sends the e-mails about a moved or cancelled day, and
 `outbox` is those notices as admins and coordinators see them (queued, sent, failed; resend).

@@ -3,7 +3,7 @@
 An instructor gives Intro the iCalendar address of their work calendar (Outlook,
 Google) or uploads an .ics file. Intro reads the events, recurring ones expanded, and
 keeps the busy intervals in BusyTime; the timetable proposer then keeps course days
-away from them (see `intro.planning.cohorts._instructor_options`).
+away from them (see `intro.planning.planner_input._instructor_options`).
 
 Three layers, each easy to test on its own:
 - `busy_times` decides: iCalendar text in, merged UTC intervals out. Pure.

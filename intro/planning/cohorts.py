@@ -2,7 +2,8 @@
 
 Each operation validates its input, writes in one transaction and logs to the audit
 log. The planning itself is `intro.planning.scheduling`, pure; this module loads what the
-planner needs and stores what it proposes.
+planner needs (through `intro.planning.planner_input`) and stores what it proposes; pages
+read cohorts and timetables through `intro.planning.timetables`.
 
 Sessions people may have in their calendars are never deleted: a scheduled session is
 moved (its revision goes up) or cancelled. Only proposals, which nobody has seen in a
@@ -15,7 +16,7 @@ import re
 import uuid
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, time
 from typing import Any
 
 from intro import audit, clock
@@ -25,26 +26,28 @@ from intro.i18n import _
 from intro.inputs import checked_text, course_day_window, outside_window
 from intro.participation import plan
 from intro.planning import notices
+from intro.planning.planner_input import (
+    ACTIVE_SESSION,
+    _bookings,
+    _closed_spans,
+    _instructor_options,
+    _venue_options,
+    build_plan_request,
+    cohort_days,
+    cohort_modules,
+)
 from intro.planning.scheduling import (
-    Booking,
-    ClosedSpan,
     Conflict,
     DayInOrder,
-    InstructorOption,
-    ModuleToPlan,
     PlannedSession,
-    PlanRequest,
     Proposal,
     Rhythm,
-    VenueOption,
     danish_holidays,
     find_conflicts,
     order_conflicts,
     propose,
 )
 from intro.tables import (
-    BusyTime,
-    ClosedPeriod,
     Cohort,
     CohortModule,
     CohortPreferredVenue,
@@ -52,10 +55,7 @@ from intro.tables import (
     CohortStatus,
     CurriculumVersion,
     Enrolment,
-    InstructorQualification,
     Module,
-    ModulePrerequisite,
-    Municipality,
     PartnershipMember,
     Role,
     RoleGrant,
@@ -64,12 +64,9 @@ from intro.tables import (
     SessionStatus,
     Venue,
 )
-from intro.timefmt import COPENHAGEN, exists_locally, local, local_instant
+from intro.timefmt import exists_locally, local_instant
 
 WEEKDAY_NAMES = [_("Mandag"), _("Tirsdag"), _("Onsdag"), _("Torsdag"), _("Fredag")]
-ACTIVE_SESSION = [SessionStatus.proposed.value, SessionStatus.scheduled.value]
-
-
 
 
 # --------------------------------------------------------------------------------------
@@ -305,180 +302,6 @@ async def create_cohort(actor_id: int, partnership_id: int, form: dict[str, Any]
 # --------------------------------------------------------------------------------------
 # Proposing a timetable
 
-
-async def _instructor_options(partnership_id: int, start: datetime, end: datetime) -> list[InstructorOption]:
-    grants = await RoleGrant.select(
-        RoleGrant.person, RoleGrant.person.full_name.as_alias("name")
-    ).where((RoleGrant.role == Role.instructor.value) & (RoleGrant.partnership == partnership_id))
-    person_ids = sorted({g["person"] for g in grants})
-    if not person_ids:
-        return []
-    qualifications: dict[int, set[str]] = defaultdict(set)
-    for q in await InstructorQualification.select().where(InstructorQualification.person.is_in(person_ids)):
-        qualifications[q["person"]].add(q["module_code"])
-    busy: dict[int, list[tuple[datetime, datetime]]] = defaultdict(list)
-    for b in await BusyTime.select(
-        BusyTime.starts_at, BusyTime.ends_at, BusyTime.calendar.person.as_alias("person")
-    ).where(
-        BusyTime.calendar.person.is_in(person_ids) & (BusyTime.ends_at > start) & (BusyTime.starts_at < end)
-    ):
-        busy[b["person"]].append((b["starts_at"], b["ends_at"]))
-    names = {g["person"]: g["name"] for g in grants}
-    return [
-        InstructorOption(p, names[p], frozenset(qualifications[p]), tuple(busy[p]))
-        for p in person_ids
-    ]
-
-
-async def _venue_options(partnership_id: int) -> list[VenueOption]:
-    members = [
-        r["municipality"]
-        for r in await PartnershipMember.select(PartnershipMember.municipality).where(
-            PartnershipMember.partnership == partnership_id
-        )
-    ]
-    rows = await Venue.select(
-        Venue.id, Venue.name, Venue.capacity, Venue.municipality,
-        Venue.municipality.name.as_alias("municipality_name"),
-    ).where(Venue.municipality.is_in(members or [0]) & (Venue.is_active == True))  # noqa: E712
-    return [VenueOption(v["id"], v["name"], v["municipality"], v["municipality_name"], v["capacity"]) for v in rows]
-
-
-async def _bookings(exclude_cohort: int | None, start: datetime, end: datetime) -> list[Booking]:
-    """Every active session in the period (but the excluded cohort's), with its instructors."""
-    rows = await Session.select(
-        Session.id, Session.cohort, Session.starts_at, Session.ends_at, Session.venue,
-        Session.module.code.as_alias("code"), Session.cohort.name.as_alias("cohort_name"),
-    ).where(
-        Session.status.is_in(ACTIVE_SESSION) & (Session.ends_at > start) & (Session.starts_at < end)
-    )
-    if exclude_cohort is not None:
-        rows = [r for r in rows if r["cohort"] != exclude_cohort]
-    teachers = await _instructors_of([r["id"] for r in rows])
-    return [
-        Booking(
-            r["starts_at"], r["ends_at"], r["venue"], frozenset(teachers[r["id"]]),
-            f"{r['cohort_name']} ({r['code']})", session_id=r["id"],
-        )
-        for r in rows
-    ]
-
-
-async def _instructors_of(session_ids: list[int]) -> dict[int, set[int]]:
-    out: dict[int, set[int]] = defaultdict(set)
-    for chunk in range(0, len(session_ids), 500):
-        ids = session_ids[chunk : chunk + 500]
-        for r in await SessionInstructor.select(SessionInstructor.session, SessionInstructor.person).where(
-            SessionInstructor.session.is_in(ids)
-        ):
-            out[r["session"]].add(r["person"])
-    return out
-
-
-async def _closed_spans(partnership_id: int) -> list[ClosedSpan]:
-    rows = await ClosedPeriod.select().where(ClosedPeriod.partnership == partnership_id)
-    return [ClosedSpan(r["name"], r["start_date"], r["end_date"]) for r in rows]
-
-
-async def _hosted(partnership_id: int) -> dict[int, int]:
-    rows = await Session.select(Session.venue.municipality.as_alias("municipality")).where(
-        (Session.cohort.partnership == partnership_id)
-        & Session.status.is_in(ACTIVE_SESSION)
-        & Session.venue.is_not_null()
-    )
-    counts: dict[int, int] = defaultdict(int)
-    for r in rows:
-        counts[r["municipality"]] += 1
-    return counts
-
-
-async def cohort_modules(cohort_id: int) -> list[dict]:
-    """The cohort's modules in curriculum order, local ones last, with prerequisites."""
-    rows = await CohortModule.select(
-        CohortModule.module.id.as_alias("id"),
-        CohortModule.module.code.as_alias("code"),
-        CohortModule.module.title.as_alias("title"),
-        CohortModule.module.days.as_alias("days"),
-        CohortModule.module.format.as_alias("format"),
-        CohortModule.module.position.as_alias("position"),
-        CohortModule.module.municipality.as_alias("municipality"),
-    ).where(CohortModule.cohort == cohort_id)
-    rows.sort(key=lambda m: (m["municipality"] is not None, m["position"], m["code"]))
-    ids = [m["id"] for m in rows]
-    requires: dict[int, set[int]] = defaultdict(set)
-    if ids:
-        for p in await ModulePrerequisite.select().where(ModulePrerequisite.module.is_in(ids)):
-            requires[p["module"]].add(p["requires"])
-    for m in rows:
-        m["prerequisites"] = frozenset(requires[m["id"]])
-    return rows
-
-
-async def build_plan_request(cohort: dict, from_date: date) -> tuple[PlanRequest, list[dict]]:
-    """The planner's input for a cohort, re-planning from `from_date`: the cohort's
-    sessions before that day are kept. Returns the request and the kept sessions."""
-    modules = await cohort_modules(cohort["id"])
-    existing = await Session.select().where(
-        (Session.cohort == cohort["id"]) & Session.status.is_in(ACTIVE_SESSION)
-    )
-    boundary = local_instant(from_date, time(0))
-    kept = [s for s in existing if s["starts_at"] < boundary]
-    parts_kept: dict[int, int] = defaultdict(int)
-    last_day: dict[int, date] = {}
-    for s in kept:
-        parts_kept[s["module"]] += 1
-        day = local(s["starts_at"]).date()
-        last_day[s["module"]] = max(last_day.get(s["module"], day), day)
-    # A module counts as placed only with all its days; else it is planned again whole.
-    done = {m["id"] for m in modules if parts_kept.get(m["id"], 0) >= m["days"]}
-    kept = [s for s in kept if s["module"] in done]
-    horizon_end = local_instant(from_date + timedelta(days=560), time(0))
-    window_start = min([boundary] + [s["starts_at"] for s in kept])
-    bookings = await _bookings(cohort["id"], window_start, horizon_end)
-    kept_teachers = await _instructors_of([s["id"] for s in kept])
-    bookings += [
-        Booking(s["starts_at"], s["ends_at"], s["venue"], frozenset(kept_teachers[s["id"]]), cohort["name"])
-        for s in kept
-    ]
-    preferred = frozenset(
-        r["venue"] for r in await CohortPreferredVenue.select(CohortPreferredVenue.venue).where(
-            CohortPreferredVenue.cohort == cohort["id"]
-        )
-    )
-    rhythm_data = cohort["rhythm"] or {}
-    rhythm = (
-        Rhythm(dates=tuple(date.fromisoformat(d) for d in rhythm_data["dates"]))
-        if rhythm_data.get("dates")
-        else Rhythm(weekdays=tuple(rhythm_data.get("weekdays") or (1,)))
-    )
-    first = max(cohort["start_date"], from_date)
-    request = PlanRequest(
-        first_day=first,
-        rhythm=rhythm,
-        day_start=cohort["day_start"],
-        day_end=cohort["day_end"],
-        participants=cohort["capacity"],
-        modules=[
-            ModuleToPlan(
-                id=m["id"], code=m["code"], title=m["title"], days=m["days"],
-                needs_venue=m["format"] == "classroom", prerequisites=m["prerequisites"],
-            )
-            for m in modules
-            if m["id"] not in done
-        ],
-        venues=await _venue_options(cohort["partnership"]),
-        instructors=await _instructor_options(cohort["partnership"], window_start, horizon_end),
-        bookings=bookings,
-        holidays=danish_holidays(range(first.year, first.year + 3)),
-        closed=await _closed_spans(cohort["partnership"]),
-        preferred_venue_ids=preferred,
-        hosted=await _hosted(cohort["partnership"]),
-        placed_last_day={m: d for m, d in last_day.items() if m in done},
-        taken_days=frozenset(local(s["starts_at"]).date() for s in kept),
-    )
-    return request, kept
-
-
 async def propose_timetable(actor_id: int, cohort: dict, from_date: date | None = None) -> Proposal:
     """Replace the cohort's proposed sessions (from a date on) with a new proposal.
     Only while the cohort is being planned: accepted sessions are moved one by one."""
@@ -625,28 +448,6 @@ async def read_session_form(session: dict, cohort: dict, form: dict[str, Any]) -
     return SessionChange(day, start, end, venue_id, instructor_ids, reason, override_reason)
 
 
-async def cohort_days(cohort_id: int) -> list[DayInOrder]:
-    """The cohort's course days (not cancelled), with each module's prerequisites, for
-    the order rules."""
-    return (await cohorts_days([cohort_id]))[cohort_id]
-
-
-async def cohorts_days(cohort_ids: list[int]) -> dict[int, list[DayInOrder]]:
-    """`cohort_days` for several cohorts in two queries, by cohort id."""
-    rows = await Session.select(
-        Session.id, Session.cohort, Session.module, Session.part, Session.starts_at, Session.ends_at,
-        Session.module.code.as_alias("code"),
-    ).where(Session.cohort.is_in(sorted(cohort_ids) or [0]) & Session.status.is_in(ACTIVE_SESSION))
-    prerequisites: dict[int, set[int]] = defaultdict(set)
-    for p in await ModulePrerequisite.select().where(ModulePrerequisite.module.is_in(sorted({r["module"] for r in rows}) or [0])):
-        prerequisites[p["module"]].add(p["requires"])
-    days: dict[int, list[DayInOrder]] = {c: [] for c in cohort_ids}
-    for r in rows:
-        days[r["cohort"]].append(
-            DayInOrder(r["id"], r["module"], r["code"], r["part"], r["starts_at"], r["ends_at"], frozenset(prerequisites[r["module"]]))
-        )
-    return days
-
 
 async def conflicts_for_change(session: dict, cohort: dict, change: SessionChange) -> list[Conflict]:
     """What would be wrong with the session after this change (the live check)."""
@@ -770,181 +571,6 @@ async def cancel_session(actor_id: int, session: dict, reason: str) -> None:
         )
     await plan.sync_cohort(session["cohort"])
 
-
-# --------------------------------------------------------------------------------------
-# Reading for pages
-
-
-async def timetable(cohort_id: int) -> list[dict]:
-    rows = await Session.select(
-        Session.id, Session.module, Session.part, Session.starts_at, Session.ends_at, Session.status,
-        Session.revision, Session.change_reason, Session.venue,
-        Session.module.code.as_alias("module_code"), Session.module.title.as_alias("module_title"),
-        Session.module.days.as_alias("module_days"), Session.module.format.as_alias("module_format"),
-        Session.venue.name.as_alias("venue_name"), Session.venue.city.as_alias("venue_city"),
-    ).where(Session.cohort == cohort_id).order_by(Session.starts_at)
-    teachers = await _instructors_of([r["id"] for r in rows])
-    names = {}
-    if teachers:
-        ids = sorted({t for ts in teachers.values() for t in ts})
-        for p in await RoleGrant.select(RoleGrant.person, RoleGrant.person.full_name.as_alias("name")).where(
-            RoleGrant.person.is_in(ids or [0])
-        ):
-            names[p["person"]] = p["name"]
-    for r in rows:
-        r["instructors"] = sorted(names.get(t, "") for t in teachers[r["id"]])
-        r["instructor_ids"] = sorted(teachers[r["id"]])
-        r["reasons"] = [line for line in (r["change_reason"] or "").splitlines() if line]
-    return rows
-
-
-async def partnership_conflicts(partnership_id: int, since: date | None = None) -> list[dict]:
-    """Every conflict in the partnership's active timetables from `since` (default
-    today), including clashes with other partnerships' sessions in the same venues or
-    with the same instructors."""
-    since = since or clock.today()
-    start = local_instant(since, time(0))
-    rows = await Session.select(
-        Session.id, Session.cohort, Session.module, Session.starts_at, Session.ends_at, Session.venue,
-        Session.module.code.as_alias("code"), Session.cohort.partnership.as_alias("partnership"),
-        Session.cohort.capacity.as_alias("capacity"), Session.cohort.name.as_alias("cohort_name"),
-        Session.override_reason,
-    ).where(
-        Session.status.is_in(ACTIVE_SESSION)
-        & (Session.ends_at > start)
-        # A course day lasts at most a day: this lets the index on starts_at skip the
-        # years of past days instead of reading every session in the country.
-        & (Session.starts_at > start - timedelta(days=1))
-    )
-    ours = [r for r in rows if r["partnership"] == partnership_id]
-    if not ours:
-        return []
-    teachers = await _instructors_of([r["id"] for r in rows])
-    our_venues = {r["venue"] for r in ours if r["venue"]}
-    our_teachers = {t for r in ours for t in teachers[r["id"]]}
-    relevant = [
-        r for r in rows
-        if r["partnership"] == partnership_id or r["venue"] in our_venues or teachers[r["id"]] & our_teachers
-    ]
-    module_ids = sorted({r["module"] for r in relevant})
-    prerequisites: dict[int, set[int]] = defaultdict(set)
-    for p in await ModulePrerequisite.select().where(ModulePrerequisite.module.is_in(module_ids or [0])):
-        prerequisites[p["module"]].add(p["requires"])
-    cohort_ids = sorted({r["cohort"] for r in relevant})
-    enrolled: dict[int, set[int]] = defaultdict(set)
-    for e in await Enrolment.select(Enrolment.cohort, Enrolment.person).where(
-        Enrolment.cohort.is_in(cohort_ids) & Enrolment.status.is_in(["enrolled"])
-    ):
-        enrolled[e["cohort"]].add(e["person"])
-    all_venues = await Venue.select(
-        Venue.id, Venue.name, Venue.capacity, Venue.municipality, Venue.municipality.name.as_alias("mname")
-    )
-    venues = {v["id"]: VenueOption(v["id"], v["name"], v["municipality"], v["mname"], v["capacity"]) for v in all_venues}
-    last = max(r["ends_at"] for r in relevant)
-    instructors = {i.id: i for i in await _instructor_options(partnership_id, start, last)}
-    closed = await _closed_spans(partnership_id)
-    planned = [
-        PlannedSession(
-            id=r["id"], cohort_id=r["cohort"], module_id=r["module"], module_code=r["code"],
-            starts_at=r["starts_at"], ends_at=r["ends_at"], venue_id=r["venue"],
-            instructor_ids=frozenset(teachers[r["id"]]),
-            participants=max(len(enrolled[r["cohort"]]), r["capacity"]) if r["partnership"] == partnership_id else 0,
-            prerequisites=frozenset(prerequisites[r["module"]]),
-        )
-        for r in relevant
-    ]
-    found = find_conflicts(
-        planned,
-        venues=venues,
-        instructors=instructors,
-        holidays=danish_holidays(range(since.year, local(last).year + 1)),
-        closed_by_cohort={r["cohort"]: closed for r in ours},
-        participants_by_cohort={c: frozenset(p) for c, p in enrolled.items()},
-    )
-    # Order rules over each of our cohorts' whole timetable (a prerequisite may lie
-    # before `since`), instead of over the days from `since` only.
-    found = [c for c in found if c.kind not in ("prerequisite_order", "day_order")]
-    for days in (await cohorts_days(sorted({r["cohort"] for r in ours}))).values():
-        found.extend(order_conflicts(days))
-    by_id = {r["id"]: r for r in relevant}
-    result = []
-    for c in found:
-        if c.session_id not in by_id:
-            continue
-        row = by_id[c.session_id]
-        if row["partnership"] != partnership_id:
-            continue
-        result.append({"conflict": c, "session": row})
-    result.sort(key=lambda x: (not x["conflict"].hard, x["session"]["starts_at"]))
-    return result
-
-
-PHASE_NAMES = {
-    "planned": _("Planlagt"),
-    "running": _("I gang"),
-    "ended": _("Afsluttet"),
-    "cancelled": _("Aflyst"),
-}
-
-
-def phase(status: str, first_day: date, last_day: date, today: date) -> str:
-    """Pure: where a cohort is in its life, from its course days — "planned" until its
-    first day (the start date when it has none yet), "running" from the first to the
-    last day, "ended" after; "cancelled" when it is cancelled. The stored status says
-    only whether the timetable is accepted; this is what every page shows people."""
-    if status == CohortStatus.cancelled.value:
-        return "cancelled"
-    if today < first_day:
-        return "planned"
-    if today <= last_day and status != CohortStatus.completed.value:
-        return "running"
-    return "ended"
-
-
-async def with_phases(cohorts: list[dict], today: date | None = None) -> list[dict]:
-    """Add "phase" and "phase_name" to each cohort row (needs id, status, start_date),
-    reading the first and last held course day of all of them in one query."""
-    from piccolo.query import Max, Min
-
-    today = today or clock.today()
-    ids = [c["id"] for c in cohorts]
-    spans = {
-        r["cohort"]: r
-        for r in await Session.select(
-            Session.cohort, Min(Session.starts_at, alias="first"), Max(Session.starts_at, alias="last")
-        ).where(Session.cohort.is_in(ids or [0]) & (Session.status != SessionStatus.cancelled.value)).group_by(Session.cohort)
-    } if ids else {}
-    for c in cohorts:
-        span = spans.get(c["id"])
-        first = _local_date(span["first"]) if span else c["start_date"]
-        last = _local_date(span["last"]) if span else c["start_date"]
-        c["phase"] = phase(c["status"], first, last, today)
-        c["phase_name"] = PHASE_NAMES[c["phase"]]
-    return cohorts
-
-
-def _local_date(value) -> date:
-    if isinstance(value, str):  # SQLite hands aggregates back as text
-        value = datetime.fromisoformat(value)
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=UTC)
-    return value.astimezone(COPENHAGEN).date()
-
-
-async def cohorts_of(partnership_ids: set[int]) -> list[dict]:
-    if not partnership_ids:
-        return []
-    cohorts = await Cohort.select(
-        Cohort.id, Cohort.name, Cohort.status, Cohort.start_date, Cohort.capacity, Cohort.partnership,
-        Cohort.partnership.name.as_alias("partnership_name"),
-        Cohort.curriculum_version.label.as_alias("version_label"),
-    ).where(Cohort.partnership.is_in(sorted(partnership_ids))).order_by(Cohort.start_date, ascending=False)
-    return await with_phases(cohorts)
-
-
-async def municipality_names(ids: list[int]) -> dict[int, str]:
-    rows = await Municipality.select(Municipality.id, Municipality.name).where(Municipality.id.is_in(ids or [0]))
-    return {r["id"]: r["name"] for r in rows}
 
 
 async def cohort_or_404(cohort_id: int) -> dict:

@@ -19,7 +19,7 @@ from intro.errors import Invalid, NotFound
 from intro.i18n import _
 from intro.inputs import parse_id
 from intro.people.accounts import User
-from intro.planning import cohorts
+from intro.planning import cohorts, planner_input, timetables
 from intro.tables import CohortSeats, Partnership, Role, RoleGrant
 from intro.timefmt import local
 from intro.web.auth import requires
@@ -48,7 +48,7 @@ async def cohort_list(request: Request[User, None, None]) -> Template:
     partnerships = await Partnership.select(Partnership.id, Partnership.name).where(
         Partnership.id.is_in(sorted(visible) or [0])
     ).order_by(Partnership.name)
-    rows = await cohorts.cohorts_of(visible)
+    rows = await timetables.cohorts_of(visible)
     return Template(
         "cohorts/list.html",
         context={
@@ -123,12 +123,12 @@ async def cohort_page(
     notice: FromQuery[str | None] = None,
 ) -> Template:
     user = request.user
-    cohort = (await cohorts.with_phases([await access.cohort_for(user, cohort_id)]))[0]
+    cohort = (await timetables.with_phases([await access.cohort_for(user, cohort_id)]))[0]
     can_plan = cohort["partnership"] in user.partnerships(Role.coordinator)
     can_enrol = can_plan or bool(
         user.municipalities(Role.chief) & await access.member_municipalities({cohort["partnership"]})
     )
-    sessions = await cohorts.timetable(cohort_id)
+    sessions = await timetables.timetable(cohort_id)
     missing = await cohorts.missing_modules(cohort_id)
     seats = await CohortSeats.select(
         CohortSeats.seats, CohortSeats.municipality.name.as_alias("name")
@@ -136,7 +136,7 @@ async def cohort_page(
     partnership = await Partnership.select(Partnership.name).where(
         Partnership.id == cohort["partnership"]
     ).first()
-    conflicts = await cohorts.partnership_conflicts(cohort["partnership"]) if can_plan else []
+    conflicts = await timetables.partnership_conflicts(cohort["partnership"]) if can_plan else []
     conflict_by_session: dict[int, list] = {}
     for c in conflicts:
         if c["session"]["cohort"] == cohort_id:
@@ -198,12 +198,12 @@ async def cohort_accept(
 
 
 async def _session_form_context(session: dict, cohort: dict, form: dict, errors: dict, conflicts) -> dict:
-    venues = await cohorts._venue_options(cohort["partnership"])
+    venues = await planner_input._venue_options(cohort["partnership"])
     instructors = await RoleGrant.select(
         RoleGrant.person, RoleGrant.person.full_name.as_alias("name")
     ).where((RoleGrant.role == Role.instructor.value) & (RoleGrant.partnership == cohort["partnership"]))
     module = next(
-        (s for s in await cohorts.timetable(cohort["id"]) if s["id"] == session["id"]), None
+        (s for s in await timetables.timetable(cohort["id"]) if s["id"] == session["id"]), None
     )
     return {
         "session": session,
@@ -240,7 +240,7 @@ def _normalise(data: dict) -> dict:
 async def session_edit(request: Request[User, None, None], session_id: FromPath[int]) -> Template:
     session = await access.session_to_manage(request.user, session_id)
     cohort = await access.cohort_to_manage(request.user, session["cohort"])
-    current = next(s for s in await cohorts.timetable(cohort["id"]) if s["id"] == session_id)
+    current = next(s for s in await timetables.timetable(cohort["id"]) if s["id"] == session_id)
     form = _form_from_session(session, current["instructor_ids"])
     try:
         change = await cohorts.read_session_form(session, cohort, {**form, "reason": "x"})
@@ -324,7 +324,7 @@ async def conflicts_page(
     if partnership_id not in request.user.partnerships(Role.coordinator):
         raise NotFound()
     partnership = await Partnership.select(Partnership.name).where(Partnership.id == partnership_id).first()
-    rows = await cohorts.partnership_conflicts(partnership_id)
+    rows = await timetables.partnership_conflicts(partnership_id)
     return Template(
         "cohorts/conflicts.html",
         context={
