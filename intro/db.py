@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable
 from collections.abc import Sequence
 
 import aiosqlite
@@ -108,3 +112,82 @@ class PooledSQLiteEngine(SQLiteEngine):
             raise
         await self._give_back(connection)
         return rows
+
+
+# --------------------------------------------------------------------------------------
+# Per-worker caches kept honest by the database's write counters (migration m0013)
+
+
+async def data_stamp() -> dict[str, int]:
+    """{table name: version} of every table in `tables.STAMPED_TABLES`, in one query.
+
+    A version moves in the same transaction as every write to its table (database
+    triggers), so two reads that give the same version saw the same rows of that table —
+    whichever worker process, machine or code path wrote in between."""
+    from intro.tables import DataStamp
+
+    rows = await DataStamp.raw("SELECT table_name, version FROM data_stamp")
+    return {row["table_name"]: row["version"] for row in rows}
+
+
+class StampedCache:
+    """A small per-worker map from a key to a value built from some tables, kept with the
+    versions of those tables it was built from (see `data_stamp`) and, if `max_age` is
+    given, for at most that many seconds.
+
+    `get(key, stamp)` gives the value only while every one of `tables` still has the
+    version it had when the value was `put`; otherwise None. Least recently used entries
+    go first when more than `size` are kept. Values are shared between requests, so they
+    must not be changed by whoever gets them."""
+
+    def __init__(self, tables: tuple[str, ...], size: int = 256, max_age: float | None = None):
+        self.tables = tables
+        self.size = size
+        self.max_age = max_age
+        self._entries: OrderedDict = OrderedDict()
+        self._building: dict = {}
+
+    def versions(self, stamp: dict[str, int]) -> tuple:
+        """The versions of this cache's tables in `stamp` (missing table: None)."""
+        return tuple(stamp.get(t) for t in self.tables)
+
+    def get(self, key, stamp: dict[str, int]):
+        entry = self._entries.get(key)
+        if entry is None:
+            return None
+        versions, made, value = entry
+        if versions != self.versions(stamp) or None in versions or (
+            self.max_age is not None and time.monotonic() - made > self.max_age
+        ):
+            del self._entries[key]
+            return None
+        self._entries.move_to_end(key)
+        return value
+
+    def put(self, key, stamp: dict[str, int], value) -> None:
+        self._entries[key] = (self.versions(stamp), time.monotonic(), value)
+        self._entries.move_to_end(key)
+        while len(self._entries) > self.size:
+            self._entries.popitem(last=False)
+
+    async def get_or_build(self, key, stamp: dict[str, int], build: Callable[[], Awaitable]):
+        """The kept value for `key`, or the one `build()` makes (then kept). Requests that
+        miss the same key at the same stamp while it is being built wait for that one
+        build instead of each building it again (32 users at a cold worker)."""
+        value = self.get(key, stamp)
+        if value is not None:
+            return value
+        flight = (key, self.versions(stamp))
+        pending = self._building.get(flight)
+        if pending is not None:
+            return await asyncio.shield(pending)
+        pending = self._building[flight] = asyncio.ensure_future(build())
+        try:
+            value = await asyncio.shield(pending)
+        finally:
+            self._building.pop(flight, None)
+        self.put(key, stamp, value)
+        return value
+
+    def clear(self) -> None:
+        self._entries.clear()

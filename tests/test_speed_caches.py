@@ -1,0 +1,177 @@
+"""The per-worker caches of issue 19 against a real database: the chiefs' dashboard is
+built once and kept while nothing it rests on changes, and is built afresh after every
+kind of write that changes what it holds — through each write path of the product, and
+from another process writing to the same database. Kept boards are per viewer scope."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+from intro import accounts, attendance, clock, dashboard, enrolment, hr_import, privacy
+from intro.db import data_stamp
+from intro.tables import (
+    Attendance,
+    Employment,
+    Enrolment,
+    Municipality,
+    Person,
+    Session,
+)
+from tests.conftest import BACKEND, login, post_form
+
+# Reads the date (dashboard periods, cohorts that ended): also run at every pinned day.
+pytestmark = pytest.mark.days
+
+SLAGELSE_CHIEF = "chef.slagelse@intro.example"
+NAESTVED_CHIEF = "chef.naestved@intro.example"
+
+
+async def _user(email: str) -> accounts.User:
+    person = await Person.select(Person.id).where(Person.email == email).first()
+    return await accounts.load_user(person["id"])
+
+
+async def _municipality(code: str) -> int:
+    return (await Municipality.select(Municipality.id).where(Municipality.code == code).first())["id"]
+
+
+async def _fresh(user: accounts.User) -> dashboard.Dashboard:
+    """The board as built from the database now, past any cache."""
+    today = clock.today()
+    filters = await dashboard.filters_for(user, {}, today)
+    return dashboard.build(await dashboard.load(filters, today))
+
+
+@pytest.fixture
+async def chief(demo_db):
+    dashboard._BOARDS.clear()
+    yield await _user(SLAGELSE_CHIEF)
+    dashboard._BOARDS.clear()
+
+
+async def test_the_board_is_kept_while_nothing_changes(chief):
+    first = await dashboard.dashboard_for(chief, {})
+    assert await dashboard.dashboard_for(chief, {}) is first
+    # A write to a table the board does not rest on keeps it.
+    await accounts.Person.update({Person.last_login_at: clock.now()}).where(Person.id == chief.id)
+    assert await dashboard.dashboard_for(chief, {}) is first
+
+
+async def test_boards_are_kept_per_viewer_scope(chief):
+    own = await dashboard.dashboard_for(chief, {})
+    other_chief = await _user(NAESTVED_CHIEF)
+    other = await dashboard.dashboard_for(other_chief, {})
+    assert other is not own
+    assert other.municipality_name != own.municipality_name
+    assert other == await _fresh(other_chief)
+    # Other filters are another board too.
+    narrowed = await dashboard.dashboard_for(chief, {"fra": str(clock.today().year - 1)})
+    assert narrowed is not own and narrowed.filters.year_from == clock.today().year - 1
+
+
+async def _write_hr_import(chief: accounts.User) -> None:
+    slagelse = await _municipality("330")
+    data = (
+        "Ansættelses-id;Navn;E-mail;Kommunekode;Stilling;Startdato;Slutdato\n"
+        f"CACHE-1;Cache Cirkus;cache.cirkus@slagelse.example;330;Jobkonsulent;{clock.today():%Y-%m-%d};\n"
+    ).encode()
+    import_id = await hr_import.store_upload(chief.id, slagelse, "ansatte.csv", data)
+    await hr_import.commit(chief.id, slagelse, import_id)
+
+
+async def _write_api(client) -> None:
+    assert (await login(client, SLAGELSE_CHIEF)).status_code == 303
+    response = await post_form(client, f"/municipalities/{await _municipality('330')}/api-tokens", {"name": "Løn"})
+    token = re.search(r'id="new-token"[^>]*value="(intro_[^"]+)"', response.text).group(1)
+    hire = {
+        "full_name": "Api Andersen", "email": "api.andersen@slagelse.example", "job_function": "Jobkonsulent",
+        "profile_code": "virksomhed", "start_date": f"{clock.today():%Y-%m-%d}",
+    }
+    put = await client.put("/api/v1/employments/HR-CACHE", json=hire, headers={"Authorization": f"Bearer {token}"})
+    assert put.status_code == 201, put.text
+
+
+async def _write_enrolment(chief: accounts.User) -> None:
+    """A coordinator withdraws one of Slagelse's enrolled participants (the queue moves up)."""
+    coordinator = await Person.select(Person.id).where(Person.email == "koordinator@intro.example").first()
+    enrolled = await Enrolment.select(Enrolment.id).where(
+        (Enrolment.status == "enrolled") & (Enrolment.municipality == await _municipality("330"))
+    ).first()
+    await enrolment.withdraw(coordinator["id"], enrolled["id"], "Skiftet job")
+
+
+async def _write_attendance(chief: accounts.User) -> None:
+    coordinator = await Person.select(Person.id).where(Person.email == "koordinator@intro.example").first()
+    marked = await Attendance.select(Attendance.session, Attendance.person, Attendance.status).where(
+        Attendance.session.status == "scheduled"
+    ).first()
+    session = await Session.select().where(Session.id == marked["session"]).first()
+    other = "absent" if marked["status"] == "present" else "present"
+    await attendance.mark(coordinator["id"], session, marked["person"], other)
+
+
+async def _write_anonymisation(chief: accounts.User) -> None:
+    today = clock.today()
+    rows = await Employment.select(Employment.person, Employment.end_date)
+    still = {r["person"] for r in rows if r["end_date"] is None or r["end_date"] >= today}
+    left = sorted({r["person"] for r in rows} - still)
+    await privacy.anonymise(None, left[0])
+
+
+@pytest.mark.parametrize("path", ["hr_import", "api", "enrolment", "attendance", "anonymisation"])
+async def test_every_write_path_makes_the_board_be_built_afresh(chief, demo_client, path):
+    before = await dashboard.dashboard_for(chief, {})
+    stamp = await data_stamp()
+    if path == "api":
+        await _write_api(demo_client)
+    else:
+        await globals()[f"_write_{path}"](chief)
+    assert dashboard._BOARDS.versions(await data_stamp()) != dashboard._BOARDS.versions(stamp)
+    after = await dashboard.dashboard_for(chief, {})
+    assert after is not before
+    assert after == await _fresh(chief)
+
+
+def _other_process_writes(sql: str) -> None:
+    """Run one statement from a separate Python process on the test database."""
+    from intro.tables import Employment
+
+    engine = Employment._meta.db
+    if BACKEND == "postgres":
+        script = textwrap.dedent(f"""
+            import asyncio, asyncpg
+            async def main():
+                c = await asyncpg.connect({engine.config["dsn"]!r})
+                await c.execute({sql!r})
+                await c.close()
+            asyncio.run(main())
+        """)
+    else:
+        script = textwrap.dedent(f"""
+            import sqlite3
+            c = sqlite3.connect({engine.path!r})
+            c.execute({sql!r})
+            c.commit()
+            c.close()
+        """)
+    subprocess.run([sys.executable, "-c", script], check=True)
+
+
+async def test_a_write_by_another_process_is_seen_by_the_next_request(chief):
+    before = await dashboard.dashboard_for(chief, {})
+    leavers = list(before.leavers)
+    # Another worker (here: another process) ends every current employment in Slagelse.
+    slagelse = await _municipality("330")
+    _other_process_writes(
+        f"UPDATE employment SET end_date = '{clock.today():%Y-%m-%d}', end_reason = 'resigned' "
+        f"WHERE municipality = {slagelse} AND end_date IS NULL"
+    )
+    after = await dashboard.dashboard_for(chief, {})
+    assert after is not before
+    assert after == await _fresh(chief)
+    assert after.leavers != leavers  # the figures moved, not only the object
