@@ -175,3 +175,71 @@ async def test_a_write_by_another_process_is_seen_by_the_next_request(chief):
     assert after is not before
     assert after == await _fresh(chief)
     assert after.leavers != leavers  # the figures moved, not only the object
+
+
+# --------------------------------------------------------------------------------------
+# Feeds: a poll answered from the worker's map still sees a revoked token or a lost role
+
+
+async def _polled_feed(client, email: str, kind: str, target: int | None) -> tuple[str, str, int]:
+    """A feed made by `email`, fetched until it is answered from this worker's map;
+    returns its path, its ETag and its owner's id."""
+    from intro import feeds
+
+    feeds._POLLED.clear()
+    owner = await _user(email)
+    path = f"/feeds/{await feeds.create_feed(owner, kind, target)}.ics"
+    etag = (await client.get(path)).headers["etag"]
+    assert (await client.get(path, headers={"If-None-Match": etag})).status_code == 304
+    assert (await client.get(path, headers={"If-None-Match": etag})).status_code == 304
+    assert len(feeds._POLLED._entries) == 1  # kept
+    return path, etag, owner.id
+
+
+async def _partnership_id() -> int:
+    from intro.tables import Partnership
+
+    return (await Partnership.select(Partnership.id).first())["id"]
+
+
+async def test_a_revoked_feed_is_gone_at_the_next_poll(demo_client):
+    from intro import feeds
+    from intro.tables import CalendarFeedToken
+
+    path, etag, owner = await _polled_feed(demo_client, "koordinator@intro.example", "partnership", await _partnership_id())
+    feed_id = (await CalendarFeedToken.select(CalendarFeedToken.id).where(CalendarFeedToken.owner == owner).first())["id"]
+    await feeds.revoke(await _user("koordinator@intro.example"), feed_id)
+    assert (await demo_client.get(path, headers={"If-None-Match": etag})).status_code == 404
+
+
+async def test_a_feed_revoked_by_another_process_is_gone_at_the_next_poll(demo_client):
+    path, etag, owner = await _polled_feed(demo_client, "deltager@intro.example", "person", None)
+    _other_process_writes(f"UPDATE calendar_feed_token SET revoked_at = CURRENT_TIMESTAMP WHERE owner = {owner}")
+    assert (await demo_client.get(path, headers={"If-None-Match": etag})).status_code == 404
+
+
+async def test_a_lost_role_closes_the_feed_at_the_next_poll(demo_client):
+    from intro.tables import RoleGrant
+
+    path, etag, owner = await _polled_feed(demo_client, "koordinator@intro.example", "partnership", await _partnership_id())
+    for grant in await RoleGrant.select(RoleGrant.id).where(
+        (RoleGrant.person == owner) & (RoleGrant.role == "coordinator")
+    ):
+        await accounts.revoke_role(None, grant["id"])
+    assert (await demo_client.get(path, headers={"If-None-Match": etag})).status_code == 404
+
+
+async def test_a_deactivated_owner_closes_the_feed_at_the_next_poll(demo_client):
+    path, etag, owner = await _polled_feed(demo_client, "deltager@intro.example", "person", None)
+    await accounts.set_active(None, owner, False)
+    assert (await demo_client.get(path, headers={"If-None-Match": etag})).status_code == 404
+
+
+async def test_a_moved_course_day_gives_the_feed_a_new_version_at_the_next_poll(demo_client):
+    path, etag, _owner = await _polled_feed(demo_client, "koordinator@intro.example", "partnership", await _partnership_id())
+    _other_process_writes(
+        "UPDATE session SET revision = revision + 1 WHERE id = (SELECT MIN(s.id) FROM session s "
+        f"JOIN cohort c ON c.id = s.cohort WHERE c.partnership = {await _partnership_id()} AND s.status = 'scheduled')"
+    )
+    moved = await demo_client.get(path, headers={"If-None-Match": etag})
+    assert moved.status_code == 200 and moved.headers["etag"] != etag
