@@ -243,3 +243,32 @@ async def test_a_moved_course_day_gives_the_feed_a_new_version_at_the_next_poll(
     )
     moved = await demo_client.get(path, headers={"If-None-Match": etag})
     assert moved.status_code == 200 and moved.headers["etag"] != etag
+
+
+# --------------------------------------------------------------------------------------
+# Hot queries built once
+
+
+async def test_a_prepared_query_gives_what_the_query_gives_for_each_value(demo_db):
+    from intro.db import Prepared
+    from intro.tables import PlanItem
+
+    calls = []
+
+    def build(person, status):
+        calls.append(1)
+        return PlanItem.select(PlanItem.id, PlanItem.title, PlanItem.due_date).where(
+            (PlanItem.person == person) & (PlanItem.status == status)
+        ).order_by(PlanItem.id)
+
+    prepared = Prepared(build, "person", "status")
+    people = [r["person"] for r in await PlanItem.select(PlanItem.person).distinct().order_by(PlanItem.person)][:3]
+    assert len(people) >= 2
+    for person in people:
+        for status in ("open", "done"):
+            assert await prepared.run(person=person, status=status) == await build(person, status)
+    assert len(calls) == 1 + 6  # built once for itself; the rest are the comparisons
+    first = Prepared(lambda id: PlanItem.select(PlanItem.title).where(PlanItem.id == id).limit(1), "id", first=True)
+    assert await first.run(id=-1) is None
+    item = await PlanItem.select(PlanItem.id, PlanItem.title).first()
+    assert await first.run(id=item["id"]) == {"title": item["title"]}
