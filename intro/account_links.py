@@ -31,7 +31,7 @@ from enum import StrEnum
 
 from intro import audit, clock, providers
 from intro.accounts import MIN_PASSWORD_LENGTH, normalise_email, set_password
-from intro.db import write_transaction
+from intro.db import insert_many, write_transaction
 from intro.errors import Invalid
 from intro.i18n import _
 from intro.settings import get_settings
@@ -194,27 +194,28 @@ async def invite_many(actor_id: int | None, person_ids: list[int]) -> list[int]:
     links, notices = [], []
     for person in people:
         nonce = secrets.token_urlsafe(24)
-        links.append(AccountLink(
-            person=person["id"], purpose=AccountLinkPurpose.invitation.value,
-            token_hash=token_hash(token_for(nonce)), created_at=now, created_by=actor_id, expires_at=expires_at,
-        ))
+        links.append({
+            "person": person["id"], "purpose": AccountLinkPurpose.invitation.value,
+            "token_hash": token_hash(token_for(nonce)), "created_at": now, "created_by": actor_id,
+            "expires_at": expires_at,
+        })
         has_provider = normalise_email(person["email"]).rpartition("@")[2] in domains
         subject, body = compose_invitation(
             person["full_name"], person["email"], placeholder(nonce), expires_at,
             provider_login=settings.base_url + "/login" if has_provider else None,
         )
-        notices.append(Notice(
-            recipient=person["id"], email=person["email"], subject=subject, body=body, session=None,
-            kind=NoticeKind.invitation.value, created_at=now, attempts=0, next_attempt_at=now,
-        ))
+        notices.append({
+            "recipient": person["id"], "email": person["email"], "subject": subject, "body": body, "session": None,
+            "kind": NoticeKind.invitation.value, "created_at": now, "attempts": 0, "next_attempt_at": now,
+        })
     ids = [p["id"] for p in people]
     async with write_transaction(Person._meta.db):
         for start in range(0, len(people), audit.BULK):
             await AccountLink.update({AccountLink.ended_at: now}).where(
                 AccountLink.person.is_in(ids[start : start + audit.BULK]) & AccountLink.ended_at.is_null()
             )
-            await AccountLink.insert(*links[start : start + audit.BULK])
-            await Notice.insert(*notices[start : start + audit.BULK])
+        await insert_many(AccountLink, links)
+        await insert_many(Notice, notices)
         await audit.record_many([(actor_id, "account_link.invitation", "person", i, {}) for i in ids])
     return ids
 

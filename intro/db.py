@@ -259,3 +259,57 @@ class Prepared:
         if self._first:
             return rows[0] if rows else None
         return rows
+
+
+# --------------------------------------------------------------------------------------
+# Many rows at once
+
+
+async def insert_many(table, rows: list[dict]) -> None:
+    """Insert `rows` (dicts by column name, all with the same keys) into `table` with one
+    prepared statement run for every row (executemany), bypassing the building of a
+    Piccolo object and query per row (about 0.3 ms each: 3 s for 10,000 rows).
+
+    Columns left out get their Piccolo default, as `Table(...)` would give them (a
+    timestamp default: now). JSON values are stored as JSON text. Joins the caller's
+    transaction, so the rows are written with the rest of the change or not at all (or
+    takes one of its own for these rows). Ids are not returned: read them back by a
+    unique key."""
+    import json
+
+    from piccolo.columns.column_types import JSON, JSONB
+    from piccolo.columns.defaults.base import Default
+
+    if not rows:
+        return
+    engine = table._meta.db
+    transaction = engine.current_transaction.get()
+    if transaction is None:
+        async with write_transaction(engine):
+            return await insert_many(table, rows)
+    given = list(rows[0])
+    by_name = {c._meta.name: c for c in table._meta.columns}
+    defaults = {}
+    for name, column in by_name.items():
+        if name not in given and column is not table._meta.primary_key:
+            value = column.get_default_value()
+            defaults[name] = value.python() if isinstance(value, Default) else value
+    names = given + list(defaults)
+    columns = [by_name[n] for n in names]
+    json_at = [i for i, c in enumerate(columns) if isinstance(c, (JSON, JSONB))]
+    quoted = ", ".join(f'"{c._meta.db_column_name}"' for c in columns)
+    if engine.engine_type == "postgres":
+        marks = ", ".join(f"${i + 1}" for i in range(len(names)))
+    else:
+        marks = ", ".join("?" for _ in names)
+    sql = f'INSERT INTO "{table._meta.tablename}" ({quoted}) VALUES ({marks})'
+    tail = tuple(defaults.values())
+    values = []
+    for row in rows:
+        value = [row[n] for n in given]
+        value.extend(tail)
+        for i in json_at:
+            if value[i] is not None and not isinstance(value[i], str):
+                value[i] = json.dumps(value[i])
+        values.append(value)
+    await transaction.connection.executemany(sql, values)

@@ -16,6 +16,7 @@ from datetime import date
 
 from intro import account_links, audit, clock
 from intro.accounts import EMAIL_PATTERN, normalise_email
+from intro.db import insert_many
 from intro.errors import Conflict, Invalid
 from intro.i18n import _
 from intro.inputs import employment_window, outside_window, text_problem
@@ -328,9 +329,9 @@ async def apply_records(
         if email not in people and email not in new_people:
             new_people[email] = record.full_name.strip()
     created_people: set[int] = set()
-    pending = [Person(email=e, full_name=n, password_hash=None) for e, n in new_people.items()]
-    for start in range(0, len(pending), audit.BULK):
-        for row in await Person.insert(*pending[start : start + audit.BULK]).returning(Person.id, Person.email):
+    await insert_many(Person, [{"email": e, "full_name": n, "password_hash": None} for e, n in new_people.items()])
+    for chunk in _chunks(list(new_people)):
+        for row in await Person.select(Person.id, Person.email).where(Person.email.is_in(chunk)):
             people[row["email"]] = row["id"]
             created_people.add(row["id"])
     await audit.record_many([
@@ -340,7 +341,7 @@ async def apply_records(
     names.update({people[e]: n for e, n in new_people.items()})
     lines: list[tuple] = []  # audit lines of what follows, in the order of the file
     new_employments: list[tuple[dict, int]] = []  # values, index of the audit line to fill in
-    new_grants: list[RoleGrant] = []
+    new_grants: list[dict] = []
     to_invite: list[int] = []
     for record in records:
         email = normalise_email(record.email)
@@ -392,9 +393,10 @@ async def apply_records(
                     {"source": source, **{k: f"{_shown_value(current[k])} → {_shown_value(v)}" for k, v in changed.items()}},
                 ))
         if _is_current(record, today) and (person_id, municipality) not in participant_grants:
-            new_grants.append(RoleGrant(
-                person=person_id, role=Role.participant.value, municipality=municipality, granted_by=actor_id,
-            ))
+            new_grants.append({
+                "person": person_id, "role": Role.participant.value, "municipality": municipality,
+                "granted_by": actor_id,
+            })
             participant_grants.add((person_id, municipality))
             lines.append((
                 actor_id, "role.grant", "person", person_id,
@@ -404,18 +406,17 @@ async def apply_records(
             # A new hire from HR data gets a link to set a password (issue 16).
             to_invite.append(person_id)
     ids: dict[tuple[int, str], int] = {}
-    rows = [Employment(**values) for values, _line in new_employments]
-    for start in range(0, len(rows), audit.BULK):
-        for row in await Employment.insert(*rows[start : start + audit.BULK]).returning(
-            Employment.id, Employment.municipality, Employment.external_ref
+    await insert_many(Employment, [values for values, _line in new_employments])
+    for chunk in _chunks(sorted({values["external_ref"] for values, _line in new_employments})):
+        for row in await Employment.select(Employment.id, Employment.municipality, Employment.external_ref).where(
+            Employment.external_ref.is_in(chunk)
         ):
             ids[(row["municipality"], row["external_ref"])] = row["id"]
     for values, line in new_employments:
         employment_id = ids[(values["municipality"], values["external_ref"])]
         applied.created.append(employment_id)
         lines[line] = (actor_id, "employment.create", "employment", employment_id, {"source": source, **_shown(values)})
-    for start in range(0, len(new_grants), audit.BULK):
-        await RoleGrant.insert(*new_grants[start : start + audit.BULK])
+    await insert_many(RoleGrant, new_grants)
     await audit.record_many(lines)
     await account_links.invite_many(actor_id, to_invite)
     return applied
