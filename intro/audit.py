@@ -9,6 +9,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from intro.db import insert_many
 from intro.i18n import _
 from intro.tables import AuditLog
 
@@ -142,6 +143,22 @@ async def record(
             details=details,
         )
     )
+
+
+async def record_many(lines: list[tuple[int | None, str, str, int | str | None, dict]]) -> None:
+    """Many lines at once, in the order given: (actor_id, action, object_type, object_id,
+    details) each, as `record` writes one. For bulk writes (an HR import of thousands of
+    rows); must run inside the writing transaction (`intro.db.insert_many`)."""
+    await insert_many(AuditLog, [
+        {
+            "actor": actor_id, "action": action, "object_type": object_type,
+            "object_id": "" if object_id is None else str(object_id), "details": details,
+        }
+        for actor_id, action, object_type, object_id, details in lines
+    ])
+
+
+BULK = 400  # rows per multi-row insert: inside SQLite's and PostgreSQL's parameter limits
 
 
 # --------------------------------------------------------------------------------------

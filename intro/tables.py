@@ -977,3 +977,41 @@ class ApiToken(Table):
     last_used_at = Timestamptz(null=True, default=None)
 
     api_token_name_not_blank = Check(_not_blank("name"))
+
+
+# --------------------------------------------------------------------------------------
+# Bookkeeping for caches
+
+
+# The tables whose every write moves their row in `data_stamp` (by triggers, made by
+# migration m0013): what the per-worker caches of the dashboard and the feeds are built
+# from. A table added to a cached view's inputs must be added here and to a migration.
+STAMPED_TABLES = (
+    "attendance",
+    "calendar_feed_token",
+    "catch_up_booking",
+    "cohort",
+    "employment",
+    "enrolment",
+    "module",
+    "municipality",
+    "partnership",
+    "partnership_member",
+    "person",
+    "plan_item",
+    "profile",
+    "role_grant",
+    "session",
+    "session_instructor",
+    "venue",
+)
+
+
+class DataStamp(Table):
+    """How often each table in STAMPED_TABLES has been written: database triggers add one
+    to `version` in the writing transaction itself (SQLite: per row; PostgreSQL: per
+    statement), whatever code path — or process — writes. A cache keeps what it built
+    with the versions it was built from and is stale as soon as one of them moved."""
+
+    table_name = Varchar(length=64, unique=True, null=False)
+    version = Integer(default=0, null=False)

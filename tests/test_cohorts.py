@@ -203,3 +203,36 @@ async def test_a_move_onto_a_holiday_and_a_double_booking_show_as_conflicts(demo
     await cohorts.change_session(1, session, cohort, dataclasses.replace(clash, override_reason="Lokalet deles"))
     listed = await timetables.partnership_conflicts(cohort["partnership"], since=clock.today())
     assert any(c["conflict"].kind == "venue_double" and c["session"]["id"] == session["id"] for c in listed)
+
+
+async def test_the_conflicts_page_sees_other_partnerships_days_in_our_venue_or_with_our_instructor(demo_db):
+    """Issue 19 reads the window in one query that keeps only the other partnerships' days
+    sharing a venue or an instructor with ours: both kinds must still be found, and a
+    day elsewhere with nobody of ours is not."""
+    ours = await Session.select().where(
+        (Session.status == "scheduled") & Session.venue.is_not_null() & (Session.starts_at > clock.now())
+    ).order_by(Session.starts_at).first()
+    cohort = await Cohort.select().where(Cohort.id == ours["cohort"]).first()
+    teacher = await SessionInstructor.select(SessionInstructor.person).where(SessionInstructor.session == ours["id"]).first()
+    assert teacher is not None
+    other = (await Partnership.insert(Partnership(name="Introsamarbejdet Syd")).returning(Partnership.id))[0]["id"]
+    theirs = (await Cohort.insert(Cohort(
+        partnership=other, curriculum_version=cohort["curriculum_version"], name="Hold Syd", status="active",
+        start_date=cohort["start_date"], capacity=10, day_start=time(9), day_end=time(15),
+    )).returning(Cohort.id))[0]["id"]
+    other_venue = await Venue.select(Venue.id).where(Venue.id != ours["venue"]).first()
+
+    async def their_day(n: int, venue: int) -> int:
+        return (await Session.insert(Session(
+            cohort=theirs, module=ours["module"], part=n, starts_at=ours["starts_at"], ends_at=ours["ends_at"],
+            venue=venue, status="scheduled", uid=f"syd-{n}@intro",
+        )).returning(Session.id))[0]["id"]
+
+    await their_day(1, ours["venue"])  # our room, same hours
+    same_teacher = await their_day(2, other_venue["id"])  # another room, our instructor
+    await SessionInstructor.insert(SessionInstructor(session=same_teacher, person=teacher["person"]))
+    await their_day(3, other_venue["id"])  # another room, nobody of ours: no clash with us
+    listed = await timetables.partnership_conflicts(cohort["partnership"], since=clock.today())
+    kinds = {c["conflict"].kind for c in listed if c["session"]["id"] == ours["id"] and c["conflict"].hard}
+    assert {"venue_double", "instructor_double"} <= kinds, kinds
+    assert all(c["session"]["id"] != same_teacher for c in listed)  # only our days are listed

@@ -17,7 +17,7 @@ from piccolo.query.functions.aggregate import Count, Max, Sum
 
 from intro import access, audit, clock
 from intro.calendars.ical import FeedDeadline, FeedEvent
-from intro.db import write_transaction
+from intro.db import StampedCache, data_stamp, write_transaction
 from intro.errors import Invalid, NotFound
 from intro.i18n import _
 from intro.people.accounts import User, load_user
@@ -240,9 +240,13 @@ async def _session_ids_for(feed: dict) -> list[int] | None:
     return None
 
 
-async def _feed_where(feed: dict):
+_NO_IDS = object()
+
+
+async def _feed_where(feed: dict, ids=_NO_IDS):
     """Which sessions a feed carries: its own, not proposals, and cancelled ones only for
-    60 days after the cancellation or the day itself."""
+    60 days after the cancellation or the day itself. `ids`: the feed's session ids
+    from `_session_ids_for` when already known (None: the feed filters by column)."""
     horizon = clock.now() - KEEP_CANCELLED
     where = (Session.status != SessionStatus.proposed.value) & (
         (Session.status == SessionStatus.scheduled.value)
@@ -252,8 +256,58 @@ async def _feed_where(feed: dict):
     own = _session_where(feed)
     if own is not None:
         return where & own
-    ids = await _session_ids_for(feed)
+    if ids is _NO_IDS:
+        ids = await _session_ids_for(feed)
     return where & Session.id.is_in(ids or [0])
+
+
+@dataclass(frozen=True)
+class Polled:
+    """A live feed as a poll needs it: its row, the session ids it carries (None: by
+    column), its calendar name, and its version (ETag, Last-Modified)."""
+
+    feed: dict
+    session_ids: list[int] | None
+    name: str
+    etag: str
+    last_modified: datetime
+
+
+# Live feeds by token hash, per worker. Everything a poll's answer rests on is stamped
+# (intro.tables.STAMPED_TABLES): the token (revoked, regenerated), its owner (deactivated,
+# a role lost), what the owner may see (memberships, cohorts, venues) and what the feed
+# holds (sessions, enrolments, bookings, deadlines). Any write there — in any worker —
+# makes the next poll resolve and check the token again. Kept at most a minute, because
+# the version also moves with time alone (a cancelled day leaving the 60-day window).
+_POLLED = StampedCache(
+    ("calendar_feed_token", "person", "role_grant", "partnership_member", "partnership", "municipality",
+     "cohort", "venue", "session", "session_instructor", "enrolment", "catch_up_booking", "plan_item"),
+    size=4096,
+    max_age=60.0,
+)
+
+
+async def poll(token: str) -> Polled | None:
+    """The live feed behind a token with its current version, as `resolve` decides (None:
+    unknown, revoked, owner deactivated or no longer allowed) — from this worker's map
+    when nothing it rests on was written since (one query), else resolved afresh."""
+    if not token or len(token) > 100:
+        return None
+    stamp = await data_stamp()
+    key = _hash(token)
+    polled = _POLLED.get(key, stamp)
+    if polled is not None:
+        return polled
+    found = await resolve(token)
+    if found is None:
+        return None
+    feed, _owner = found
+    ids = await _session_ids_for(feed) if _session_where(feed) is None else None
+    name = await feed_name(feed)
+    etag, last_modified = await feed_version(feed, await _feed_where(feed, ids), name)
+    polled = Polled(feed, ids, name, etag, last_modified)
+    _POLLED.put(key, stamp, polled)
+    return polled
 
 
 async def feed_sessions(feed: dict, where=None) -> list[dict]:

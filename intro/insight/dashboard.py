@@ -37,6 +37,7 @@ from datetime import UTC, date, datetime
 from piccolo.query.functions.aggregate import Max
 
 from intro import clock
+from intro.db import StampedCache, data_stamp
 from intro.errors import NotFound
 from intro.i18n import _
 from intro.inputs import parse_int
@@ -751,10 +752,27 @@ def build(loaded: Loaded) -> Dashboard:
     )
 
 
+# Built dashboards by (filters, day), per worker. The filters are those `filters_for`
+# allowed this chief, so they carry the viewer's scope (own municipality, partnership)
+# and a board is only ever handed to someone entitled to those very filters. Every table
+# `load` reads is stamped (intro.tables.STAMPED_TABLES), so a write anywhere — another
+# worker, an import, the API, anonymisation — makes the next request build afresh.
+_BOARDS = StampedCache(
+    ("attendance", "catch_up_booking", "cohort", "employment", "enrolment", "municipality",
+     "partnership", "partnership_member", "profile", "session"),
+    size=64,
+)
+
+
 async def dashboard_for(user: User, params: dict[str, str | None], today: date | None = None) -> Dashboard:
     today = today or clock.today()
     filters = await filters_for(user, params, today)
-    return build(await load(filters, today))
+    stamp = await data_stamp()  # read before loading: a write after it moves it for the next request
+
+    async def fresh() -> Dashboard:
+        return build(await load(filters, today))
+
+    return await _BOARDS.get_or_build((filters, today), stamp, fresh)
 
 
 # --------------------------------------------------------------------------------------

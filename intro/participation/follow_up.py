@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from intro import clock
+from intro.db import Prepared
 from intro.errors import Invalid, NotFound
 from intro.i18n import _
 from intro.participation.enrolment import mark_completed
@@ -85,6 +86,30 @@ _GRID_ATTENDANCE = (
 _GRID_BOOKINGS = (CatchUpBooking.person, CatchUpBooking.session.module.code.as_alias("code"))
 
 
+# The grid's and the participant's own progress queries that do not depend on how many
+# people there are: built once (intro.db.Prepared, issue 19).
+_GRID_ENROLMENTS = Prepared(
+    lambda cohort: Enrolment.select(*_GRID_ENROLMENT).where(
+        (Enrolment.cohort == cohort) & Enrolment.status.is_in(["enrolled", "completed"])
+    ),
+    "cohort",
+)
+_GRID_COHORT_MODULES = Prepared(lambda cohort: CohortModule.select(*_GRID_MODULES).where(CohortModule.cohort == cohort), "cohort")
+_GRID_SESSIONS = Prepared(
+    lambda cohort: Session.select(Session.id, Session.module, Session.part, Session.ends_at).where(
+        (Session.cohort == cohort) & (Session.status == SessionStatus.scheduled.value)
+    ),
+    "cohort",
+)
+_OWN_COHORTS = Prepared(
+    lambda person: Enrolment.select(Enrolment.cohort).where(
+        (Enrolment.person == person) & Enrolment.status.is_in(["enrolled", "completed"])
+    ),
+    "person",
+)
+_COHORT = Prepared(lambda id: Cohort.select().where(Cohort.id == id).limit(1), "id", first=True)
+
+
 async def cohort_grid(
     cohort: dict, municipality_ids: set[int] | None = None, person_id: int | None = None
 ) -> dict:
@@ -93,18 +118,16 @@ async def cohort_grid(
     behind. The participant's own page uses the same rows, so both always agree."""
     today = clock.today()
     now = clock.now()
-    enrolments = await Enrolment.select(*_GRID_ENROLMENT).where((Enrolment.cohort == cohort["id"]) & Enrolment.status.is_in(["enrolled", "completed"]))
+    enrolments = await _GRID_ENROLMENTS.run(cohort=cohort["id"])
     if municipality_ids is not None:
         enrolments = [e for e in enrolments if e["municipality"] in municipality_ids]
     if person_id is not None:
         enrolments = [e for e in enrolments if e["person"] == person_id]
     enrolments.sort(key=lambda e: e["full_name"])
-    modules = await CohortModule.select(*_GRID_MODULES).where(CohortModule.cohort == cohort["id"])
+    modules = await _GRID_COHORT_MODULES.run(cohort=cohort["id"])
     modules.sort(key=lambda m: (m["position"], m["code"]))
     people = [e["person"] for e in enrolments]
-    sessions = await Session.select(Session.id, Session.module, Session.part, Session.ends_at).where(
-        (Session.cohort == cohort["id"]) & (Session.status == SessionStatus.scheduled.value)
-    )
+    sessions = await _GRID_SESSIONS.run(cohort=cohort["id"])
     marks: dict[tuple[int, int], str] = {}
     elsewhere: dict[int, dict[str, set[int]]] = defaultdict(lambda: defaultdict(set))
     booked: dict[int, set[str]] = defaultdict(set)
@@ -200,10 +223,8 @@ def ranked_behind(rows: list[dict]) -> list[dict]:
 async def own_progress(person_id: int) -> list[ModuleState]:
     """A participant's modules across the cohorts they are (or were) on to the end."""
     states: list[ModuleState] = []
-    for e in await Enrolment.select(Enrolment.cohort).where(
-        (Enrolment.person == person_id) & Enrolment.status.is_in(["enrolled", "completed"])
-    ):
-        cohort = await Cohort.select().where(Cohort.id == e["cohort"]).first()
+    for e in await _OWN_COHORTS.run(person=person_id):
+        cohort = await _COHORT.run(id=e["cohort"])
         grid = await cohort_grid(cohort, person_id=person_id)
         for row in grid["rows"]:
             states.extend(row["states"])

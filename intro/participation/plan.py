@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 from intro import clock
-from intro.db import write_transaction
+from intro.db import Prepared, write_transaction
 from intro.tables import (
     CatchUpBooking,
     CohortModule,
@@ -309,9 +309,18 @@ _PLAN_COLUMNS = (
 )
 
 
+# The participant's plan is read on /plan and the start page: built once (issue 19).
+_PLAN_ITEMS = Prepared(
+    lambda person: PlanItem.select(*_PLAN_COLUMNS).where(
+        (PlanItem.person == person) & (PlanItem.status != PlanItemStatus.dropped.value)
+    ),
+    "person",
+)
+
+
 async def plan_items(person_id: int) -> list[dict]:
     """The person's plan with everything the page shows about each item."""
-    items = await PlanItem.select(*_PLAN_COLUMNS).where((PlanItem.person == person_id) & (PlanItem.status != PlanItemStatus.dropped.value))
+    items = await _PLAN_ITEMS.run(person=person_id)
     items.sort(key=lambda i: (i["due_date"] or date.max, i["kind"] != "session", i["id"]))
     return items
 

@@ -30,7 +30,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 
 from intro import audit, clock
-from intro.db import write_transaction
+from intro.db import insert_many, write_transaction
 from intro.errors import Invalid
 from intro.i18n import _
 from intro.people import providers
@@ -165,6 +165,60 @@ def compose_reset(full_name: str, link: str, expires_at: datetime) -> tuple[str,
 
 
 _LIVE_NOW = lambda now: AccountLink.ended_at.is_null() & (AccountLink.expires_at > now)  # noqa: E731
+
+
+async def invite_many(actor_id: int | None, person_ids: list[int]) -> list[int]:
+    """`invite_if_needed` for many people at once (an HR import of thousands of new
+    hires): the same rule and the same rows (link, e-mail in the outbox, audit line),
+    read and written in a fixed number of bulk queries per few hundred people. Joins the
+    caller's transaction. Returns the ids of the people invited."""
+    now = clock.now()
+    people = []
+    for start in range(0, len(person_ids), audit.BULK):
+        chunk = person_ids[start : start + audit.BULK]
+        rows = await Person.select(
+            Person.id, Person.email, Person.full_name, Person.is_active, Person.password_hash, Person.last_login_at
+        ).where(Person.id.is_in(chunk))
+        live = {
+            r["person"]
+            for r in await AccountLink.select(AccountLink.person).where(AccountLink.person.is_in(chunk) & _LIVE_NOW(now))
+        }
+        people += [
+            p for p in rows
+            if p["is_active"] and p["password_hash"] is None and not has_signed_in(p) and p["id"] not in live
+        ]
+    if not people:
+        return []
+    settings = get_settings()
+    expires_at = now + timedelta(days=settings.invitation_days)
+    domains = {d for p in await providers.all_providers() for d in p.allowed_domains}
+    links, notices = [], []
+    for person in people:
+        nonce = secrets.token_urlsafe(24)
+        links.append({
+            "person": person["id"], "purpose": AccountLinkPurpose.invitation.value,
+            "token_hash": token_hash(token_for(nonce)), "created_at": now, "created_by": actor_id,
+            "expires_at": expires_at,
+        })
+        has_provider = normalise_email(person["email"]).rpartition("@")[2] in domains
+        subject, body = compose_invitation(
+            person["full_name"], person["email"], placeholder(nonce), expires_at,
+            provider_login=settings.base_url + "/login" if has_provider else None,
+        )
+        notices.append({
+            "recipient": person["id"], "email": person["email"], "subject": subject, "body": body, "session": None,
+            "kind": NoticeKind.invitation.value, "created_at": now, "attempts": 0, "next_attempt_at": now,
+        })
+    ids = [p["id"] for p in people]
+    async with write_transaction(Person._meta.db):
+        for start in range(0, len(people), audit.BULK):
+            await AccountLink.update({AccountLink.ended_at: now}).where(
+                AccountLink.person.is_in(ids[start : start + audit.BULK]) & AccountLink.ended_at.is_null()
+            )
+        await insert_many(AccountLink, links)
+        await insert_many(Notice, notices)
+        await audit.record_many([(actor_id, "account_link.invitation", "person", i, {}) for i in ids])
+    return ids
 
 
 async def _issue(person: dict, purpose: AccountLinkPurpose, actor_id: int | None) -> int:

@@ -13,7 +13,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from piccolo.columns.combination import WhereRaw
 
 from intro import audit, clock
-from intro.db import write_transaction
+from intro.db import Prepared, write_transaction
 from intro.errors import Invalid, NotFound
 from intro.i18n import _
 from intro.settings import get_settings
@@ -200,18 +200,27 @@ _SESSION_COLUMNS = (
 )
 
 
+# Read on every signed-in request: built once (intro.db.Prepared).
+_SESSION_USER = Prepared(
+    lambda token_hash, now: LoginSession.select(*_SESSION_COLUMNS)
+    .where((LoginSession.token_hash == token_hash) & (LoginSession.expires_at > now))
+    .limit(1),
+    "token_hash", "now", first=True,
+)
+_GRANTS = Prepared(
+    lambda person: RoleGrant.select(RoleGrant.role, RoleGrant.municipality, RoleGrant.partnership).where(
+        RoleGrant.person == person
+    ),
+    "person",
+)
+
+
 async def user_for_session(token: str | None) -> User | None:
     """The user a session cookie belongs to, or None if it is unknown, expired or the
     person has been deactivated."""
     if not token or len(token) > 200:
         return None
-    row = (
-        await LoginSession.select(*_SESSION_COLUMNS)
-        .where(
-            (LoginSession.token_hash == _token_hash(token)) & (LoginSession.expires_at > clock.now())
-        )
-        .first()
-    )
+    row = await _SESSION_USER.run(token_hash=_token_hash(token), now=clock.now())
     if not row or not row["person.is_active"]:
         return None
     return await load_user(row["person.id"], row["person.email"], row["person.full_name"])
@@ -225,9 +234,7 @@ async def load_user(person_id: int, email: str | None = None, full_name: str | N
         if person is None:
             raise NotFound()
         email, full_name = person["email"], person["full_name"]
-    grants = await RoleGrant.select(
-        RoleGrant.role, RoleGrant.municipality, RoleGrant.partnership
-    ).where(RoleGrant.person == person_id)
+    grants = await _GRANTS.run(person=person_id)
     return User(
         id=person_id,
         email=email,

@@ -32,6 +32,7 @@ from intro.tables import (
     Municipality,
     RoleGrant,
     Session,
+    SessionInstructor,
     SessionStatus,
     Venue,
 )
@@ -67,28 +68,42 @@ async def partnership_conflicts(partnership_id: int, since: date | None = None) 
     with the same instructors."""
     since = since or clock.today()
     start = local_instant(since, time(0))
-    rows = await Session.select(
+
+    def in_window(session):
+        return (
+            session.status.is_in(ACTIVE_SESSION)
+            & (session.ends_at > start)
+            # A course day lasts at most a day: this lets the index on starts_at skip the
+            # years of past days instead of reading every session in the country.
+            & (session.starts_at > start - timedelta(days=1))
+        )
+
+    # One query for the window (issue 19): our days, and the other partnerships' days
+    # that share a venue or an instructor with one of ours — the only ones that can
+    # clash with ours — rather than every day in the country and sorting them out here.
+    our_cohorts = Cohort.select(Cohort.id).where(Cohort.partnership == partnership_id)
+    ours_in_window = in_window(Session) & Session.cohort.is_in(our_cohorts)
+    our_teachers = SessionInstructor.select(SessionInstructor.person).where(
+        SessionInstructor.session.is_in(Session.select(Session.id).where(ours_in_window))
+    )
+    relevant = await Session.select(
         Session.id, Session.cohort, Session.module, Session.starts_at, Session.ends_at, Session.venue,
         Session.module.code.as_alias("code"), Session.cohort.partnership.as_alias("partnership"),
         Session.cohort.capacity.as_alias("capacity"), Session.cohort.name.as_alias("cohort_name"),
         Session.override_reason,
     ).where(
-        Session.status.is_in(ACTIVE_SESSION)
-        & (Session.ends_at > start)
-        # A course day lasts at most a day: this lets the index on starts_at skip the
-        # years of past days instead of reading every session in the country.
-        & (Session.starts_at > start - timedelta(days=1))
+        in_window(Session) & (
+            Session.cohort.is_in(our_cohorts)
+            | Session.venue.is_in(Session.select(Session.venue).where(ours_in_window & Session.venue.is_not_null()))
+            | Session.id.is_in(
+                SessionInstructor.select(SessionInstructor.session).where(SessionInstructor.person.is_in(our_teachers))
+            )
+        )
     )
-    ours = [r for r in rows if r["partnership"] == partnership_id]
+    ours = [r for r in relevant if r["partnership"] == partnership_id]
     if not ours:
         return []
-    teachers = await _instructors_of([r["id"] for r in rows])
-    our_venues = {r["venue"] for r in ours if r["venue"]}
-    our_teachers = {t for r in ours for t in teachers[r["id"]]}
-    relevant = [
-        r for r in rows
-        if r["partnership"] == partnership_id or r["venue"] in our_venues or teachers[r["id"]] & our_teachers
-    ]
+    teachers = await _instructors_of([r["id"] for r in relevant])
     module_ids = sorted({r["module"] for r in relevant})
     prerequisites: dict[int, set[int]] = defaultdict(set)
     for p in await ModulePrerequisite.select().where(ModulePrerequisite.module.is_in(module_ids or [0])):

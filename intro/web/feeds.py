@@ -67,15 +67,11 @@ def _not_modified(request: Request, etag: str, last_modified) -> bool:
 
 @route("/feeds/{name:str}", http_method=["GET", "HEAD"], opt={"public": True}, name="feed", cache=False)
 async def feed(request: Request, name: FromPath[str]) -> Response:
-    token = name.removesuffix(".ics")
-    found = await feeds.resolve(token)
-    if found is None:
+    polled = await feeds.poll(name.removesuffix(".ics"))
+    if polled is None:
         return Response("Kalenderen findes ikke.", status_code=404, media_type="text/plain",
                         headers={"Cache-Control": "no-store"})
-    row, _owner = found
-    where = await feeds._feed_where(row)
-    name = await feeds.feed_name(row)
-    etag, last_modified = await feeds.feed_version(row, where, name)
+    row, name, etag, last_modified = polled.feed, polled.name, polled.etag, polled.last_modified
     headers = {
         "ETag": etag,
         "Last-Modified": format_datetime(last_modified.replace(microsecond=0), usegmt=True),
@@ -87,7 +83,7 @@ async def feed(request: Request, name: FromPath[str]) -> Response:
     built = _BUILT.get((row["id"], etag))
     if built is None:
         # Not built by this worker for this version yet: load, build and keep it.
-        sessions = await feeds.feed_sessions(row, where)
+        sessions = await feeds.feed_sessions(row, await feeds._feed_where(row, polled.session_ids))
         deadlines = await feeds.feed_deadlines(row)
         built = _cached_build(
             (row["id"], etag),

@@ -3,6 +3,8 @@ wrk, against a bare route served by the same server in the same run.
 
     make bench                                   # SQLite, then PostgreSQL if it answers
     .venv/bin/python tests/benchmarks/bench_suite.py --only sqlite --seconds 5 --scale 0.2
+    .venv/bin/python tests/benchmarks/bench_suite.py --only sqlite --cases dashboard,feeds \
+        --db /tmp/national.sqlite             # a subset; the SQLite file is filled once and kept
 
 For each database: a fresh one, migrated and filled with `app.py demo-national --seed 1`
 (98 municipalities, ten years, ~30,000 hires at scale 1.0); the server started as in
@@ -198,7 +200,12 @@ def wrk(url: str, connections: int, seconds: int, script: Path, cookie: str = ""
 def run(name: str, database: dict[str, str], args, script: Path) -> dict:
     work = Path(tempfile.mkdtemp(prefix="intro-bench-"))
     print(f"\n== {name} ==", flush=True)
-    print(f"national data set (scale {args.scale}): made in {fill(database, args.scale):.0f} s", flush=True)
+    kept = database.get("INTRO_DB")
+    if args.db and kept and Path(kept).exists():
+        subprocess.run([sys.executable, "app.py", "migrate"], cwd=ROOT, env=environment(database), check=True, capture_output=True)
+        print(f"national data set: reusing {kept} (migrated)", flush=True)
+    else:
+        print(f"national data set (scale {args.scale}): made in {fill(database, args.scale):.0f} s", flush=True)
     process, base = serve(database, work / "server.log")
     try:
         participant = sign_in(base, f"deltager.{PARTNERSHIP_SLUG}@national.example")
@@ -222,8 +229,11 @@ def run(name: str, database: dict[str, str], args, script: Path) -> dict:
             ("partnership feed, cold", partnership_feed, "", ""),
             ("partnership feed, 304", partnership_feed, "", etags[partnership_feed]),
         ]
+        if args.cases:
+            wanted = {c.strip() for c in args.cases.split(",") if c.strip()}
+            cases = [c for c in cases if c is cases[0] or any(w in c[0] for w in wanted)]
         rows = []
-        for connections in (1, 32):
+        for connections in (int(u) for u in args.users.split(",")):
             bare_rps = None
             for title, path, cookie, etag in cases:
                 result = wrk(f"{base}{path}", connections, args.seconds, script, cookie, etag)
@@ -290,6 +300,13 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=8)
     parser.add_argument("--pg", default=os.environ.get("INTRO_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres"))
     parser.add_argument("--only", choices=["sqlite", "postgres"])
+    parser.add_argument(
+        "--cases", default="",
+        help="comma-separated words picking cases by title (plan, progress, conflicts, dashboard, feed, 304); "
+        "the bare route always runs",
+    )
+    parser.add_argument("--users", default="1,32", help="concurrencies to run, comma-separated")
+    parser.add_argument("--db", default="", help="SQLite file to fill once and reuse on later runs")
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is needed: apt-get install wrk")
@@ -299,7 +316,7 @@ def main() -> None:
     previous = previous_results()
     results = []
     if args.only != "postgres":
-        results.append(run("SQLite", {"INTRO_DB": str(work / "national.sqlite")}, args, script))
+        results.append(run("SQLite", {"INTRO_DB": args.db or str(work / "national.sqlite")}, args, script))
     if args.only != "sqlite":
         if postgres_answers(args.pg):
             name = f"intro_bench_{os.getpid()}"

@@ -1,0 +1,278 @@
+"""The per-worker caches of issue 19 against a real database: the chiefs' dashboard is
+built once and kept while nothing it rests on changes, and is built afresh after every
+kind of write that changes what it holds — through each write path of the product, and
+from another process writing to the same database. Kept boards are per viewer scope."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+from intro import clock
+from intro.db import data_stamp
+from intro.hr import imports as hr_import
+from intro.insight import dashboard
+from intro.participation import attendance, enrolment
+from intro.people import accounts, privacy
+from intro.tables import (
+    Attendance,
+    Employment,
+    Enrolment,
+    Municipality,
+    Person,
+    Session,
+)
+from tests.conftest import BACKEND, login, post_form
+
+# Reads the date (dashboard periods, cohorts that ended): also run at every pinned day.
+pytestmark = pytest.mark.days
+
+SLAGELSE_CHIEF = "chef.slagelse@intro.example"
+NAESTVED_CHIEF = "chef.naestved@intro.example"
+
+
+async def _user(email: str) -> accounts.User:
+    person = await Person.select(Person.id).where(Person.email == email).first()
+    return await accounts.load_user(person["id"])
+
+
+async def _municipality(code: str) -> int:
+    return (await Municipality.select(Municipality.id).where(Municipality.code == code).first())["id"]
+
+
+async def _fresh(user: accounts.User) -> dashboard.Dashboard:
+    """The board as built from the database now, past any cache."""
+    today = clock.today()
+    filters = await dashboard.filters_for(user, {}, today)
+    return dashboard.build(await dashboard.load(filters, today))
+
+
+@pytest.fixture
+async def chief(demo_db):
+    dashboard._BOARDS.clear()
+    yield await _user(SLAGELSE_CHIEF)
+    dashboard._BOARDS.clear()
+
+
+async def test_the_board_is_kept_while_nothing_changes(chief):
+    first = await dashboard.dashboard_for(chief, {})
+    assert await dashboard.dashboard_for(chief, {}) is first
+    # A write to a table the board does not rest on keeps it.
+    await accounts.Person.update({Person.last_login_at: clock.now()}).where(Person.id == chief.id)
+    assert await dashboard.dashboard_for(chief, {}) is first
+
+
+async def test_boards_are_kept_per_viewer_scope(chief):
+    own = await dashboard.dashboard_for(chief, {})
+    other_chief = await _user(NAESTVED_CHIEF)
+    other = await dashboard.dashboard_for(other_chief, {})
+    assert other is not own
+    assert other.municipality_name != own.municipality_name
+    assert other == await _fresh(other_chief)
+    # Other filters are another board too.
+    narrowed = await dashboard.dashboard_for(chief, {"fra": str(clock.today().year - 1)})
+    assert narrowed is not own and narrowed.filters.year_from == clock.today().year - 1
+
+
+async def _write_hr_import(chief: accounts.User) -> None:
+    slagelse = await _municipality("330")
+    data = (
+        "Ansættelses-id;Navn;E-mail;Kommunekode;Stilling;Startdato;Slutdato\n"
+        f"CACHE-1;Cache Cirkus;cache.cirkus@slagelse.example;330;Jobkonsulent;{clock.today():%Y-%m-%d};\n"
+    ).encode()
+    import_id = await hr_import.store_upload(chief.id, slagelse, "ansatte.csv", data)
+    await hr_import.commit(chief.id, slagelse, import_id)
+
+
+async def _write_api(client) -> None:
+    assert (await login(client, SLAGELSE_CHIEF)).status_code == 303
+    response = await post_form(client, f"/municipalities/{await _municipality('330')}/api-tokens", {"name": "Løn"})
+    token = re.search(r'id="new-token"[^>]*value="(intro_[^"]+)"', response.text).group(1)
+    hire = {
+        "full_name": "Api Andersen", "email": "api.andersen@slagelse.example", "job_function": "Jobkonsulent",
+        "profile_code": "virksomhed", "start_date": f"{clock.today():%Y-%m-%d}",
+    }
+    put = await client.put("/api/v1/employments/HR-CACHE", json=hire, headers={"Authorization": f"Bearer {token}"})
+    assert put.status_code == 201, put.text
+
+
+async def _write_enrolment(chief: accounts.User) -> None:
+    """A coordinator withdraws one of Slagelse's enrolled participants (the queue moves up)."""
+    coordinator = await Person.select(Person.id).where(Person.email == "koordinator@intro.example").first()
+    enrolled = await Enrolment.select(Enrolment.id).where(
+        (Enrolment.status == "enrolled") & (Enrolment.municipality == await _municipality("330"))
+    ).first()
+    await enrolment.withdraw(coordinator["id"], enrolled["id"], "Skiftet job")
+
+
+async def _write_attendance(chief: accounts.User) -> None:
+    coordinator = await Person.select(Person.id).where(Person.email == "koordinator@intro.example").first()
+    marked = await Attendance.select(Attendance.session, Attendance.person, Attendance.status).where(
+        Attendance.session.status == "scheduled"
+    ).first()
+    session = await Session.select().where(Session.id == marked["session"]).first()
+    other = "absent" if marked["status"] == "present" else "present"
+    await attendance.mark(coordinator["id"], session, marked["person"], other)
+
+
+async def _write_anonymisation(chief: accounts.User) -> None:
+    today = clock.today()
+    rows = await Employment.select(Employment.person, Employment.end_date)
+    still = {r["person"] for r in rows if r["end_date"] is None or r["end_date"] >= today}
+    left = sorted({r["person"] for r in rows} - still)
+    await privacy.anonymise(None, left[0])
+
+
+@pytest.mark.parametrize("path", ["hr_import", "api", "enrolment", "attendance", "anonymisation"])
+async def test_every_write_path_makes_the_board_be_built_afresh(chief, demo_client, path):
+    before = await dashboard.dashboard_for(chief, {})
+    stamp = await data_stamp()
+    if path == "api":
+        await _write_api(demo_client)
+    else:
+        await globals()[f"_write_{path}"](chief)
+    assert dashboard._BOARDS.versions(await data_stamp()) != dashboard._BOARDS.versions(stamp)
+    after = await dashboard.dashboard_for(chief, {})
+    assert after is not before
+    assert after == await _fresh(chief)
+
+
+def _other_process_writes(sql: str) -> None:
+    """Run one statement from a separate Python process on the test database."""
+    from intro.tables import Employment
+
+    engine = Employment._meta.db
+    if BACKEND == "postgres":
+        script = textwrap.dedent(f"""
+            import asyncio, asyncpg
+            async def main():
+                c = await asyncpg.connect({engine.config["dsn"]!r})
+                await c.execute({sql!r})
+                await c.close()
+            asyncio.run(main())
+        """)
+    else:
+        script = textwrap.dedent(f"""
+            import sqlite3
+            c = sqlite3.connect({engine.path!r})
+            c.execute({sql!r})
+            c.commit()
+            c.close()
+        """)
+    subprocess.run([sys.executable, "-c", script], check=True)
+
+
+async def test_a_write_by_another_process_is_seen_by_the_next_request(chief):
+    before = await dashboard.dashboard_for(chief, {})
+    leavers = list(before.leavers)
+    # Another worker (here: another process) ends every current employment in Slagelse.
+    slagelse = await _municipality("330")
+    _other_process_writes(
+        f"UPDATE employment SET end_date = '{clock.today():%Y-%m-%d}', end_reason = 'resigned' "
+        f"WHERE municipality = {slagelse} AND end_date IS NULL"
+    )
+    after = await dashboard.dashboard_for(chief, {})
+    assert after is not before
+    assert after == await _fresh(chief)
+    assert after.leavers != leavers  # the figures moved, not only the object
+
+
+# --------------------------------------------------------------------------------------
+# Feeds: a poll answered from the worker's map still sees a revoked token or a lost role
+
+
+async def _polled_feed(client, email: str, kind: str, target: int | None) -> tuple[str, str, int]:
+    """A feed made by `email`, fetched until it is answered from this worker's map;
+    returns its path, its ETag and its owner's id."""
+    from intro.calendars import feeds
+
+    feeds._POLLED.clear()
+    owner = await _user(email)
+    path = f"/feeds/{await feeds.create_feed(owner, kind, target)}.ics"
+    etag = (await client.get(path)).headers["etag"]
+    assert (await client.get(path, headers={"If-None-Match": etag})).status_code == 304
+    assert (await client.get(path, headers={"If-None-Match": etag})).status_code == 304
+    assert len(feeds._POLLED._entries) == 1  # kept
+    return path, etag, owner.id
+
+
+async def _partnership_id() -> int:
+    from intro.tables import Partnership
+
+    return (await Partnership.select(Partnership.id).first())["id"]
+
+
+async def test_a_revoked_feed_is_gone_at_the_next_poll(demo_client):
+    from intro.calendars import feeds
+    from intro.tables import CalendarFeedToken
+
+    path, etag, owner = await _polled_feed(demo_client, "koordinator@intro.example", "partnership", await _partnership_id())
+    feed_id = (await CalendarFeedToken.select(CalendarFeedToken.id).where(CalendarFeedToken.owner == owner).first())["id"]
+    await feeds.revoke(await _user("koordinator@intro.example"), feed_id)
+    assert (await demo_client.get(path, headers={"If-None-Match": etag})).status_code == 404
+
+
+async def test_a_feed_revoked_by_another_process_is_gone_at_the_next_poll(demo_client):
+    path, etag, owner = await _polled_feed(demo_client, "deltager@intro.example", "person", None)
+    _other_process_writes(f"UPDATE calendar_feed_token SET revoked_at = CURRENT_TIMESTAMP WHERE owner = {owner}")
+    assert (await demo_client.get(path, headers={"If-None-Match": etag})).status_code == 404
+
+
+async def test_a_lost_role_closes_the_feed_at_the_next_poll(demo_client):
+    from intro.tables import RoleGrant
+
+    path, etag, owner = await _polled_feed(demo_client, "koordinator@intro.example", "partnership", await _partnership_id())
+    for grant in await RoleGrant.select(RoleGrant.id).where(
+        (RoleGrant.person == owner) & (RoleGrant.role == "coordinator")
+    ):
+        await accounts.revoke_role(None, grant["id"])
+    assert (await demo_client.get(path, headers={"If-None-Match": etag})).status_code == 404
+
+
+async def test_a_deactivated_owner_closes_the_feed_at_the_next_poll(demo_client):
+    path, etag, owner = await _polled_feed(demo_client, "deltager@intro.example", "person", None)
+    await accounts.set_active(None, owner, False)
+    assert (await demo_client.get(path, headers={"If-None-Match": etag})).status_code == 404
+
+
+async def test_a_moved_course_day_gives_the_feed_a_new_version_at_the_next_poll(demo_client):
+    path, etag, _owner = await _polled_feed(demo_client, "koordinator@intro.example", "partnership", await _partnership_id())
+    _other_process_writes(
+        "UPDATE session SET revision = revision + 1 WHERE id = (SELECT MIN(s.id) FROM session s "
+        f"JOIN cohort c ON c.id = s.cohort WHERE c.partnership = {await _partnership_id()} AND s.status = 'scheduled')"
+    )
+    moved = await demo_client.get(path, headers={"If-None-Match": etag})
+    assert moved.status_code == 200 and moved.headers["etag"] != etag
+
+
+# --------------------------------------------------------------------------------------
+# Hot queries built once
+
+
+async def test_a_prepared_query_gives_what_the_query_gives_for_each_value(demo_db):
+    from intro.db import Prepared
+    from intro.tables import PlanItem
+
+    calls = []
+
+    def build(person, status):
+        calls.append(1)
+        return PlanItem.select(PlanItem.id, PlanItem.title, PlanItem.due_date).where(
+            (PlanItem.person == person) & (PlanItem.status == status)
+        ).order_by(PlanItem.id)
+
+    prepared = Prepared(build, "person", "status")
+    people = [r["person"] for r in await PlanItem.select(PlanItem.person).distinct().order_by(PlanItem.person)][:3]
+    assert len(people) >= 2
+    for person in people:
+        for status in ("open", "done"):
+            assert await prepared.run(person=person, status=status) == await build(person, status)
+    assert len(calls) == 1 + 6  # built once for itself; the rest are the comparisons
+    first = Prepared(lambda id: PlanItem.select(PlanItem.title).where(PlanItem.id == id).limit(1), "id", first=True)
+    assert await first.run(id=-1) is None
+    item = await PlanItem.select(PlanItem.id, PlanItem.title).first()
+    assert await first.run(id=item["id"]) == {"title": item["title"]}
