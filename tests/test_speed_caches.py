@@ -25,6 +25,7 @@ from intro.tables import (
     Municipality,
     Person,
     Session,
+    Venue,
 )
 from tests.conftest import BACKEND, login, post_form
 
@@ -276,3 +277,40 @@ async def test_a_prepared_query_gives_what_the_query_gives_for_each_value(demo_d
     assert await first.run(id=-1) is None
     item = await PlanItem.select(PlanItem.id, PlanItem.title).first()
     assert await first.run(id=item["id"]) == {"title": item["title"]}
+
+
+@pytest.mark.skipif(BACKEND != "postgres", reason="the counters' locks are PostgreSQL's; SQLite has one writer")
+async def test_two_writers_of_two_stamped_tables_in_opposite_order_do_not_deadlock(demo_db):
+    """Each writer changes its own rows of two counted tables, in opposite order. With the
+    counters taken per statement, each would hold one table's counter and wait for the
+    other's: PostgreSQL would abort one of them as a deadlock. Taken at commit, in name
+    order, both commit."""
+    import asyncio
+
+    import asyncpg
+
+    from tests.conftest import pg_url
+
+    venues = [r["id"] for r in await Venue.select(Venue.id).order_by(Venue.id).limit(2)]
+    places = [r["id"] for r in await Municipality.select(Municipality.id).order_by(Municipality.id).limit(2)]
+    before = await data_stamp()
+    first = await asyncpg.connect(pg_url(demo_db))
+    second = await asyncpg.connect(pg_url(demo_db))
+    try:
+        one, two = first.transaction(), second.transaction()
+        await one.start()
+        await two.start()
+        await first.execute("UPDATE venue SET name = name WHERE id = $1", venues[0])
+        await second.execute("UPDATE municipality SET name = name WHERE id = $1", places[1])
+        # Each now writes the table the other wrote first (other rows: no row lock is shared).
+        both = asyncio.gather(
+            first.execute("UPDATE municipality SET name = name WHERE id = $1", places[0]),
+            second.execute("UPDATE venue SET name = name WHERE id = $1", venues[1]),
+        )
+        await asyncio.wait_for(both, timeout=10)
+        await asyncio.wait_for(asyncio.gather(one.commit(), two.commit()), timeout=10)
+    finally:
+        await first.close()
+        await second.close()
+    after = await data_stamp()
+    assert after != before
