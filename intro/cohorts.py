@@ -23,6 +23,7 @@ from intro.db import write_transaction
 from intro.errors import Invalid, NotFound
 from intro.i18n import _
 from intro.inputs import checked_text, course_day_window, outside_window
+from intro.organisation import in_force_on
 from intro.scheduling import (
     Booking,
     ClosedSpan,
@@ -136,9 +137,9 @@ async def form_options(partnership_id: int) -> dict:
     members = await PartnershipMember.select(
         PartnershipMember.municipality.id.as_alias("id"),
         PartnershipMember.municipality.name.as_alias("name"),
-    ).where(PartnershipMember.partnership == partnership_id).order_by(
+    ).where((PartnershipMember.partnership == partnership_id) & in_force_on(clock.today())).order_by(
         PartnershipMember.municipality.name
-    )
+    )  # a new cohort is planned with today's members
     member_ids = [m["id"] for m in members] or [0]
     versions = await CurriculumVersion.select(
         CurriculumVersion.id, CurriculumVersion.label, CurriculumVersion.revision, CurriculumVersion.title
@@ -332,7 +333,7 @@ async def _venue_options(partnership_id: int) -> list[VenueOption]:
     members = [
         r["municipality"]
         for r in await PartnershipMember.select(PartnershipMember.municipality).where(
-            PartnershipMember.partnership == partnership_id
+            (PartnershipMember.partnership == partnership_id) & in_force_on(clock.today())  # venues offered now
         )
     ]
     rows = await Venue.select(

@@ -8,6 +8,7 @@ from datetime import timedelta
 from intro import clock, follow_up, plan, progress
 from intro import cohorts as cohorts_module
 from intro.accounts import User
+from intro.organisation import in_force_on
 from intro.tables import (
     AuditLog,
     Cohort,
@@ -93,9 +94,9 @@ async def coordinator_overview(user: User) -> dict:
     members = await PartnershipMember.select(
         PartnershipMember.partnership,
         PartnershipMember.municipality.name.as_alias("name"),
-    ).where(PartnershipMember.partnership.is_in(partnership_ids)).order_by(
+    ).where(PartnershipMember.partnership.is_in(partnership_ids) & in_force_on(clock.today())).order_by(
         PartnershipMember.municipality.name
-    )
+    )  # the coordinator's start page: members today
     cohorts = await Cohort.select(
         Cohort.id,
         Cohort.partnership,
