@@ -210,14 +210,16 @@ async def load(filters: Filters, today: date) -> Loaded:
     partnership = await Partnership.select(Partnership.name).where(
         Partnership.id == filters.partnership
     ).first()
-    # Every municipality that has been a member up to today; which of them count in a
-    # figure is decided per hire and period in build() (membership_spells).
+    # Every municipality that has been a member up to today, with its spells; which of
+    # them count in a figure is decided per hire and period in build().
     members = await PartnershipMember.select(
         PartnershipMember.municipality,
         PartnershipMember.municipality.name.as_alias("name"),
         PartnershipMember.municipality.code.as_alias("code"),
+        PartnershipMember.joined_on,
+        PartnershipMember.left_on,
     ).where((PartnershipMember.partnership == filters.partnership) & organisation.in_force_during(None, today))
-    spells = await organisation.membership_spells(filters.partnership)
+    spells = organisation.spells_by_municipality(members)
     municipalities = {m["municipality"]: {"name": m["name"], "code": m["code"]} for m in members}
     member_ids = sorted(municipalities)
     employments = await Employment.select(

@@ -53,6 +53,10 @@ async def create_municipality(actor_id: int | None, code: str, name: str, region
 async def create_partnership(
     actor_id: int | None, name: str, description: str = "", member_ids: list[int] | None = None
 ) -> int:
+    """A new partnership and its founding members, whose memberships have no joined_on
+    ("since the partnership began", so records entered for earlier years count); later
+    joins are dated (set_members, add_membership). Returns its id; Invalid by field
+    (name, members) for a blank or taken name or an unknown municipality."""
     name, description = _text(name, 200, "name"), _text(description, 2000, "description", multiline=True)
     member_ids = sorted(set(member_ids or []))
     errors = {}
@@ -177,13 +181,19 @@ async def members_on(partnership_ids: int | Iterable[int], day: date) -> set[int
 
     THE question "who is a member" for every page, and which day to ask about is the
     caller's, by this rule:
-    - Pages about now and new choices (enrolling a person, planning a cohort, the
-      coordinator's and chief's scope, feeds, local curriculum, admin lists): today,
-      `clock.today()`. A municipality that left is no longer offered and no longer scopes.
-    - Figures about the past use the day or period the figure is about: the dashboard's
-      comparison and retention use the reporting period (members_during) and count a hire
-      only if their municipality was a member on the hire's first day; a cohort's own
-      pages use the cohort's dates (members_during from its start to its last day).
+    - Pages about now and new choices (enrolling a person, reserving seats, planning a
+      cohort and its venues, approving instructors, local curriculum, the coordinator's
+      start page, admin lists): today, `clock.today()`. A municipality that left is no
+      longer offered.
+    - Who may see what (access: a chief's cohorts, people and feeds; a coordinator's
+      municipalities): today as well, the least privilege. A chief of a municipality that
+      left no longer opens the partnership's cohorts, also those its people attended;
+      its past stays in the dashboard.
+    - Figures about the past use the period the figure is about: the dashboard offers a
+      chief every partnership the municipality has been a member of up to today
+      (partnerships_during), shows in the comparison the municipalities that were members
+      in the reporting period (member_during), and counts a hire in figures with others'
+      people only if the municipality was a member on the hire's first day (member_on).
     """
     ids = _ids(partnership_ids)
     if not ids:
@@ -241,6 +251,12 @@ async def membership_spells(partnership_id: int) -> dict[int, list[tuple[date | 
     rows = await PartnershipMember.select(
         PartnershipMember.municipality, PartnershipMember.joined_on, PartnershipMember.left_on
     ).where(PartnershipMember.partnership == partnership_id)
+    return spells_by_municipality(rows)
+
+
+def spells_by_municipality(rows: Iterable[dict]) -> dict[int, list[tuple[date | None, date | None]]]:
+    """Membership rows (dicts with municipality, joined_on, left_on) as
+    {municipality: [(joined_on, left_on), ...]} ordered by joined_on (pure)."""
     spells: dict[int, list[tuple[date | None, date | None]]] = {}
     for r in sorted(rows, key=lambda r: (r["joined_on"] or date.min)):
         spells.setdefault(r["municipality"], []).append((r["joined_on"], r["left_on"]))
