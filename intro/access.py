@@ -5,20 +5,23 @@ an object its user may not see: an object outside the user's scope is "not found
 (404), exactly as one that does not exist — ids reveal nothing.
 
 Scopes: a coordinator and an instructor belong to partnerships; a chief and a
-participant to a municipality, and through it to the partnerships it is a member of.
+participant to a municipality, and through it to the partnerships it is a member of
+today (a municipality that left a partnership no longer sees its cohorts; its past stays
+in the dashboard's figures, see organisation.members_on).
 The installation admin runs the system, not the programme, and gets no access to
 cohorts or people's progress through this module.
 """
 
 from __future__ import annotations
 
+from intro import clock
 from intro.errors import NotFound
+from intro.people import organisation
 from intro.people.accounts import User
 from intro.tables import (
     Cohort,
     CurriculumDraft,
     Municipality,
-    PartnershipMember,
     Role,
     RoleGrant,
     Session,
@@ -27,21 +30,14 @@ from intro.tables import (
 
 
 async def member_municipalities(partnership_ids: set[int] | list[int]) -> set[int]:
-    if not partnership_ids:
-        return set()
-    rows = await PartnershipMember.select(PartnershipMember.municipality).where(
-        PartnershipMember.partnership.is_in(sorted(partnership_ids))
-    )
-    return {r["municipality"] for r in rows}
+    """The municipalities that are members of the partnerships today: who a coordinator
+    works with and a chief's scope are about now (organisation.members_on's rule)."""
+    return await organisation.members_on(partnership_ids, clock.today())
 
 
 async def partnerships_of(municipality_ids: set[int]) -> set[int]:
-    if not municipality_ids:
-        return set()
-    rows = await PartnershipMember.select(PartnershipMember.partnership).where(
-        PartnershipMember.municipality.is_in(sorted(municipality_ids))
-    )
-    return {r["partnership"] for r in rows}
+    """The partnerships the municipalities are members of today."""
+    return await organisation.partnerships_on(municipality_ids, clock.today())
 
 
 async def visible_partnerships(user: User) -> set[int]:

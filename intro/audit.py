@@ -32,6 +32,8 @@ ACTION_NAMES = {
     "person.update": _("Navn eller e-mail rettet"),
     "partnership.create": _("Samarbejde oprettet"),
     "partnership.set_members": _("Medlemskommuner ændret"),
+    "partnership.membership_add": _("Medlemskab registreret"),
+    "partnership.membership_end": _("Medlemskab afsluttet"),
     "venue.create": _("Lokation oprettet"),
     "curriculum.load": _("Læreplan indlæst"),
     "curriculum.add_local_module": _("Lokalt modul tilføjet"),

@@ -38,6 +38,9 @@ DB_INT_MAX = 2**63 - 1
 COURSE_DAY_YEARS = (5, 5)  # (back, ahead)
 # Employment start and end dates: a working life back, a long fixed-term contract ahead.
 EMPLOYMENT_YEARS = (60, 10)  # (back, ahead)
+# A municipality's joining or leaving a partnership: recorded back to the partnerships of
+# the 1990s, and ahead at most to a decision already taken for the coming years.
+MEMBERSHIP_YEARS = (40, 2)  # (back, ahead)
 
 _ASCII_INTEGER = re.compile(r"[+-]?[0-9]+")
 _LINE_BREAKS = {"\n", "\r", "\u2028", "\u2029", "\x85", "\x0b", "\x0c"}
@@ -92,6 +95,26 @@ def course_day_window(today: date) -> tuple[date, date]:
 def employment_window(today: date) -> tuple[date, date]:
     """The first and last date an employment may start or end, both included."""
     return _years_around(today, *EMPLOYMENT_YEARS)
+
+
+def membership_window(today: date) -> tuple[date, date]:
+    """The first and last date a municipality may join or leave a partnership, both
+    included: MEMBERSHIP_YEARS around `today`'s year."""
+    return _years_around(today, *MEMBERSHIP_YEARS)
+
+
+def parse_date(value: Any) -> date | None:
+    """The date an ISO `YYYY-MM-DD` text (surrounding blanks allowed) names, or None
+    for anything else (blanks, other formats, impossible days such as 2027-02-30)."""
+    if not isinstance(value, str):
+        return None
+    text = value.strip()
+    if not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", text):
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        return None
 
 
 def outside_window(day: date, window: tuple[date, date]) -> str | None:

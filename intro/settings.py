@@ -68,6 +68,9 @@ class Settings:
     # Admins and chiefs (who see personal data across a municipality) must use an
     # authenticator app after their password. Not asked after a provider's sign-in.
     second_factor_required: bool = False
+    # Course evaluation (issue 17): the transfer follow-up opens this many days after a
+    # module's last course day ("some weeks later"; six weeks by default).
+    follow_up_days: int = 42
 
     @property
     def uses_postgres(self) -> bool:
@@ -79,6 +82,20 @@ def _flag(name: str, default: bool) -> bool:
     if value is None or value == "":
         return default
     return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _bounded_int(name: str, default: int, low: int, high: int) -> int:
+    """The whole number in environment variable `name` (`default` when unset or blank),
+    which must lie in [low, high]; a RuntimeError naming the variable otherwise, so a
+    mistyped setting stops the start instead of silently meaning something else."""
+    value = (os.environ.get(name) or "").strip()
+    if not value:
+        return default
+    if not value.isascii() or not value.isdigit() or not low <= int(value) <= high:
+        raise RuntimeError(
+            f"{name} skal være et helt tal fra {low} til {high} (er {value!r})."
+        )
+    return int(value)
 
 
 def _secret_key(sqlite_path: Path) -> str:
@@ -133,6 +150,7 @@ def load_settings() -> Settings:
         reset_max_per_client=int(os.environ.get("INTRO_RESET_MAX_PER_CLIENT") or "20"),
         reset_window_minutes=int(os.environ.get("INTRO_RESET_WINDOW_MINUTES") or "60"),
         second_factor_required=_flag("INTRO_REQUIRE_SECOND_FACTOR", False),
+        follow_up_days=_bounded_int("INTRO_FOLLOW_UP_DAYS", 42, 1, 365),
     )
 
 

@@ -153,12 +153,20 @@ class Partnership(Table):
 
 
 class PartnershipMember(Table):
+    """One spell of a municipality's membership of a partnership: from `joined_on`
+    (included; NULL: since the partnership began) to `left_on` (excluded; NULL: still a
+    member). A municipality that leaves and rejoins has several rows; the rule for "member
+    on day d" is intro.people.organisation.members_on. The database holds left_on >= joined_on
+    and at most one open row per pair (the partial unique index
+    `partnership_member_one_open`, migration m0012; Piccolo cannot declare one on the
+    table); that spells do not overlap is checked by organisation._membership_problems
+    under a lock of the partnership."""
+
     partnership = ForeignKey(Partnership, on_delete=OnDelete.cascade, null=False, index=True)
     municipality = ForeignKey(Municipality, on_delete=OnDelete.restrict, null=False, index=True)
     joined_on = Date(null=True, default=None)
     left_on = Date(null=True, default=None)
 
-    partnership_member_one_membership = Unique(["partnership", "municipality"])
     partnership_member_left_after_joined = Check("left_on IS NULL OR joined_on IS NULL OR left_on >= joined_on")
 
 

@@ -11,8 +11,8 @@ import pytest
 from litestar.testing import AsyncTestClient
 
 from app import create_app
-from intro import audit
-from intro.people import accounts
+from intro import audit, clock
+from intro.people import accounts, organisation
 from intro.tables import (
     AuditLog,
     LoginSession,
@@ -59,7 +59,16 @@ async def ids(demo_db) -> dict[str, int]:
         (Employment.person == participant) & Employment.end_date.is_null()
     )
     venue = await Venue.select().first()
+    lejre = (await Municipality.insert(Municipality(code="350", name="Lejre")).returning(Municipality.id))[0]["id"]
+    partnership_id = (await Partnership.select(Partnership.id).first())["id"]
+    membership = await PartnershipMember.select(PartnershipMember.id).where(
+        (PartnershipMember.partnership == partnership_id)
+        & (PartnershipMember.municipality == await _municipality_id("330"))
+    ).first()
     return {
+        "lejre": lejre,
+        "membership_id": membership["id"],
+        "today": clock.today().isoformat(),
         "partnership_id": (await Partnership.select(Partnership.id).first())["id"],
         "person_id": participant,
         "grant_id": grant["id"],
@@ -126,6 +135,13 @@ POST_ROUTES = {
         "members": [str(ids["slagelse"]), str(ids["naestved"])],
     },
     "/admin/partnerships/{partnership_id}/members": lambda ids: {"members": str(ids["slagelse"])},
+    # Members over time (issue 17): a municipality joins from a date; a membership ends.
+    "/admin/partnerships/{partnership_id}/memberships": lambda ids: {
+        "municipality": str(ids["lejre"]), "joined_on": ids["today"],
+    },
+    "/admin/partnerships/{partnership_id}/memberships/{membership_id}/end": lambda ids: {
+        "left_on": ids["today"],
+    },
     "/admin/venues": lambda ids: {
         "name": "Borgercenter Slagelse",
         "municipality": str(ids["slagelse"]),
@@ -367,17 +383,21 @@ async def test_an_admin_changes_the_members_of_a_partnership(demo_client, ids):
     admin_id = await _as_admin(demo_client)
     url = f"/admin/partnerships/{ids['partnership_id']}"
     page = await demo_client.get(url)
-    assert page.text.count('name="members"') == 7 and page.text.count(" checked") == 7
+    # Seven members, and Lejre (made by the fixture) to choose.
+    assert page.text.count('name="members"') == 8 and page.text.count(" checked") == 7
     response = await post_form(
         demo_client, f"{url}/members", {"members": [str(ids["slagelse"]), str(ids["naestved"])]}
     )
     assert response.status_code == 303
-    members = await PartnershipMember.select(PartnershipMember.municipality).where(
+    assert await organisation.members_on(ids["partnership_id"], clock.today()) == {ids["slagelse"], ids["naestved"]}
+    # The five that left keep their rows, ended today: membership is a history.
+    rows = await PartnershipMember.select(PartnershipMember.municipality, PartnershipMember.left_on).where(
         PartnershipMember.partnership == ids["partnership_id"]
     )
-    assert sorted(m["municipality"] for m in members) == sorted([ids["slagelse"], ids["naestved"]])
+    assert len(rows) == 7
+    assert sorted(r["left_on"] for r in rows if r["left_on"]) == [clock.today()] * 5
     [line] = await _audit_lines("partnership.set_members", admin_id)
-    assert len(audit.detail_items(line["details"])) == 2  # added, removed
+    assert len(audit.detail_items(line["details"])) == 3  # added, removed, on
     page = await demo_client.get(response.headers["location"])
     assert "Medlemskommunerne er gemt." in page.text
     assert page.text.count(" checked") == 2
@@ -385,7 +405,8 @@ async def test_an_admin_changes_the_members_of_a_partnership(demo_client, ids):
     refused = await post_form(demo_client, f"{url}/members", {"members": ["x"]})
     assert refused.status_code == 400
     assert _field_error(refused.text, "members")
-    assert await PartnershipMember.count().where(PartnershipMember.partnership == ids["partnership_id"]) == 2
+    assert await PartnershipMember.count().where(PartnershipMember.partnership == ids["partnership_id"]) == 7
+    assert await organisation.members_on(ids["partnership_id"], clock.today()) == {ids["slagelse"], ids["naestved"]}
 
 
 # --------------------------------------------------------------------------------------

@@ -3,11 +3,15 @@ results only for groups of at least five answers — on the page and in the expo
 
 from __future__ import annotations
 
+from datetime import timedelta
+
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from intro import clock
 from intro.participation import evaluations
+from intro.settings import get_settings
 from intro.tables import (
     Enrolment,
     EvaluationAnswer,
@@ -88,7 +92,56 @@ async def test_the_follow_up_opens_weeks_after_the_last_day(demo_db):
     due = {(d["cohort"], d["module"], d["kind"]) for d in await evaluations.due_for(sara)}
     for (cohort, module), ends in last.items():
         assert ((cohort, module, "evaluation") in due) == (ends <= now)
-        assert ((cohort, module, "follow_up") in due) == (ends + evaluations.FOLLOW_UP_AFTER <= now)
+        assert ((cohort, module, "follow_up") in due) == (ends + evaluations.follow_up_after() <= now)
+
+
+@pytest.fixture
+def follow_up_days(monkeypatch):
+    """Set INTRO_FOLLOW_UP_DAYS for one test (settings are read once and cached)."""
+
+    def set_days(value: str | None) -> None:
+        if value is None:
+            monkeypatch.delenv("INTRO_FOLLOW_UP_DAYS", raising=False)
+        else:
+            monkeypatch.setenv("INTRO_FOLLOW_UP_DAYS", value)
+        get_settings.cache_clear()
+
+    yield set_days
+    monkeypatch.delenv("INTRO_FOLLOW_UP_DAYS", raising=False)
+    get_settings.cache_clear()
+
+
+@pytest.mark.days
+async def test_the_follow_up_delay_is_a_setting(demo_db, follow_up_days):
+    """At the pinned day (make test-days) a module over for N whole days has its follow-up
+    open with INTRO_FOLLOW_UP_DAYS=N and not with N+1; six weeks when unset; a value that is
+    not a whole number of days from 1 to 365 stops the start with the variable named."""
+    sara = await _sara()
+    [over] = [d for d in await evaluations.due_for(sara) if d["kind"] == "evaluation"][:1]
+    ends = max(
+        s["ends_at"] for s in await Session.select(Session.ends_at).where(
+            (Session.cohort == over["cohort"]) & (Session.module == over["module"]) & (Session.status == "scheduled")
+        )
+    )
+    days = (clock.now() - ends).days  # whole days since the module's last day ended
+    assert 1 <= days < 365, "the demo has a module that ended days ago"
+
+    async def follow_up_open() -> bool:
+        return (over["cohort"], over["module"], "follow_up") in {
+            (d["cohort"], d["module"], d["kind"]) for d in await evaluations.due_for(sara)
+        }
+
+    follow_up_days(None)
+    assert evaluations.follow_up_after() == timedelta(weeks=6)
+    assert await follow_up_open() == (days >= 42)
+    follow_up_days(str(days))
+    assert await follow_up_open()
+    follow_up_days(str(days + 1))
+    assert not await follow_up_open()
+    for bad in ("0", "366", "seks", "4.5", "-3", "٤٢"):
+        follow_up_days(bad)
+        with pytest.raises(RuntimeError, match="INTRO_FOLLOW_UP_DAYS"):
+            get_settings()
 
 
 async def _answers(cohort: int, module: int, n: int, text: str = "Godt") -> None:

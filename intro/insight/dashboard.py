@@ -43,6 +43,7 @@ from intro.i18n import _
 from intro.inputs import parse_int
 from intro.insight import retention as r
 from intro.participation.attendance import expected_on
+from intro.people import organisation
 from intro.people.accounts import User
 from intro.tables import (
     Attendance,
@@ -117,12 +118,9 @@ async def filters_for(user: User, params: dict[str, str | None], today: date) ->
     municipality = _int(params.get("kommune")) or own[0]
     if municipality not in own:
         raise NotFound()
-    memberships = sorted(
-        row["partnership"]
-        for row in await PartnershipMember.select(PartnershipMember.partnership).where(
-            PartnershipMember.municipality == municipality
-        )
-    )
+    # Every partnership the municipality has been a member of up to today: one that
+    # left keeps its past figures (organisation.members_on's rule for figures).
+    memberships = sorted(await organisation.partnerships_during(municipality, None, today))
     if not memberships:
         raise NotFound()
     partnership = _int(params.get("samarbejde")) or memberships[0]
@@ -186,12 +184,15 @@ class Loaded:
     today: date
     filters: Filters
     partnership_name: str
-    municipalities: dict[int, dict]  # id -> {name, code}
+    municipalities: dict[int, dict]  # id -> {name, code}: members at any time up to today
     employments: list[dict]
     facts: dict[int, PersonFacts]
     cohorts: dict[int, dict]  # id -> {name, start_date, ended}
     job_functions: list[str]
     profiles: dict[str, str]  # code -> name
+    # municipality -> [(joined_on, left_on)]: organisation.membership_spells; None (figures
+    # worked out without a database): every municipality a member throughout
+    spells: dict[int, list[tuple[date | None, date | None]]] | None = None
 
 
 def _day(value: datetime | date | str | None) -> date | None:
@@ -211,11 +212,16 @@ async def load(filters: Filters, today: date) -> Loaded:
     partnership = await Partnership.select(Partnership.name).where(
         Partnership.id == filters.partnership
     ).first()
+    # Every municipality that has been a member up to today, with its spells; which of
+    # them count in a figure is decided per hire and period in build().
     members = await PartnershipMember.select(
         PartnershipMember.municipality,
         PartnershipMember.municipality.name.as_alias("name"),
         PartnershipMember.municipality.code.as_alias("code"),
-    ).where(PartnershipMember.partnership == filters.partnership)
+        PartnershipMember.joined_on,
+        PartnershipMember.left_on,
+    ).where((PartnershipMember.partnership == filters.partnership) & organisation.in_force_during(None, today))
+    spells = organisation.spells_by_municipality(members)
     municipalities = {m["municipality"]: {"name": m["name"], "code": m["code"]} for m in members}
     member_ids = sorted(municipalities)
     employments = await Employment.select(
@@ -328,6 +334,7 @@ async def load(filters: Filters, today: date) -> Loaded:
         # otherwise show that such a person exists).
         job_functions=sorted({e["job_function"] for e in employments if e["municipality"] == filters.municipality}),
         profiles=profiles,
+        spells=spells,
     )
 
 
@@ -652,10 +659,27 @@ def build(loaded: Loaded) -> Dashboard:
     def in_scope(info: SpellInfo) -> bool:
         return info.spell.start <= today and scope.covers(info.spell.start)
 
-    municipality_infos = [i for i in all_municipality_infos if in_scope(i)]
+    def was_member(info: SpellInfo) -> bool:
+        # A hire counts in figures with others' people only if their municipality was a
+        # member of the partnership on the hire's first day (organisation.members_on).
+        return loaded.spells is None or organisation.member_on(
+            loaded.spells, info.spell.municipality, info.spell.start
+        )
+
+    municipality_infos = [i for i in all_municipality_infos if in_scope(i) and was_member(i)]
     partnership_infos = [
-        i for i in _spell_infos(r.partnership_spells(rows, members), by_start) if in_scope(i)
+        i for i in _spell_infos(r.partnership_spells(rows, members), by_start)
+        if in_scope(i) and was_member(i)
     ]
+    # The comparison shows the municipalities that were members in the reporting period
+    # (and always the chief's own).
+    scope_first, scope_last = date(scope.year_from, 1, 1), min(date(scope.year_to, 12, 31), today)
+    members = {
+        m for m in members
+        if m == own_id
+        or loaded.spells is None
+        or organisation.member_during(loaded.spells, m, scope_first, scope_last)
+    }
     by_municipality: dict[int, list[SpellInfo]] = defaultdict(list)
     for info in municipality_infos:
         by_municipality[info.spell.municipality].append(info)

@@ -8,6 +8,7 @@ from datetime import timedelta
 from intro import clock
 from intro.participation import follow_up, plan, progress
 from intro.people.accounts import User
+from intro.people.organisation import in_force_on
 from intro.planning import timetables
 from intro.tables import (
     AuditLog,
@@ -94,9 +95,9 @@ async def coordinator_overview(user: User) -> dict:
     members = await PartnershipMember.select(
         PartnershipMember.partnership,
         PartnershipMember.municipality.name.as_alias("name"),
-    ).where(PartnershipMember.partnership.is_in(partnership_ids)).order_by(
+    ).where(PartnershipMember.partnership.is_in(partnership_ids) & in_force_on(clock.today())).order_by(
         PartnershipMember.municipality.name
-    )
+    )  # the coordinator's start page: members today
     cohorts = await Cohort.select(
         Cohort.id,
         Cohort.partnership,

@@ -34,6 +34,7 @@ from intro.i18n import _
 from intro.inputs import checked_text
 from intro.participation import plan
 from intro.people import account_links
+from intro.people.organisation import in_force_on
 from intro.tables import (
     Cohort,
     CohortSeats,
@@ -153,7 +154,7 @@ async def eligible_people(cohort: dict, municipality_ids: set[int] | None = None
     members = {
         r["municipality"]
         for r in await PartnershipMember.select(PartnershipMember.municipality).where(
-            PartnershipMember.partnership == cohort["partnership"]
+            (PartnershipMember.partnership == cohort["partnership"]) & in_force_on(clock.today())  # a new choice: today
         )
     }
     if municipality_ids is not None:
@@ -203,6 +204,7 @@ async def _check_may_enrol(cohort: dict, person_id: int, municipality_id: int, r
     is_member = await PartnershipMember.exists().where(
         (PartnershipMember.partnership == cohort["partnership"])
         & (PartnershipMember.municipality == municipality_id)
+        & in_force_on(clock.today())  # enrolling is a new choice: members today
     )
     if not is_participant or not is_member:
         raise Invalid({"person": _("Vælg en nyansat fra en af samarbejdets kommuner.")})
@@ -408,7 +410,7 @@ async def change_places(actor_id: int, cohort_id: int, capacity: int, seats: dic
         members = {
             r["municipality"]
             for r in await PartnershipMember.select(PartnershipMember.municipality).where(
-                PartnershipMember.partnership == cohort["partnership"]
+                (PartnershipMember.partnership == cohort["partnership"]) & in_force_on(clock.today())  # seats from now on
             )
         }
         taken = sum((await _places(cohort_id, cohort["capacity"])).taken.values())

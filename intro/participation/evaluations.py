@@ -1,8 +1,8 @@
 """Course evaluation and transfer follow-up (issue 17).
 
 After a module's last course day a participant answers a short evaluation (relevance and
-usefulness on a 1-5 scale, how they will use it at work, free text). FOLLOW_UP_AFTER
-later a follow-up asks whether they have used it at work and shared it with colleagues —
+usefulness on a 1-5 scale, how they will use it at work, free text). follow_up_after()
+(the setting INTRO_FOLLOW_UP_DAYS, six weeks by default) later a follow-up asks whether they have used it at work and shared it with colleagues —
 the transfer the field asks for.
 
 Anonymity: an answer (`EvaluationAnswer`) has no person and no time; a separate receipt
@@ -27,6 +27,7 @@ from intro import clock
 from intro.db import write_transaction
 from intro.errors import Invalid
 from intro.i18n import _
+from intro.settings import get_settings
 from intro.tables import (
     Cohort,
     Enrolment,
@@ -40,8 +41,13 @@ from intro.tables import (
 )
 
 MIN_ANSWERS = 5
-# The follow-up comes this long after the module's last course day.
-FOLLOW_UP_AFTER = timedelta(weeks=6)
+
+
+def follow_up_after() -> timedelta:
+    """How long after a module's last course day the follow-up opens: the setting
+    INTRO_FOLLOW_UP_DAYS (1-365 days, default 42 = six weeks; intro.settings)."""
+    return timedelta(days=get_settings().follow_up_days)
+
 MAX_TEXT = 2000
 
 
@@ -52,7 +58,7 @@ MAX_TEXT = 2000
 async def due_for(person_id: int) -> list[dict]:
     """The evaluations and follow-ups the person may answer now: for each module of a
     cohort they are (or were) enrolled in whose last course day is over, the evaluation,
-    and from FOLLOW_UP_AFTER later the follow-up, unless already answered. Each dict has
+    and from follow_up_after() later the follow-up, unless already answered. Each dict has
     cohort, module, kind, module_code, module_title, cohort_name."""
     cohorts = [
         r["cohort"]
@@ -79,9 +85,10 @@ async def due_for(person_id: int) -> list[dict]:
         ).where(EvaluationReceipt.person == person_id)
     }
     now = clock.now()
+    follow_up = follow_up_after()
     due = []
     for (cohort, module), s in sorted(last.items(), key=lambda kv: kv[1]["ends_at"]):
-        for kind, after in ((EvaluationKind.evaluation, timedelta(0)), (EvaluationKind.follow_up, FOLLOW_UP_AFTER)):
+        for kind, after in ((EvaluationKind.evaluation, timedelta(0)), (EvaluationKind.follow_up, follow_up)):
             if s["ends_at"] + after <= now and (cohort, module, kind.value) not in answered:
                 due.append({
                     "cohort": cohort, "module": module, "kind": kind.value,

@@ -25,6 +25,7 @@ from intro.errors import Invalid, NotFound
 from intro.i18n import _
 from intro.inputs import checked_text, course_day_window, outside_window
 from intro.participation import plan
+from intro.people.organisation import in_force_on
 from intro.planning import notices
 from intro.planning.planner_input import (
     ACTIVE_SESSION,
@@ -135,9 +136,9 @@ async def form_options(partnership_id: int) -> dict:
     members = await PartnershipMember.select(
         PartnershipMember.municipality.id.as_alias("id"),
         PartnershipMember.municipality.name.as_alias("name"),
-    ).where(PartnershipMember.partnership == partnership_id).order_by(
+    ).where((PartnershipMember.partnership == partnership_id) & in_force_on(clock.today())).order_by(
         PartnershipMember.municipality.name
-    )
+    )  # a new cohort is planned with today's members
     member_ids = [m["id"] for m in members] or [0]
     versions = await CurriculumVersion.select(
         CurriculumVersion.id, CurriculumVersion.label, CurriculumVersion.revision, CurriculumVersion.title

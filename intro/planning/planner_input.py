@@ -9,6 +9,8 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import date, datetime, time, timedelta
 
+from intro import clock
+from intro.people.organisation import in_force_on
 from intro.planning.scheduling import (
     Booking,
     ClosedSpan,
@@ -68,7 +70,7 @@ async def _venue_options(partnership_id: int) -> list[VenueOption]:
     members = [
         r["municipality"]
         for r in await PartnershipMember.select(PartnershipMember.municipality).where(
-            PartnershipMember.partnership == partnership_id
+            (PartnershipMember.partnership == partnership_id) & in_force_on(clock.today())  # venues offered now
         )
     ]
     rows = await Venue.select(

@@ -6,11 +6,12 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import date
 
-from intro import audit
+from intro import audit, clock
 from intro.db import write_transaction
 from intro.errors import Invalid, NotFound
 from intro.i18n import _
 from intro.inputs import checked_text
+from intro.people.organisation import in_force_on
 from intro.tables import (
     ClosedPeriod,
     InstructorQualification,
@@ -74,7 +75,7 @@ async def module_codes(partnership_id: int) -> list[dict]:
     members = [
         r["municipality"]
         for r in await PartnershipMember.select(PartnershipMember.municipality).where(
-            PartnershipMember.partnership == partnership_id
+            (PartnershipMember.partnership == partnership_id) & in_force_on(clock.today())  # approvals from now on
         )
     ]
     rows = await Module.select(Module.code, Module.title, Module.municipality, Module.id).where(

@@ -25,6 +25,8 @@ NOTICES = {
     "venue_created": _("Lokationen er oprettet."),
     "partnership_created": _("Samarbejdet er oprettet."),
     "members_saved": _("Medlemskommunerne er gemt."),
+    "membership_added": _("Medlemskabet er registreret."),
+    "membership_ended": _("Medlemskabets slutdato er gemt."),
     "partnership_saved": _("Samarbejdet er gemt."),
     "partnership_retired": _("Samarbejdet er udgået: det bliver i historikken, men kan ikke vælges til noget nyt."),
     "partnership_restored": _("Samarbejdet kan vælges igen."),
@@ -134,9 +136,14 @@ async def _partnership_or_404(partnership_id: int) -> dict:
 
 
 async def _partnership_page(
-    partnership: dict, chosen: list[str], errors: dict | None = None, notice: str | None = None
+    partnership: dict,
+    chosen: list[str],
+    errors: dict | None = None,
+    notice: str | None = None,
+    form: dict | None = None,
 ) -> Template:
     context = {
+        "form": form or {},
         "partnership": partnership,
         "municipalities": await organisation.municipality_choices(
             {m["id"] for m in partnership["members"]}
@@ -168,6 +175,53 @@ async def partnership_members(
     except Invalid as invalid:
         return await _partnership_page(found, forms.values(data, "members"), invalid.errors)
     return Redirect(f"/admin/partnerships/{partnership_id}?notice=members_saved", status_code=303)
+
+
+@post("/partnerships/{partnership_id:int}/memberships", name="admin_membership_add")
+async def membership_add(
+    request: Request[User, None, None], partnership_id: FromPath[int], data: FormData
+) -> Template | Redirect:
+    """Record a membership from a date (a join, a rejoin, or a past spell with its end)."""
+    found = await _partnership_or_404(partnership_id)
+    try:
+        await organisation.add_membership(
+            request.user.id,
+            partnership_id,
+            forms.optional_id(data, "municipality"),
+            forms.text(data, "joined_on", 20),
+            forms.text(data, "left_on", 20),
+        )
+    except Invalid as invalid:
+        return await _partnership_page(
+            found, [str(m["id"]) for m in found["members"]], invalid.errors, form=forms.kept(data)
+        )
+    return Redirect(f"/admin/partnerships/{partnership_id}?notice=membership_added", status_code=303)
+
+
+@post(
+    "/partnerships/{partnership_id:int}/memberships/{membership_id:int}/end",
+    name="admin_membership_end",
+)
+async def membership_end(
+    request: Request[User, None, None],
+    partnership_id: FromPath[int],
+    membership_id: FromPath[int],
+    data: FormData,
+) -> Template | Redirect:
+    """End one membership (or move its end) from a date."""
+    found = await _partnership_or_404(partnership_id)
+    try:
+        await organisation.end_membership(
+            request.user.id, partnership_id, membership_id, forms.text(data, "left_on", 20)
+        )
+    except Invalid as invalid:
+        if "membership" in invalid.errors:
+            raise NotFoundException() from None
+        errors = {f"left_on_{membership_id}": message for message in invalid.errors.values()}
+        return await _partnership_page(
+            found, [str(m["id"]) for m in found["members"]], errors, form=forms.kept(data)
+        )
+    return Redirect(f"/admin/partnerships/{partnership_id}?notice=membership_ended", status_code=303)
 
 
 # --------------------------------------------------------------------------------------
@@ -243,6 +297,8 @@ ROUTES = [
             partnership_create,
             partnership,
             partnership_members,
+            membership_add,
+            membership_end,
             venues,
             venue_create,
             audit_log,

@@ -10,12 +10,13 @@ from litestar.exceptions import NotFoundException
 from litestar.params import Body, FromPath, FromQuery
 from litestar.response import Redirect, Template
 
-from intro import access
+from intro import access, clock
 from intro.curriculum import versions as curriculum
 from intro.errors import Invalid
 from intro.i18n import _
 from intro.inputs import parse_id
 from intro.people.accounts import User
+from intro.people.organisation import in_force_on
 from intro.tables import Municipality, PartnershipMember, Role
 from intro.web.auth import requires
 
@@ -105,6 +106,7 @@ async def _editable_municipalities(user: User) -> list[dict]:
             r["municipality"]
             for r in await PartnershipMember.select(PartnershipMember.municipality).where(
                 PartnershipMember.partnership.is_in(sorted(user.partnerships(Role.coordinator)) or [0])
+                & in_force_on(clock.today())  # new local modules: today's members
             )
         ]
         query = query.where(Municipality.id.is_in(member_ids or [0]))

@@ -8,12 +8,13 @@ from litestar import Request, get, post
 from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 
-from intro import access
+from intro import access, clock
 from intro.errors import Invalid, NotFound
 from intro.i18n import _
 from intro.inputs import parse_id
 from intro.participation import enrolment
 from intro.people.accounts import User
+from intro.people.organisation import in_force_on
 from intro.tables import Cohort, CohortStatus, Enrolment, PartnershipMember, Role
 from intro.web.auth import requires
 from intro.web.forms import FormData, text, values
@@ -69,7 +70,9 @@ async def _page(
         ).order_by(Cohort.start_date)
         members = await PartnershipMember.select(
             PartnershipMember.municipality.as_alias("id"), PartnershipMember.municipality.name.as_alias("name")
-        ).where(PartnershipMember.partnership == cohort["partnership"]).order_by(PartnershipMember.municipality.name)
+        ).where((PartnershipMember.partnership == cohort["partnership"]) & in_force_on(clock.today())).order_by(
+            PartnershipMember.municipality.name
+        )  # reserving seats is a new choice: today's members
     text_and_style = NOTICES.get(notice or "")
     return Template(
         "enrolment/roster.html",
