@@ -189,7 +189,8 @@ async def test_an_admin_stops_a_persons_feeds_from_the_user_page(demo_client):
 
 async def test_the_per_fetch_check_agrees_with_the_list_of_allowed_feeds(demo_db):
     from intro.accounts import load_user
-    from intro.feeds import _may, allowed_targets
+    from intro.access import feed_target_allowed as _may
+    from intro.feeds import allowed_targets
     from intro.tables import Municipality, Venue
 
     everything = [("person", None), ("instructor", None)]

@@ -16,7 +16,7 @@ from litestar.response import Redirect, Template
 
 from intro import access, cohorts
 from intro.accounts import User
-from intro.errors import Invalid, NotFound
+from intro.errors import Invalid
 from intro.i18n import _
 from intro.inputs import parse_id
 from intro.tables import CohortSeats, Partnership, Role, RoleGrant
@@ -53,18 +53,9 @@ async def cohort_list(request: Request[User, None, None]) -> Template:
         context={
             "partnerships": partnerships,
             "cohorts": rows,
-            "planner_of": user.partnerships(Role.coordinator),
+            "planner_of": access.partnerships_coordinated(user),
         },
     )
-
-
-def _partnership_to_plan(user: User, partnership_id: int | None) -> int:
-    mine = sorted(user.partnerships(Role.coordinator))
-    if partnership_id is None and len(mine) == 1:
-        return mine[0]
-    if partnership_id not in mine:
-        raise NotFound()
-    return partnership_id
 
 
 async def _form_page(partnership_id: int, form: dict, errors: dict, status: int = 200) -> Template:
@@ -88,7 +79,7 @@ async def _form_page(partnership_id: int, form: dict, errors: dict, status: int 
 async def cohort_new(
     request: Request[User, None, None], partnership: FromQuery[int | None] = None
 ) -> Template:
-    partnership_id = _partnership_to_plan(request.user, partnership)
+    partnership_id = access.partnership_to_coordinate(request.user, partnership)
     options = await cohorts.form_options(partnership_id)
     default = {
         "capacity": "24",
@@ -103,7 +94,7 @@ async def cohort_new(
 
 @post("/cohorts", guards=[PLANNERS], name="cohort_create")
 async def cohort_create(request: Request[User, None, None], data: Form) -> Template | Redirect:
-    partnership_id = _partnership_to_plan(request.user, parse_id(data.get("partnership")))
+    partnership_id = access.partnership_to_coordinate(request.user, parse_id(data.get("partnership")))
     try:
         cohort_id = await cohorts.create_cohort(request.user.id, partnership_id, data)
     except Invalid as invalid:
@@ -123,10 +114,7 @@ async def cohort_page(
 ) -> Template:
     user = request.user
     cohort = (await cohorts.with_phases([await access.cohort_for(user, cohort_id)]))[0]
-    can_plan = cohort["partnership"] in user.partnerships(Role.coordinator)
-    can_enrol = can_plan or bool(
-        user.municipalities(Role.chief) & await access.member_municipalities({cohort["partnership"]})
-    )
+    may = await access.cohort_permissions(user, cohort)
     sessions = await cohorts.timetable(cohort_id)
     missing = await cohorts.missing_modules(cohort_id)
     seats = await CohortSeats.select(
@@ -135,7 +123,7 @@ async def cohort_page(
     partnership = await Partnership.select(Partnership.name).where(
         Partnership.id == cohort["partnership"]
     ).first()
-    conflicts = await cohorts.partnership_conflicts(cohort["partnership"]) if can_plan else []
+    conflicts = await cohorts.partnership_conflicts(cohort["partnership"]) if may.may_plan else []
     conflict_by_session: dict[int, list] = {}
     for c in conflicts:
         if c["session"]["cohort"] == cohort_id:
@@ -148,8 +136,7 @@ async def cohort_page(
             "sessions": sessions,
             "missing": missing,
             "seats": seats,
-            "can_plan": can_plan,
-            "can_enrol": can_enrol,
+            "may": may,
             "conflicts": conflict_by_session,
             "notice": _notice(notice),
             "weekday_names": cohorts.WEEKDAY_NAMES,
@@ -320,8 +307,7 @@ async def session_cancel(
 async def conflicts_page(
     request: Request[User, None, None], partnership_id: FromPath[int]
 ) -> Template:
-    if partnership_id not in request.user.partnerships(Role.coordinator):
-        raise NotFound()
+    partnership_id = access.partnership_to_coordinate(request.user, partnership_id)
     partnership = await Partnership.select(Partnership.name).where(Partnership.id == partnership_id).first()
     rows = await cohorts.partnership_conflicts(partnership_id)
     return Template(

@@ -15,7 +15,7 @@ from intro.accounts import User
 from intro.errors import Invalid
 from intro.i18n import _
 from intro.inputs import parse_id
-from intro.tables import Municipality, PartnershipMember, Role
+from intro.tables import Municipality, Role
 from intro.web.auth import requires
 
 ANY_ROLE = requires(Role.participant, Role.coordinator, Role.instructor, Role.chief, Role.admin)
@@ -28,15 +28,14 @@ async def versions(request: Request[User, None, None]) -> Template:
         "curriculum/versions.html",
         context={
             "versions": await curriculum.list_versions(),
-            "can_edit": request.user.has(Role.coordinator, Role.admin),
-            "can_draft": request.user.has(Role.coordinator),
+            "may": access.curriculum_permissions(request.user),
         },
     )
 
 
 async def _toning_choices(user: User) -> list[dict]:
     """The municipalities whose toning of the profiles the user may edit (issue 17)."""
-    if not user.has(Role.coordinator) or user.is_admin:
+    if not access.curriculum_permissions(user).may_tone:
         return []  # an admin may tone any of the 98, which would drown the page in links
     ids = sorted(await access.local_curriculum_municipalities(user)) or [0]
     return await Municipality.select(Municipality.id, Municipality.name).where(
@@ -60,8 +59,7 @@ async def version(
         "curriculum/version.html",
         context={
             **detail,
-            "can_edit": request.user.has(Role.coordinator, Role.admin),
-            "can_draft": request.user.has(Role.coordinator),
+            "may": access.curriculum_permissions(request.user),
             "published": notice == "published",
             "toning_municipalities": await _toning_choices(request.user),
         },
@@ -99,14 +97,9 @@ async def _editable_municipalities(user: User) -> list[dict]:
     query = Municipality.select(Municipality.id, Municipality.name).where(
         Municipality.retired_at.is_null()
     ).order_by(Municipality.name)
-    if not user.is_admin:
-        member_ids = [
-            r["municipality"]
-            for r in await PartnershipMember.select(PartnershipMember.municipality).where(
-                PartnershipMember.partnership.is_in(sorted(user.partnerships(Role.coordinator)) or [0])
-            )
-        ]
-        query = query.where(Municipality.id.is_in(member_ids or [0]))
+    allowed = await access.local_module_municipalities(user)
+    if allowed is not None:
+        query = query.where(Municipality.id.is_in(sorted(allowed) or [0]))
     return await query
 
 

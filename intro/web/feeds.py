@@ -17,7 +17,7 @@ from intro import access, feeds, ical
 from intro.accounts import User
 from intro.errors import Invalid, NotFound
 from intro.inputs import parse_id
-from intro.tables import CatchUpBooking, Enrolment, Role, Session
+from intro.tables import Role
 from intro.web.auth import requires
 
 Form = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]
@@ -150,27 +150,9 @@ async def feed_revoke(request: Request[User, None, None], feed_id: FromPath[int]
     return await _page(request.user)
 
 
-async def _session_visible_to(user: User, session_id: int) -> None:
-    """A participant sees the days of their own cohorts and catch-up bookings; staff the
-    sessions of cohorts they may see."""
-    session = await Session.select(Session.id, Session.cohort).where(Session.id == session_id).first()
-    if session is None:
-        raise NotFound()
-    if user.has(Role.participant):
-        own = await Enrolment.exists().where(
-            (Enrolment.person == user.id) & (Enrolment.cohort == session["cohort"])
-            & Enrolment.status.is_in(["enrolled", "completed"])
-        ) or await CatchUpBooking.exists().where(
-            (CatchUpBooking.person == user.id) & (CatchUpBooking.session == session_id) & CatchUpBooking.cancelled_at.is_null()
-        )
-        if own:
-            return
-    await access.session_for(user, session_id)
-
-
 @get("/sessions/{session_id:int}/event.ics", guards=[ANY_ROLE], name="session_ics")
 async def session_ics(request: Request[User, None, None], session_id: FromPath[int]) -> Response:
-    await _session_visible_to(request.user, session_id)
+    await access.session_for_calendar(request.user, session_id)
     row = await feeds.feed_sessions({"kind": "single", "session": session_id})
     if not row:
         raise NotFound()

@@ -9,10 +9,10 @@ from litestar.enums import RequestEncodingType
 from litestar.params import Body, FromPath, FromQuery
 from litestar.response import Redirect, Template
 
-from intro import clock, programme
+from intro import access, clock, programme
 from intro.accounts import User
 from intro.cohorts import parse_date
-from intro.errors import Invalid, NotFound
+from intro.errors import Invalid
 from intro.i18n import _
 from intro.tables import Partnership, Role
 from intro.web.auth import requires
@@ -24,12 +24,6 @@ NOTICES = {
     "period_removed": _("Lukkeperioden er fjernet."),
     "qualified": _("Underviserens moduler er gemt."),
 }
-
-
-def _own(user: User, partnership_id: int) -> int:
-    if partnership_id not in user.partnerships(Role.coordinator):
-        raise NotFound()
-    return partnership_id
 
 
 async def _page(partnership_id: int, form: dict, errors: dict, notice: str | None, status: int = 200) -> Template:
@@ -55,14 +49,14 @@ async def _page(partnership_id: int, form: dict, errors: dict, notice: str | Non
 async def programme_page(
     request: Request[User, None, None], partnership_id: FromPath[int], notice: FromQuery[str | None] = None
 ) -> Template:
-    return await _page(_own(request.user, partnership_id), {}, {}, notice)
+    return await _page(access.partnership_to_coordinate(request.user, partnership_id), {}, {}, notice)
 
 
 @post("/partnerships/{partnership_id:int}/closed-periods", guards=[PLANNERS], name="closed_period_add")
 async def closed_period_add(
     request: Request[User, None, None], partnership_id: FromPath[int], data: Form
 ) -> Template | Redirect:
-    partnership_id = _own(request.user, partnership_id)
+    partnership_id = access.partnership_to_coordinate(request.user, partnership_id)
     try:
         await programme.add_closed_period(
             request.user.id, partnership_id, str(data.get("name", "")),
@@ -81,7 +75,7 @@ async def closed_period_add(
 async def closed_period_remove(
     request: Request[User, None, None], partnership_id: FromPath[int], period_id: FromPath[int]
 ) -> Redirect:
-    partnership_id = _own(request.user, partnership_id)
+    partnership_id = access.partnership_to_coordinate(request.user, partnership_id)
     await programme.remove_closed_period(request.user.id, partnership_id, period_id)
     return Redirect(f"/partnerships/{partnership_id}/programme?notice=period_removed", status_code=303)
 
@@ -94,7 +88,7 @@ async def closed_period_remove(
 async def qualifications(
     request: Request[User, None, None], partnership_id: FromPath[int], person_id: FromPath[int], data: Form
 ) -> Template | Redirect:
-    partnership_id = _own(request.user, partnership_id)
+    partnership_id = access.partnership_to_coordinate(request.user, partnership_id)
     codes = data.get("codes", [])
     codes = codes if isinstance(codes, list) else [codes]
     try:

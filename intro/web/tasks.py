@@ -9,9 +9,9 @@ from litestar.enums import RequestEncodingType
 from litestar.params import Body, FromPath, FromQuery
 from litestar.response import Redirect, Template
 
-from intro import tasks
+from intro import access, tasks
 from intro.accounts import User
-from intro.errors import Invalid, NotFound
+from intro.errors import Invalid
 from intro.i18n import _
 from intro.tables import Municipality, Role
 from intro.web.auth import requires
@@ -23,12 +23,6 @@ NOTICES = {
     "retired": _("Opgaven er taget ud af skabelonen. Åbne opgaver er fjernet fra planerne; gjorte opgaver står stadig."),
     "restored": _("Opgaven er med i skabelonen igen."),
 }
-
-
-def _own(user: User, municipality_id: int) -> int:
-    if municipality_id not in user.municipalities(Role.chief):
-        raise NotFound()
-    return municipality_id
 
 
 async def _page(municipality_id: int, errors: dict, form: dict, notice: str | None, status: int = 200, edit: int | None = None) -> Template:
@@ -52,12 +46,12 @@ async def _page(municipality_id: int, errors: dict, form: dict, notice: str | No
 async def task_page(
     request: Request[User, None, None], municipality_id: FromPath[int], notice: FromQuery[str | None] = None
 ) -> Template:
-    return await _page(_own(request.user, municipality_id), {}, {"due_after_days": "7"}, notice)
+    return await _page(access.municipality_to_lead(request.user, municipality_id), {}, {"due_after_days": "7"}, notice)
 
 
 @post("/municipalities/{municipality_id:int}/tasks", guards=[CHIEFS], name="task_add")
 async def task_add(request: Request[User, None, None], municipality_id: FromPath[int], data: Form) -> Template | Redirect:
-    municipality_id = _own(request.user, municipality_id)
+    municipality_id = access.municipality_to_lead(request.user, municipality_id)
     try:
         await tasks.add_task(request.user.id, municipality_id, data)
     except Invalid as invalid:
@@ -69,7 +63,7 @@ async def task_add(request: Request[User, None, None], municipality_id: FromPath
 async def task_update(
     request: Request[User, None, None], municipality_id: FromPath[int], task_id: FromPath[int], data: Form
 ) -> Template | Redirect:
-    municipality_id = _own(request.user, municipality_id)
+    municipality_id = access.municipality_to_lead(request.user, municipality_id)
     try:
         await tasks.update_task(request.user.id, municipality_id, task_id, data)
     except Invalid as invalid:
@@ -81,7 +75,7 @@ async def task_update(
 async def task_active(
     request: Request[User, None, None], municipality_id: FromPath[int], task_id: FromPath[int], data: Form
 ) -> Redirect:
-    municipality_id = _own(request.user, municipality_id)
+    municipality_id = access.municipality_to_lead(request.user, municipality_id)
     active = str(data.get("active", "0")) == "1"
     await tasks.set_task_active(request.user.id, municipality_id, task_id, active)
     return Redirect(f"/municipalities/{municipality_id}/tasks?notice={'restored' if active else 'retired'}", status_code=303)
