@@ -20,7 +20,7 @@ from typing import Any
 
 from intro import audit, clock, notices, plan
 from intro.db import write_transaction
-from intro.errors import Invalid, NotFound
+from intro.errors import Invalid
 from intro.i18n import _
 from intro.inputs import checked_text, course_day_window, outside_window
 from intro.scheduling import (
@@ -943,10 +943,3 @@ async def cohorts_of(partnership_ids: set[int]) -> list[dict]:
 async def municipality_names(ids: list[int]) -> dict[int, str]:
     rows = await Municipality.select(Municipality.id, Municipality.name).where(Municipality.id.is_in(ids or [0]))
     return {r["id"]: r["name"] for r in rows}
-
-
-async def cohort_or_404(cohort_id: int) -> dict:
-    cohort = await Cohort.select().where(Cohort.id == cohort_id).output(load_json=True).first()
-    if cohort is None:
-        raise NotFound()
-    return cohort

@@ -14,6 +14,7 @@ from intro import clock, cohorts, feeds
 from intro.ical import FeedEvent, build_calendar
 from intro.tables import Cohort, Enrolment, Person, PlanItem, RoleGrant, Session
 from intro.timefmt import local
+from tests.cohort_rows import cohort_or_404
 from tests.conftest import login, post_form
 
 # Reads the date: also run at every pinned day (make test-days).
@@ -81,7 +82,7 @@ async def test_a_participant_subscribes_and_calendars_poll_with_caching(demo_cli
 
         # A moved course day: same UID, higher SEQUENCE, new ETag.
         session = await Session.select().where((Session.cohort == cohort) & (Session.starts_at > clock.now())).first()
-        c = await cohorts.cohort_or_404(cohort)
+        c = await cohort_or_404(cohort)
         day = local(session["starts_at"]).date() + timedelta(days=1)
         change = await cohorts.read_session_form(session, c, {"date": day.isoformat(), "start": "10:00", "end": "15:00", "venue": str(session["venue"] or ""), "reason": "Flyttet"})
         await cohorts.change_session(1, session, c, change)
