@@ -165,3 +165,16 @@ def test_no_domain_module_imports_the_web_layer():
     ]
     assert web_imports("from intro import web\nfrom intro.web.forms import text\n") == [1, 2]
     assert not found, "Domain modules import the web layer:\n" + "\n".join(found)
+
+
+def test_web_modules_read_forms_through_one_reader():
+    """One form reader (issue 15): web handlers take their body as forms.FormData or
+    forms.Upload; no other module declares a body type of its own."""
+    found = []
+    for path in sorted((PACKAGE / "web").rglob("*.py")):
+        if path.name == "forms.py":
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Attribute) and node.attr in {"URL_ENCODED", "MULTI_PART"}:
+                found.append(f"{path.relative_to(ROOT)}:{node.lineno}")
+    assert not found, "Declare form bodies with intro.web.forms.FormData / Upload:\n" + "\n".join(found)

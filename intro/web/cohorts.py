@@ -7,23 +7,20 @@ operation in intro.cohorts.
 
 from __future__ import annotations
 
-from typing import Annotated, Any
-
 from litestar import Request, get, post
-from litestar.enums import RequestEncodingType
-from litestar.params import Body, FromPath, FromQuery
+from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 
 from intro import access, cohorts
 from intro.accounts import User
 from intro.errors import Invalid
 from intro.i18n import _
-from intro.inputs import parse_id
 from intro.tables import CohortSeats, Partnership, Role, RoleGrant
 from intro.timefmt import local
+from intro.web import forms
 from intro.web.auth import requires
+from intro.web.forms import FormData
 
-Form = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]
 PLANNERS = requires(Role.coordinator)
 VIEWERS = requires(Role.coordinator, Role.chief, Role.instructor)
 
@@ -93,15 +90,12 @@ async def cohort_new(
 
 
 @post("/cohorts", guards=[PLANNERS], name="cohort_create")
-async def cohort_create(request: Request[User, None, None], data: Form) -> Template | Redirect:
-    partnership_id = access.partnership_to_coordinate(request.user, parse_id(data.get("partnership")))
+async def cohort_create(request: Request[User, None, None], data: FormData) -> Template | Redirect:
+    partnership_id = access.partnership_to_coordinate(request.user, forms.optional_id(data, "partnership"))
     try:
         cohort_id = await cohorts.create_cohort(request.user.id, partnership_id, data)
     except Invalid as invalid:
-        form = dict(data)
-        for key in ("weekdays", "preferred_venues", "local_modules"):
-            value = form.get(key)
-            form[key] = value if isinstance(value, list) else ([value] if value else [])
+        form = forms.for_page(data, lists=("weekdays", "preferred_venues", "local_modules"))
         return await _form_page(partnership_id, form, invalid.errors, status=400)
     return Redirect(f"/cohorts/{cohort_id}?notice=created", status_code=303)
 
@@ -153,11 +147,11 @@ async def _cohort_with_errors(request, cohort_id: int, errors: dict) -> Template
 
 @post("/cohorts/{cohort_id:int}/propose", guards=[PLANNERS], name="cohort_propose")
 async def cohort_propose(
-    request: Request[User, None, None], cohort_id: FromPath[int], data: Form
+    request: Request[User, None, None], cohort_id: FromPath[int], data: FormData
 ) -> Template | Redirect:
     cohort = await access.cohort_to_manage(request.user, cohort_id)
-    raw = str(data.get("from_date", "")).strip()
-    from_date = cohorts.parse_date(raw) if raw else None
+    raw = forms.value(data, "from_date").strip()
+    from_date = forms.course_day(data, "from_date") if raw else None
     if raw and from_date is None:
         return await _cohort_with_errors(request, cohort_id, {"from_date": _("Skriv datoen, fx 02.02.2027.")})
     try:
@@ -215,13 +209,6 @@ def _form_from_session(session: dict, instructor_ids: list[int]) -> dict:
     }
 
 
-def _normalise(data: dict) -> dict:
-    form = dict(data)
-    value = form.get("instructors")
-    form["instructors"] = value if isinstance(value, list) else ([value] if value else [])
-    return form
-
-
 @get("/sessions/{session_id:int}/edit", guards=[PLANNERS], name="session_edit")
 async def session_edit(request: Request[User, None, None], session_id: FromPath[int]) -> Template:
     session = await access.session_to_manage(request.user, session_id)
@@ -244,12 +231,12 @@ async def session_edit(request: Request[User, None, None], session_id: FromPath[
 
 @post("/sessions/{session_id:int}/check", guards=[PLANNERS], name="session_check")
 async def session_check(
-    request: Request[User, None, None], session_id: FromPath[int], data: Form
+    request: Request[User, None, None], session_id: FromPath[int], data: FormData
 ) -> Template:
     """The live conflict check while the coordinator edits (an htmx fragment)."""
     session = await access.session_to_manage(request.user, session_id)
     cohort = await access.cohort_to_manage(request.user, session["cohort"])
-    form = _normalise(data)
+    form = forms.for_page(data, lists=("instructors",))
     try:
         change = await cohorts.read_session_form(session, cohort, {**form, "reason": form.get("reason") or "x"})
     except Invalid as invalid:
@@ -260,11 +247,11 @@ async def session_check(
 
 @post("/sessions/{session_id:int}", guards=[PLANNERS], name="session_save")
 async def session_save(
-    request: Request[User, None, None], session_id: FromPath[int], data: Form
+    request: Request[User, None, None], session_id: FromPath[int], data: FormData
 ) -> Template | Redirect:
     session = await access.session_to_manage(request.user, session_id)
     cohort = await access.cohort_to_manage(request.user, session["cohort"])
-    form = _normalise(data)
+    form = forms.for_page(data, lists=("instructors",))
     try:
         change = await cohorts.read_session_form(session, cohort, form)
         await cohorts.change_session(request.user.id, session, cohort, change)
@@ -287,14 +274,14 @@ async def session_cancel_form(request: Request[User, None, None], session_id: Fr
 
 @post("/sessions/{session_id:int}/cancel", guards=[PLANNERS], name="session_cancel")
 async def session_cancel(
-    request: Request[User, None, None], session_id: FromPath[int], data: Form
+    request: Request[User, None, None], session_id: FromPath[int], data: FormData
 ) -> Template | Redirect:
     session = await access.session_to_manage(request.user, session_id)
     cohort = await access.cohort_to_manage(request.user, session["cohort"])
     try:
-        await cohorts.cancel_session(request.user.id, session, str(data.get("reason", "")))
+        await cohorts.cancel_session(request.user.id, session, forms.value(data, "reason"))
     except Invalid as invalid:
-        context = await _session_form_context(session, cohort, dict(data), invalid.errors, [])
+        context = await _session_form_context(session, cohort, forms.for_page(data), invalid.errors, [])
         return Template("cohorts/session_cancel.html", context=context, status_code=400)
     return Redirect(f"/cohorts/{cohort['id']}?notice=cancelled", status_code=303)
 

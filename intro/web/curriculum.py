@@ -2,21 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
-
 from litestar import Request, get, post
-from litestar.enums import RequestEncodingType
 from litestar.exceptions import NotFoundException
-from litestar.params import Body, FromPath, FromQuery
+from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 
 from intro import access, curriculum
 from intro.accounts import User
 from intro.errors import Invalid
 from intro.i18n import _
-from intro.inputs import parse_id
 from intro.tables import Municipality, Role
+from intro.web import forms
 from intro.web.auth import requires
+from intro.web.forms import FormData
 
 ANY_ROLE = requires(Role.participant, Role.coordinator, Role.instructor, Role.chief, Role.admin)
 CURRICULUM_EDITORS = requires(Role.coordinator, Role.admin)
@@ -135,17 +133,16 @@ async def local_module_form(request: Request[User, None, None], version_id: From
 async def local_module_create(
     request: Request[User, None, None],
     version_id: FromPath[int],
-    data: Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)],
+    data: FormData,
 ) -> Template | Redirect:
     detail = await _version_or_404(version_id)
     municipalities = await _editable_municipalities(request.user)
     allowed = {m["id"] for m in municipalities}
-    form = {k: (v if isinstance(v, list) else str(v)) for k, v in data.items()}
-    if isinstance(form.get("competences"), str):
-        form["competences"] = [form["competences"]]
-    if isinstance(form.get("prerequisites"), str):
-        form["prerequisites"] = [form["prerequisites"]]
-    municipality_id = parse_id(data.get("municipality")) or 0
+    form = forms.for_page(data)
+    for name in ("competences", "prerequisites"):  # lists of checkboxes, shown again as lists
+        if name in data:
+            form[name] = forms.values(data, name)
+    municipality_id = forms.optional_id(data, "municipality") or 0
     errors: dict[str, str] = {}
     if municipality_id not in allowed:
         errors["municipality"] = _("Vælg en kommune i dit samarbejde.")

@@ -14,6 +14,7 @@ from intro.errors import Invalid, NotFound
 from intro.i18n import _
 from intro.inputs import parse_id
 from intro.tables import Cohort, CohortStatus, Enrolment, PartnershipMember, Role
+from intro.web import forms
 from intro.web.auth import requires
 from intro.web.forms import FormData, text, values
 
@@ -170,7 +171,7 @@ async def change_places(request: Request[User, None, None], cohort_id: FromPath[
         except Invalid as invalid:
             errors = invalid.errors
     if errors:
-        return await _page(request.user, cohort_id, errors, None, 400, form=dict(data))
+        return await _page(request.user, cohort_id, errors, None, 400, form=forms.for_page(data))
     return Redirect(f"/cohorts/{cohort_id}/enrolments?notice=places", status_code=303)
 
 

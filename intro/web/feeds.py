@@ -6,11 +6,9 @@ from __future__ import annotations
 import gzip
 from collections import OrderedDict
 from email.utils import format_datetime, parsedate_to_datetime
-from typing import Annotated, Any
 
 from litestar import Request, Response, get, post, route
-from litestar.enums import RequestEncodingType
-from litestar.params import Body, FromPath
+from litestar.params import FromPath
 from litestar.response import Template
 
 from intro import access, feeds, ical
@@ -18,9 +16,10 @@ from intro.accounts import User
 from intro.errors import Invalid, NotFound
 from intro.inputs import parse_id
 from intro.tables import Role
+from intro.web import forms
 from intro.web.auth import requires
+from intro.web.forms import FormData
 
-Form = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]
 ANY_ROLE = requires(Role.participant, Role.coordinator, Role.instructor, Role.chief)
 # Litestar adds "; charset=utf-8" to every text/ type itself: naming it here sent it twice.
 CALENDAR = "text/calendar"
@@ -126,11 +125,11 @@ async def my_feeds(request: Request[User, None, None]) -> Template:
 
 
 @post("/me/feeds", guards=[ANY_ROLE], name="feed_create")
-async def feed_create(request: Request[User, None, None], data: Form) -> Template:
-    kind, _sep, target = str(data.get("target", "")).partition(":")
+async def feed_create(request: Request[User, None, None], data: FormData) -> Template:
+    kind, _sep, target = forms.value(data, "target").partition(":")
     try:
         token = await feeds.create_feed(
-            request.user, kind, parse_id(target), str(data.get("deadlines", "")) == "1"
+            request.user, kind, parse_id(target), forms.flag(data, "deadlines")
         )
     except Invalid as invalid:
         return await _page(request.user, errors=invalid.errors, status=400)

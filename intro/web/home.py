@@ -9,7 +9,6 @@ from intro import overview
 from intro.accounts import User
 from intro.tables import Role
 
-
 ROLE_SECTIONS = ("participant", "coordinator", "instructor", "chief", "admin")
 
 

@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
-
 from litestar import Request, get, post
-from litestar.enums import RequestEncodingType
-from litestar.params import Body, FromPath, FromQuery
+from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 
 from intro import access, tasks
@@ -14,9 +11,10 @@ from intro.accounts import User
 from intro.errors import Invalid
 from intro.i18n import _
 from intro.tables import Municipality, Role
+from intro.web import forms
 from intro.web.auth import requires
+from intro.web.forms import FormData
 
-Form = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]
 CHIEFS = requires(Role.chief)
 NOTICES = {
     "saved": _("Opgaven er gemt. De nyansattes planer er opdateret."),
@@ -50,33 +48,33 @@ async def task_page(
 
 
 @post("/municipalities/{municipality_id:int}/tasks", guards=[CHIEFS], name="task_add")
-async def task_add(request: Request[User, None, None], municipality_id: FromPath[int], data: Form) -> Template | Redirect:
+async def task_add(request: Request[User, None, None], municipality_id: FromPath[int], data: FormData) -> Template | Redirect:
     municipality_id = access.municipality_to_lead(request.user, municipality_id)
     try:
         await tasks.add_task(request.user.id, municipality_id, data)
     except Invalid as invalid:
-        return await _page(municipality_id, invalid.errors, dict(data), None, 400)
+        return await _page(municipality_id, invalid.errors, forms.for_page(data), None, 400)
     return Redirect(f"/municipalities/{municipality_id}/tasks?notice=saved", status_code=303)
 
 
 @post("/municipalities/{municipality_id:int}/tasks/{task_id:int}", guards=[CHIEFS], name="task_update")
 async def task_update(
-    request: Request[User, None, None], municipality_id: FromPath[int], task_id: FromPath[int], data: Form
+    request: Request[User, None, None], municipality_id: FromPath[int], task_id: FromPath[int], data: FormData
 ) -> Template | Redirect:
     municipality_id = access.municipality_to_lead(request.user, municipality_id)
     try:
         await tasks.update_task(request.user.id, municipality_id, task_id, data)
     except Invalid as invalid:
-        return await _page(municipality_id, invalid.errors, dict(data), None, 400, edit=task_id)
+        return await _page(municipality_id, invalid.errors, forms.for_page(data), None, 400, edit=task_id)
     return Redirect(f"/municipalities/{municipality_id}/tasks?notice=saved", status_code=303)
 
 
 @post("/municipalities/{municipality_id:int}/tasks/{task_id:int}/active", guards=[CHIEFS], name="task_active")
 async def task_active(
-    request: Request[User, None, None], municipality_id: FromPath[int], task_id: FromPath[int], data: Form
+    request: Request[User, None, None], municipality_id: FromPath[int], task_id: FromPath[int], data: FormData
 ) -> Redirect:
     municipality_id = access.municipality_to_lead(request.user, municipality_id)
-    active = str(data.get("active", "0")) == "1"
+    active = forms.flag(data, "active")
     await tasks.set_task_active(request.user.id, municipality_id, task_id, active)
     return Redirect(f"/municipalities/{municipality_id}/tasks?notice={'restored' if active else 'retired'}", status_code=303)
 
