@@ -19,6 +19,7 @@ from intro.tables import (
     Session,
     SessionInstructor,
 )
+from tests.cohort_rows import cohort_or_404
 from tests.conftest import login, post_form
 
 # Reads the date: also run at every pinned day (make test-days).
@@ -94,7 +95,7 @@ async def test_another_instructor_cannot_take_attendance(demo_client):
 
 async def test_a_missed_module_is_a_catch_up_need_and_can_be_booked_in_another_cohort(demo_client):
     hold_b = await Cohort.select(Cohort.id).where(Cohort.status == "active").first()
-    hold_c = await cohorts.cohort_or_404((await Cohort.select(Cohort.id).where(Cohort.status == "planning").first())["id"])
+    hold_c = await cohort_or_404((await Cohort.select(Cohort.id).where(Cohort.status == "planning").first())["id"])
     await cohorts.accept_timetable(1, hold_c)
     first = await Session.select().where(Session.cohort == hold_b["id"]).order_by(Session.starts_at).first()
     person = await Enrolment.select(Enrolment.person).where(

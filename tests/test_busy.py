@@ -33,6 +33,7 @@ from intro.tables import (
     Session,
 )
 from intro.timefmt import da_date
+from tests.cohort_rows import cohort_or_404
 from tests.conftest import csrf_token, login, post_form
 
 
@@ -581,11 +582,11 @@ async def _qualified(partnership: int, code: str) -> list[int]:
 
 async def test_a_busy_day_for_every_qualified_instructor_moves_the_course_day(demo_db):
     partnership, coordinator, cohort_id = await _new_cohort("Hold Optaget")
-    first = (await cohorts.propose_timetable(coordinator, await cohorts.cohort_or_404(cohort_id))).sessions[0]
+    first = (await cohorts.propose_timetable(coordinator, await cohort_or_404(cohort_id))).sessions[0]
     for teacher in await _qualified(partnership, first.module_code):
         await busy.add_calendar(teacher, teacher, ics_text=all_day(first.day))
 
-    again = await cohorts.propose_timetable(coordinator, await cohorts.cohort_or_404(cohort_id))
+    again = await cohorts.propose_timetable(coordinator, await cohort_or_404(cohort_id))
     moved = next(s for s in again.sessions if s.module_code == first.module_code)
     assert moved.day > first.day
     assert f"ikke {da_date(first.day)}: ingen godkendt underviser er ledig" in moved.reasons

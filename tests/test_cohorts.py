@@ -25,6 +25,7 @@ from intro.tables import (
     Venue,
 )
 from intro.timefmt import local
+from tests.cohort_rows import cohort_or_404
 
 # Reads the date: also run at every pinned day (make test-days).
 pytestmark = pytest.mark.days
@@ -108,7 +109,7 @@ async def test_seats_cannot_exceed_capacity(demo_db):
 async def _new_cohort(start: date, **changes) -> dict:
     partnership, coordinator, _m, _v = await _context()
     cohort_id = await cohorts.create_cohort(coordinator, partnership, form(start, **changes))
-    return await cohorts.cohort_or_404(cohort_id)
+    return await cohort_or_404(cohort_id)
 
 
 async def test_a_proposal_avoids_holidays_busy_venues_and_instructors(demo_db):
@@ -150,7 +151,7 @@ async def test_accept_then_move_and_cancel_raise_the_revision(demo_db):
     assert (await Cohort.select(Cohort.status).where(Cohort.id == cohort["id"]).first())["status"] == "active"
     session = await Session.select().where(Session.cohort == cohort["id"]).order_by(Session.starts_at).first()
     assert session["status"] == "scheduled" and session["revision"] == 0
-    cohort = await cohorts.cohort_or_404(cohort["id"])
+    cohort = await cohort_or_404(cohort["id"])
     new_day = local(session["starts_at"]).date() + timedelta(days=1)
     with pytest.raises(Invalid) as no_reason:
         await cohorts.read_session_form(session, cohort, {"date": new_day.isoformat(), "start": "10:00", "end": "15:00"})

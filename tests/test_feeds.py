@@ -16,6 +16,7 @@ from intro.calendars.ical import FeedEvent, build_calendar
 from intro.planning import cohorts
 from intro.tables import Cohort, Enrolment, Person, PlanItem, RoleGrant, Session
 from intro.timefmt import local
+from tests.cohort_rows import cohort_or_404
 from tests.conftest import login, post_form
 
 # Reads the date: also run at every pinned day (make test-days).
@@ -83,7 +84,7 @@ async def test_a_participant_subscribes_and_calendars_poll_with_caching(demo_cli
 
         # A moved course day: same UID, higher SEQUENCE, new ETag.
         session = await Session.select().where((Session.cohort == cohort) & (Session.starts_at > clock.now())).first()
-        c = await cohorts.cohort_or_404(cohort)
+        c = await cohort_or_404(cohort)
         day = local(session["starts_at"]).date() + timedelta(days=1)
         change = await cohorts.read_session_form(session, c, {"date": day.isoformat(), "start": "10:00", "end": "15:00", "venue": str(session["venue"] or ""), "reason": "Flyttet"})
         await cohorts.change_session(1, session, c, change)
@@ -190,7 +191,8 @@ async def test_an_admin_stops_a_persons_feeds_from_the_user_page(demo_client):
 
 
 async def test_the_per_fetch_check_agrees_with_the_list_of_allowed_feeds(demo_db):
-    from intro.calendars.feeds import _may, allowed_targets
+    from intro.access import feed_target_allowed as _may
+    from intro.calendars.feeds import allowed_targets
     from intro.people.accounts import load_user
     from intro.tables import Municipality, Venue
 

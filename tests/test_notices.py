@@ -37,6 +37,7 @@ from intro.tables import (
     Venue,
 )
 from intro.timefmt import local
+from tests.cohort_rows import cohort_or_404
 
 # Reads the date: also run at every pinned day (make test-days).
 pytestmark = pytest.mark.days
@@ -116,7 +117,7 @@ async def _person(email_address: str) -> int:
 
 async def _cohort_under_way() -> dict:
     row = await Cohort.select(Cohort.id).where(Cohort.status == "active").first()
-    return await cohorts.cohort_or_404(row["id"])
+    return await cohort_or_404(row["id"])
 
 
 async def _future_session(cohort: dict, days: int = 3) -> dict:
@@ -315,7 +316,7 @@ async def test_a_change_of_instructors_only_tells_participants_without_names(dem
 
 async def test_no_notices_for_proposals_unchanged_days_or_days_that_are_over(demo_db):
     planning = await Cohort.select(Cohort.id).where(Cohort.status == "planning").first()
-    proposal_cohort = await cohorts.cohort_or_404(planning["id"])
+    proposal_cohort = await cohort_or_404(planning["id"])
     proposal = await Session.select().where(
         (Session.cohort == planning["id"]) & Session.venue.is_not_null()
     ).first()

@@ -21,6 +21,7 @@ from intro.tables import (
     Session,
 )
 from intro.timefmt import local
+from tests.cohort_rows import cohort_or_404
 
 # Reads the date: also run at every pinned day (make test-days).
 pytestmark = pytest.mark.days
@@ -70,7 +71,7 @@ async def test_enrolment_builds_the_plan_and_timetable_changes_flow_in(demo_db):
     task = next(i for i in items if i["kind"] == "local_task")
     await PlanItem.update({PlanItem.status: "done", PlanItem.done_at: clock.now()}).where(PlanItem.id == task["id"])
     future = await Session.select().where((Session.cohort == hold_b["id"]) & (Session.starts_at > clock.now())).order_by(Session.starts_at).first()
-    cohort = await cohorts.cohort_or_404(hold_b["id"])
+    cohort = await cohort_or_404(hold_b["id"])
     new_day = local(future["starts_at"]).date() + timedelta(days=1)
     change = await cohorts.read_session_form(
         future, cohort, {"date": new_day.isoformat(), "start": "09:00", "end": "15:00", "venue": str(future["venue"] or ""), "reason": "Flyttet"}

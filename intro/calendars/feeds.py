@@ -32,7 +32,6 @@ from intro.tables import (
     Partnership,
     Person,
     PlanItem,
-    Role,
     Session,
     SessionInstructor,
     SessionStatus,
@@ -67,48 +66,22 @@ class FeedTarget:
 
 
 async def allowed_targets(user: User) -> list[FeedTarget]:
-    """Every feed this user may subscribe to."""
+    """Every feed this user may subscribe to (the rule: intro.access.feed_scope)."""
+    scope = await access.feed_scope(user)
     targets: list[FeedTarget] = []
-    if user.has(Role.participant):
+    if scope.own_days:
         targets.append(FeedTarget(FeedKind.person.value, None, _("Mine kursusdage")))
-    if user.has(Role.instructor):
+    if scope.teaching_days:
         targets.append(FeedTarget(FeedKind.instructor.value, None, _("Mine undervisningsdage")))
-    partnerships = await access.visible_partnerships(user)
-    for c in await Cohort.select(Cohort.id, Cohort.name).where(Cohort.partnership.is_in(sorted(partnerships) or [0])):
+    for c in await Cohort.select(Cohort.id, Cohort.name).where(Cohort.partnership.is_in(sorted(scope.cohort_partnerships) or [0])):
         targets.append(FeedTarget(FeedKind.cohort.value, c["id"], c["name"]))
-    coordinated = user.partnerships(Role.coordinator)
-    for p in await Partnership.select(Partnership.id, Partnership.name).where(Partnership.id.is_in(sorted(coordinated) or [0])):
+    for p in await Partnership.select(Partnership.id, Partnership.name).where(Partnership.id.is_in(sorted(scope.partnerships) or [0])):
         targets.append(FeedTarget(FeedKind.partnership.value, p["id"], p["name"]))
-    municipalities = user.municipalities(Role.chief) | await access.member_municipalities(coordinated)
-    for m in await Municipality.select(Municipality.id, Municipality.name).where(Municipality.id.is_in(sorted(municipalities) or [0])):
+    for m in await Municipality.select(Municipality.id, Municipality.name).where(Municipality.id.is_in(sorted(scope.municipalities) or [0])):
         targets.append(FeedTarget(FeedKind.municipality.value, m["id"], m["name"]))
-    venue_municipalities = await access.member_municipalities(coordinated)
-    for v in await Venue.select(Venue.id, Venue.name).where(Venue.municipality.is_in(sorted(venue_municipalities) or [0])):
+    for v in await Venue.select(Venue.id, Venue.name).where(Venue.municipality.is_in(sorted(scope.venue_municipalities) or [0])):
         targets.append(FeedTarget(FeedKind.venue.value, v["id"], v["name"]))
     return targets
-
-
-async def _may(user: User, kind: str, target_id: int | None) -> bool:
-    """May the user see this one feed? The same rules as allowed_targets, checked for one
-    target only: this runs on every fetch of every feed."""
-    if kind == FeedKind.person.value:
-        return target_id is None and user.has(Role.participant)
-    if kind == FeedKind.instructor.value:
-        return target_id is None and user.has(Role.instructor)
-    if target_id is None:
-        return False
-    coordinated = user.partnerships(Role.coordinator)
-    if kind == FeedKind.partnership.value:
-        return target_id in coordinated
-    if kind == FeedKind.cohort.value:
-        cohort = await Cohort.select(Cohort.partnership).where(Cohort.id == target_id).first()
-        return cohort is not None and cohort["partnership"] in await access.visible_partnerships(user)
-    if kind == FeedKind.municipality.value:
-        return target_id in user.municipalities(Role.chief) or target_id in await access.member_municipalities(coordinated)
-    if kind == FeedKind.venue.value:
-        venue = await Venue.select(Venue.municipality).where(Venue.id == target_id).first()
-        return venue is not None and venue["municipality"] in await access.member_municipalities(coordinated)
-    return False
 
 
 TARGET_COLUMN = {
@@ -121,7 +94,7 @@ TARGET_COLUMN = {
 
 async def create_feed(user: User, kind: str, target_id: int | None, include_deadlines: bool = False) -> str:
     """Make a feed; returns its token (shown once, as a URL)."""
-    if kind not in KIND_NAMES or not await _may(user, kind, target_id):
+    if kind not in KIND_NAMES or not await access.feed_target_allowed(user, kind, target_id):
         raise Invalid({"feed": _("Vælg en kalender, du har adgang til.")})
     token = secrets.token_urlsafe(24)
     fields = {
@@ -198,7 +171,7 @@ async def resolve(token: str) -> tuple[dict, User] | None:
         return None
     user = await load_user(feed["owner"])
     target = next((feed[c] for k, c in TARGET_COLUMN.items() if k == feed["kind"]), None)
-    if not await _may(user, feed["kind"], target):
+    if not await access.feed_target_allowed(user, feed["kind"], target):
         return None
     return feed, user
 

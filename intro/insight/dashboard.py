@@ -36,7 +36,7 @@ from datetime import UTC, date, datetime
 
 from piccolo.query.functions.aggregate import Max
 
-from intro import clock
+from intro import access, clock
 from intro.db import StampedCache, data_stamp
 from intro.errors import NotFound
 from intro.i18n import _
@@ -56,7 +56,6 @@ from intro.tables import (
     PartnershipMember,
     Person,
     Profile,
-    Role,
     Session,
 )
 from intro.timefmt import local
@@ -112,7 +111,7 @@ async def filters_for(user: User, params: dict[str, str | None], today: date) ->
     """The filters asked for, narrowed to what the chief may see: their own municipality
     (the first one if they are chief of several) and one partnership it is a member of.
     A municipality or partnership outside that is 'not found'."""
-    own = sorted(user.municipalities(Role.chief))
+    own = sorted(access.municipalities_led(user))
     if not own:
         raise NotFound()
     municipality = _int(params.get("kommune")) or own[0]

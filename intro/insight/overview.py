@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from intro import clock
+from intro import access, clock
 from intro.participation import follow_up, plan, progress
 from intro.people.accounts import User
 from intro.people.organisation import in_force_on
@@ -22,7 +22,6 @@ from intro.tables import (
     Partnership,
     PartnershipMember,
     Person,
-    Role,
     Session,
     SessionInstructor,
     SessionStatus,
@@ -86,7 +85,7 @@ async def participant_overview(user: User) -> dict:
 
 
 async def coordinator_overview(user: User) -> dict:
-    partnership_ids = sorted(user.partnerships(Role.coordinator))
+    partnership_ids = sorted(access.partnerships_coordinated(user))
     if not partnership_ids:
         return {"partnerships": [], "upcoming": []}
     partnerships = await Partnership.select(Partnership.id, Partnership.name).where(
@@ -156,7 +155,7 @@ async def instructor_overview(user: User) -> dict:
 async def chief_overview(user: User) -> list[dict]:
     """Per municipality the chief is responsible for: its new hires of the last year,
     by name (a chief sees individuals only in their own municipality)."""
-    municipality_ids = sorted(user.municipalities(Role.chief))
+    municipality_ids = sorted(access.municipalities_led(user))
     if not municipality_ids:
         return []
     municipalities = await Municipality.select(

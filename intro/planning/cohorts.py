@@ -21,7 +21,7 @@ from typing import Any
 
 from intro import audit, clock
 from intro.db import write_transaction
-from intro.errors import Invalid, NotFound
+from intro.errors import Invalid
 from intro.i18n import _
 from intro.inputs import checked_text, course_day_window, outside_window
 from intro.participation import plan
@@ -572,10 +572,3 @@ async def cancel_session(actor_id: int, session: dict, reason: str) -> None:
         )
     await plan.sync_cohort(session["cohort"])
 
-
-
-async def cohort_or_404(cohort_id: int) -> dict:
-    cohort = await Cohort.select().where(Cohort.id == cohort_id).output(load_json=True).first()
-    if cohort is None:
-        raise NotFound()
-    return cohort

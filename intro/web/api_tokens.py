@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
-
 from litestar import Request, get, post
-from litestar.enums import RequestEncodingType
-from litestar.params import Body, FromPath, FromQuery
+from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 
 from intro import access
@@ -16,9 +13,10 @@ from intro.people import api_tokens
 from intro.people.accounts import User
 from intro.settings import get_settings
 from intro.tables import Role
+from intro.web import forms
 from intro.web.auth import requires
+from intro.web.forms import FormData
 
-Form = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]
 HR_KEEPERS = requires(Role.chief, Role.admin)
 NOTICES = {"revoked": _("Nøglen er tilbagekaldt. HR-systemet kan ikke længere bruge den.")}
 
@@ -52,12 +50,12 @@ async def tokens_page(
 
 
 @post("/municipalities/{municipality_id:int}/api-tokens", guards=[HR_KEEPERS], name="api_token_create")
-async def token_create(request: Request[User, None, None], municipality_id: FromPath[int], data: Form) -> Template:
+async def token_create(request: Request[User, None, None], municipality_id: FromPath[int], data: FormData) -> Template:
     municipality = await access.hr_municipality(request.user, municipality_id)
     try:
-        token = await api_tokens.create_token(request.user.id, municipality["id"], str(data.get("name", "")))
+        token = await api_tokens.create_token(request.user.id, municipality["id"], forms.value(data, "name"))
     except Invalid as invalid:
-        return await _page(municipality, errors=invalid.errors, form=dict(data), status=400)
+        return await _page(municipality, errors=invalid.errors, form=forms.for_page(data), status=400)
     # Shown once, on this response only (never in a URL, never stored in clear).
     return await _page(municipality, new_token=token)
 

@@ -2,23 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
-
 from litestar import Request, Response, get, post
-from litestar.enums import RequestEncodingType
-from litestar.params import Body, FromPath, FromQuery
+from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 
 from intro import access
 from intro.errors import Invalid, NotFound
 from intro.i18n import _
-from intro.inputs import parse_id
 from intro.participation import attendance
 from intro.people.accounts import User
 from intro.tables import Role, Session
+from intro.web import forms
 from intro.web.auth import requires
+from intro.web.forms import FormData
 
-Form = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]
 TAKERS = requires(Role.coordinator, Role.instructor)
 PLANNERS = requires(Role.coordinator)
 
@@ -55,12 +52,12 @@ async def attendance_page(request: Request[User, None, None], session_id: FromPa
 
 @post("/sessions/{session_id:int}/attendance", guards=[TAKERS], name="attendance_mark")
 async def attendance_mark(
-    request: Request[User, None, None], session_id: FromPath[int], data: Form
+    request: Request[User, None, None], session_id: FromPath[int], data: FormData
 ) -> Template | Redirect | Response:
     session = await _session_to_register(request.user, session_id)
-    person_id = parse_id(data.get("person")) or 0
+    person_id = forms.optional_id(data, "person") or 0
     try:
-        await attendance.mark(request.user.id, session, person_id, str(data.get("status", "")))
+        await attendance.mark(request.user.id, session, person_id, forms.value(data, "status"))
     except Invalid as invalid:
         if request.headers.get("hx-request"):
             # htmx swaps only successful answers: show the message in the row itself.
@@ -121,10 +118,10 @@ async def _catch_up_page(cohort: dict, errors: dict, notice: str | None, status:
 
 @post("/cohorts/{cohort_id:int}/catch-up", guards=[PLANNERS], name="catch_up_book")
 async def catch_up_book(
-    request: Request[User, None, None], cohort_id: FromPath[int], data: Form
+    request: Request[User, None, None], cohort_id: FromPath[int], data: FormData
 ) -> Template | Redirect:
     cohort = await access.cohort_to_manage(request.user, cohort_id)
-    person, missed, target = (parse_id(data.get(name)) for name in ("person", "missed_session", "session"))
+    person, missed, target = (forms.optional_id(data, name) for name in ("person", "missed_session", "session"))
     if person is None or missed is None or target is None:
         return await _catch_up_page(cohort, {"session": _("Vælg en kursusdag at indhente på.")}, None, 400)
     try:

@@ -3,16 +3,15 @@ login and logout pages."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 from urllib.parse import urlencode
 
 from litestar import Request, get, post
 from litestar.connection import ASGIConnection
-from litestar.enums import RequestEncodingType
 from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
 from litestar.handlers.base import BaseRouteHandler
 from litestar.middleware import ASGIMiddleware
-from litestar.params import Body, FromQuery
+from litestar.params import FromQuery
 from litestar.response import Redirect, Template
 from litestar.types import ASGIApp, Receive, Scope, Send
 
@@ -20,6 +19,8 @@ from intro.people import accounts, providers, second_factor
 from intro.people.accounts import User
 from intro.settings import get_settings
 from intro.tables import IdentityProvider, Role
+from intro.web import forms
+from intro.web.forms import FormData
 
 SESSION_COOKIE = "intro_session"
 
@@ -110,11 +111,11 @@ async def login_page(request: Request, next: FromQuery[str | None] = None) -> Te
 @post("/login", opt={"public": True}, name="login_submit")
 async def login_submit(
     request: Request,
-    data: Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)],
+    data: FormData,
 ) -> Template | Redirect:
-    email = str(data.get("email", ""))[:254]
-    password = str(data.get("password", ""))[:1024]
-    next_path = safe_next(str(data.get("next", "/")))
+    email = forms.value(data, "email")[:254]
+    password = forms.value(data, "password")[:1024]
+    next_path = safe_next(forms.value(data, "next", "/"))
     remote = request.client.host if request.client else ""
     try:
         person_id = await accounts.authenticate(email, password, remote)

@@ -3,12 +3,11 @@ read it again, remove it, and check the busy times Intro found."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
 from litestar import Request, get, post
 from litestar.datastructures import UploadFile
-from litestar.enums import RequestEncodingType
-from litestar.params import Body, FromPath, FromQuery
+from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 
 from intro.errors import Invalid
@@ -16,10 +15,10 @@ from intro.i18n import _
 from intro.people.accounts import User
 from intro.planning import busy
 from intro.tables import Role
+from intro.web import forms
 from intro.web.auth import requires
+from intro.web.forms import FormData, Upload
 
-Form = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]
-Upload = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.MULTI_PART)]
 INSTRUCTORS = requires(Role.instructor)
 PAGE = "/me/calendars"
 COMING_DAYS = 14
@@ -56,13 +55,6 @@ async def _page(user: User, form: dict, errors: dict, notice: str | None, status
     )
 
 
-def _text(data: dict[str, Any], name: str, limit: int = 2000) -> str:
-    value = data.get(name, "")
-    if isinstance(value, list):
-        value = value[-1] if value else ""
-    return str(value)[:limit] if isinstance(value, str) else ""
-
-
 async def _file_text(data: dict[str, Any]) -> str:
     """The uploaded file's text; Invalid({"ics": ...}) when there is none or it is too big."""
     upload = data.get("ics")
@@ -87,8 +79,8 @@ async def calendars_page(request: Request[User, None, None], notice: FromQuery[s
 
 
 @post(f"{PAGE}/url", guards=[INSTRUCTORS], name="busy_calendar_add_url")
-async def calendar_add_url(request: Request[User, None, None], data: Form) -> Template | Redirect:
-    url = _text(data, "url")
+async def calendar_add_url(request: Request[User, None, None], data: FormData) -> Template | Redirect:
+    url = forms.value(data, "url")[:2000]
     try:
         await busy.add_calendar(request.user.id, request.user.id, url=url or None)
     except Invalid as invalid:

@@ -7,24 +7,21 @@ operation in intro.planning.cohorts.
 
 from __future__ import annotations
 
-from typing import Annotated, Any
-
 from litestar import Request, get, post
-from litestar.enums import RequestEncodingType
-from litestar.params import Body, FromPath, FromQuery
+from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 
 from intro import access
-from intro.errors import Invalid, NotFound
+from intro.errors import Invalid
 from intro.i18n import _
-from intro.inputs import parse_id
 from intro.people.accounts import User
 from intro.planning import cohorts, planner_input, timetables
 from intro.tables import CohortSeats, Partnership, Role, RoleGrant
 from intro.timefmt import local
+from intro.web import forms
 from intro.web.auth import requires
+from intro.web.forms import FormData
 
-Form = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]
 PLANNERS = requires(Role.coordinator)
 VIEWERS = requires(Role.coordinator, Role.chief, Role.instructor)
 
@@ -54,18 +51,9 @@ async def cohort_list(request: Request[User, None, None]) -> Template:
         context={
             "partnerships": partnerships,
             "cohorts": rows,
-            "planner_of": user.partnerships(Role.coordinator),
+            "planner_of": access.partnerships_coordinated(user),
         },
     )
-
-
-def _partnership_to_plan(user: User, partnership_id: int | None) -> int:
-    mine = sorted(user.partnerships(Role.coordinator))
-    if partnership_id is None and len(mine) == 1:
-        return mine[0]
-    if partnership_id not in mine:
-        raise NotFound()
-    return partnership_id
 
 
 async def _form_page(partnership_id: int, form: dict, errors: dict, status: int = 200) -> Template:
@@ -89,7 +77,7 @@ async def _form_page(partnership_id: int, form: dict, errors: dict, status: int 
 async def cohort_new(
     request: Request[User, None, None], partnership: FromQuery[int | None] = None
 ) -> Template:
-    partnership_id = _partnership_to_plan(request.user, partnership)
+    partnership_id = access.partnership_to_coordinate(request.user, partnership)
     options = await cohorts.form_options(partnership_id)
     default = {
         "capacity": "24",
@@ -103,15 +91,12 @@ async def cohort_new(
 
 
 @post("/cohorts", guards=[PLANNERS], name="cohort_create")
-async def cohort_create(request: Request[User, None, None], data: Form) -> Template | Redirect:
-    partnership_id = _partnership_to_plan(request.user, parse_id(data.get("partnership")))
+async def cohort_create(request: Request[User, None, None], data: FormData) -> Template | Redirect:
+    partnership_id = access.partnership_to_coordinate(request.user, forms.optional_id(data, "partnership"))
     try:
         cohort_id = await cohorts.create_cohort(request.user.id, partnership_id, data)
     except Invalid as invalid:
-        form = dict(data)
-        for key in ("weekdays", "preferred_venues", "local_modules"):
-            value = form.get(key)
-            form[key] = value if isinstance(value, list) else ([value] if value else [])
+        form = forms.for_page(data, lists=("weekdays", "preferred_venues", "local_modules"))
         return await _form_page(partnership_id, form, invalid.errors, status=400)
     return Redirect(f"/cohorts/{cohort_id}?notice=created", status_code=303)
 
@@ -124,10 +109,7 @@ async def cohort_page(
 ) -> Template:
     user = request.user
     cohort = (await timetables.with_phases([await access.cohort_for(user, cohort_id)]))[0]
-    can_plan = cohort["partnership"] in user.partnerships(Role.coordinator)
-    can_enrol = can_plan or bool(
-        user.municipalities(Role.chief) & await access.member_municipalities({cohort["partnership"]})
-    )
+    may = await access.cohort_permissions(user, cohort)
     sessions = await timetables.timetable(cohort_id)
     missing = await cohorts.missing_modules(cohort_id)
     seats = await CohortSeats.select(
@@ -136,7 +118,7 @@ async def cohort_page(
     partnership = await Partnership.select(Partnership.name).where(
         Partnership.id == cohort["partnership"]
     ).first()
-    conflicts = await timetables.partnership_conflicts(cohort["partnership"]) if can_plan else []
+    conflicts = await timetables.partnership_conflicts(cohort["partnership"]) if may.may_plan else []
     conflict_by_session: dict[int, list] = {}
     for c in conflicts:
         if c["session"]["cohort"] == cohort_id:
@@ -149,8 +131,7 @@ async def cohort_page(
             "sessions": sessions,
             "missing": missing,
             "seats": seats,
-            "can_plan": can_plan,
-            "can_enrol": can_enrol,
+            "may": may,
             "conflicts": conflict_by_session,
             "notice": _notice(notice),
             "weekday_names": cohorts.WEEKDAY_NAMES,
@@ -167,11 +148,11 @@ async def _cohort_with_errors(request, cohort_id: int, errors: dict) -> Template
 
 @post("/cohorts/{cohort_id:int}/propose", guards=[PLANNERS], name="cohort_propose")
 async def cohort_propose(
-    request: Request[User, None, None], cohort_id: FromPath[int], data: Form
+    request: Request[User, None, None], cohort_id: FromPath[int], data: FormData
 ) -> Template | Redirect:
     cohort = await access.cohort_to_manage(request.user, cohort_id)
-    raw = str(data.get("from_date", "")).strip()
-    from_date = cohorts.parse_date(raw) if raw else None
+    raw = forms.value(data, "from_date").strip()
+    from_date = forms.course_day(data, "from_date") if raw else None
     if raw and from_date is None:
         return await _cohort_with_errors(request, cohort_id, {"from_date": _("Skriv datoen, fx 02.02.2027.")})
     try:
@@ -229,13 +210,6 @@ def _form_from_session(session: dict, instructor_ids: list[int]) -> dict:
     }
 
 
-def _normalise(data: dict) -> dict:
-    form = dict(data)
-    value = form.get("instructors")
-    form["instructors"] = value if isinstance(value, list) else ([value] if value else [])
-    return form
-
-
 @get("/sessions/{session_id:int}/edit", guards=[PLANNERS], name="session_edit")
 async def session_edit(request: Request[User, None, None], session_id: FromPath[int]) -> Template:
     session = await access.session_to_manage(request.user, session_id)
@@ -258,12 +232,12 @@ async def session_edit(request: Request[User, None, None], session_id: FromPath[
 
 @post("/sessions/{session_id:int}/check", guards=[PLANNERS], name="session_check")
 async def session_check(
-    request: Request[User, None, None], session_id: FromPath[int], data: Form
+    request: Request[User, None, None], session_id: FromPath[int], data: FormData
 ) -> Template:
     """The live conflict check while the coordinator edits (an htmx fragment)."""
     session = await access.session_to_manage(request.user, session_id)
     cohort = await access.cohort_to_manage(request.user, session["cohort"])
-    form = _normalise(data)
+    form = forms.for_page(data, lists=("instructors",))
     try:
         change = await cohorts.read_session_form(session, cohort, {**form, "reason": form.get("reason") or "x"})
     except Invalid as invalid:
@@ -274,11 +248,11 @@ async def session_check(
 
 @post("/sessions/{session_id:int}", guards=[PLANNERS], name="session_save")
 async def session_save(
-    request: Request[User, None, None], session_id: FromPath[int], data: Form
+    request: Request[User, None, None], session_id: FromPath[int], data: FormData
 ) -> Template | Redirect:
     session = await access.session_to_manage(request.user, session_id)
     cohort = await access.cohort_to_manage(request.user, session["cohort"])
-    form = _normalise(data)
+    form = forms.for_page(data, lists=("instructors",))
     try:
         change = await cohorts.read_session_form(session, cohort, form)
         await cohorts.change_session(request.user.id, session, cohort, change)
@@ -301,14 +275,14 @@ async def session_cancel_form(request: Request[User, None, None], session_id: Fr
 
 @post("/sessions/{session_id:int}/cancel", guards=[PLANNERS], name="session_cancel")
 async def session_cancel(
-    request: Request[User, None, None], session_id: FromPath[int], data: Form
+    request: Request[User, None, None], session_id: FromPath[int], data: FormData
 ) -> Template | Redirect:
     session = await access.session_to_manage(request.user, session_id)
     cohort = await access.cohort_to_manage(request.user, session["cohort"])
     try:
-        await cohorts.cancel_session(request.user.id, session, str(data.get("reason", "")))
+        await cohorts.cancel_session(request.user.id, session, forms.value(data, "reason"))
     except Invalid as invalid:
-        context = await _session_form_context(session, cohort, dict(data), invalid.errors, [])
+        context = await _session_form_context(session, cohort, forms.for_page(data), invalid.errors, [])
         return Template("cohorts/session_cancel.html", context=context, status_code=400)
     return Redirect(f"/cohorts/{cohort['id']}?notice=cancelled", status_code=303)
 
@@ -321,8 +295,7 @@ async def session_cancel(
 async def conflicts_page(
     request: Request[User, None, None], partnership_id: FromPath[int]
 ) -> Template:
-    if partnership_id not in request.user.partnerships(Role.coordinator):
-        raise NotFound()
+    partnership_id = access.partnership_to_coordinate(request.user, partnership_id)
     partnership = await Partnership.select(Partnership.name).where(Partnership.id == partnership_id).first()
     rows = await timetables.partnership_conflicts(partnership_id)
     return Template(

@@ -5,6 +5,7 @@ from __future__ import annotations
 from litestar import Request, get
 from litestar.response import Template
 
+from intro import access
 from intro.insight import competences
 from intro.people.accounts import User
 from intro.tables import Municipality, Role
@@ -16,7 +17,7 @@ CHIEFS = requires(Role.chief)
 @get("/competences", guards=[CHIEFS], name="competences")
 async def competence_page(request: Request[User, None, None]) -> Template:
     sections = []
-    ids = sorted(request.user.municipalities(Role.chief))
+    ids = sorted(access.municipalities_led(request.user))
     for m in await Municipality.select(Municipality.id, Municipality.name).where(Municipality.id.is_in(ids or [0])):
         figures = await competences.municipality_overview(m["id"])
         sections.append({"municipality": m, "figures": figures, "weakest": competences.weakest(figures)})

@@ -2,23 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
-
 from litestar import Request, get, post
-from litestar.enums import RequestEncodingType
 from litestar.exceptions import NotFoundException
-from litestar.params import Body, FromPath, FromQuery
+from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 
-from intro import access, clock
+from intro import access
 from intro.curriculum import versions as curriculum
 from intro.errors import Invalid
 from intro.i18n import _
-from intro.inputs import parse_id
 from intro.people.accounts import User
-from intro.people.organisation import in_force_on
-from intro.tables import Municipality, PartnershipMember, Role
+from intro.tables import Municipality, Role
+from intro.web import forms
 from intro.web.auth import requires
+from intro.web.forms import FormData
 
 ANY_ROLE = requires(Role.participant, Role.coordinator, Role.instructor, Role.chief, Role.admin)
 CURRICULUM_EDITORS = requires(Role.coordinator, Role.admin)
@@ -30,15 +27,14 @@ async def versions(request: Request[User, None, None]) -> Template:
         "curriculum/versions.html",
         context={
             "versions": await curriculum.list_versions(),
-            "can_edit": request.user.has(Role.coordinator, Role.admin),
-            "can_draft": request.user.has(Role.coordinator),
+            "may": access.curriculum_permissions(request.user),
         },
     )
 
 
 async def _toning_choices(user: User) -> list[dict]:
     """The municipalities whose toning of the profiles the user may edit (issue 17)."""
-    if not user.has(Role.coordinator) or user.is_admin:
+    if not access.curriculum_permissions(user).may_tone:
         return []  # an admin may tone any of the 98, which would drown the page in links
     ids = sorted(await access.local_curriculum_municipalities(user)) or [0]
     return await Municipality.select(Municipality.id, Municipality.name).where(
@@ -62,8 +58,7 @@ async def version(
         "curriculum/version.html",
         context={
             **detail,
-            "can_edit": request.user.has(Role.coordinator, Role.admin),
-            "can_draft": request.user.has(Role.coordinator),
+            "may": access.curriculum_permissions(request.user),
             "published": notice == "published",
             "toning_municipalities": await _toning_choices(request.user),
         },
@@ -101,15 +96,9 @@ async def _editable_municipalities(user: User) -> list[dict]:
     query = Municipality.select(Municipality.id, Municipality.name).where(
         Municipality.retired_at.is_null()
     ).order_by(Municipality.name)
-    if not user.is_admin:
-        member_ids = [
-            r["municipality"]
-            for r in await PartnershipMember.select(PartnershipMember.municipality).where(
-                PartnershipMember.partnership.is_in(sorted(user.partnerships(Role.coordinator)) or [0])
-                & in_force_on(clock.today())  # new local modules: today's members
-            )
-        ]
-        query = query.where(Municipality.id.is_in(member_ids or [0]))
+    allowed = await access.local_module_municipalities(user)
+    if allowed is not None:
+        query = query.where(Municipality.id.is_in(sorted(allowed) or [0]))
     return await query
 
 
@@ -145,17 +134,16 @@ async def local_module_form(request: Request[User, None, None], version_id: From
 async def local_module_create(
     request: Request[User, None, None],
     version_id: FromPath[int],
-    data: Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)],
+    data: FormData,
 ) -> Template | Redirect:
     detail = await _version_or_404(version_id)
     municipalities = await _editable_municipalities(request.user)
     allowed = {m["id"] for m in municipalities}
-    form = {k: (v if isinstance(v, list) else str(v)) for k, v in data.items()}
-    if isinstance(form.get("competences"), str):
-        form["competences"] = [form["competences"]]
-    if isinstance(form.get("prerequisites"), str):
-        form["prerequisites"] = [form["prerequisites"]]
-    municipality_id = parse_id(data.get("municipality")) or 0
+    form = forms.for_page(data)
+    for name in ("competences", "prerequisites"):  # lists of checkboxes, shown again as lists
+        if name in data:
+            form[name] = forms.values(data, name)
+    municipality_id = forms.optional_id(data, "municipality") or 0
     errors: dict[str, str] = {}
     if municipality_id not in allowed:
         errors["municipality"] = _("Vælg en kommune i dit samarbejde.")

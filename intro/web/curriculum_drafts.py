@@ -6,13 +6,12 @@ another partnership is "not found". The versions' own TOML download is here too.
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
 from litestar import Request, Response, get, post
 from litestar.datastructures import UploadFile
-from litestar.enums import RequestEncodingType
 from litestar.exceptions import NotFoundException
-from litestar.params import Body, FromPath, FromQuery
+from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 
 from intro import access, audit
@@ -24,11 +23,10 @@ from intro.people.accounts import User
 from intro.tables import CurriculumVersion, Partnership, ProfileKind, Role
 from intro.web import forms
 from intro.web.auth import requires
-from intro.web.forms import FormData
+from intro.web.forms import FormData, Upload
 
 KEEPERS = requires(Role.coordinator)
 ANY_ROLE = requires(Role.participant, Role.coordinator, Role.instructor, Role.chief, Role.admin)
-Upload = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.MULTI_PART)]
 UPLOAD_BODY_LIMIT = curriculum_drafts.MAX_UPLOAD_BYTES + 64 * 1024
 
 KIND_TEMPLATES = {

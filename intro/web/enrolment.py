@@ -16,6 +16,7 @@ from intro.participation import enrolment
 from intro.people.accounts import User
 from intro.people.organisation import in_force_on
 from intro.tables import Cohort, CohortStatus, Enrolment, PartnershipMember, Role
+from intro.web import forms
 from intro.web.auth import requires
 from intro.web.forms import FormData, text, values
 
@@ -35,18 +36,6 @@ NOTICES = {
 }
 
 
-async def _scope(user: User, cohort_id: int) -> tuple[dict, set[int] | None]:
-    """The cohort and the municipalities whose people the user may handle (None: all,
-    for the partnership's coordinator)."""
-    cohort = await access.cohort_for(user, cohort_id)
-    if cohort["partnership"] in user.partnerships(Role.coordinator):
-        return cohort, None
-    mine = user.municipalities(Role.chief) & await access.member_municipalities({cohort["partnership"]})
-    if not mine:
-        raise NotFound()
-    return cohort, mine
-
-
 def _matches(candidate: dict, query: str) -> bool:
     words = query.casefold().split()
     haystack = f"{candidate['full_name']} {candidate['municipality_name']}".casefold()
@@ -57,13 +46,12 @@ async def _page(
     user: User, cohort_id: int, errors: dict, notice: str | None, status: int = 200,
     query: str = "", form: dict | None = None,
 ) -> Template:
-    cohort, municipalities = await _scope(user, cohort_id)
-    roster = await enrolment.roster(cohort_id, municipalities)
-    candidates = [c for c in await enrolment.eligible_people(cohort, municipalities) if _matches(c, query)]
-    coordinator = municipalities is None
+    cohort, may = await access.people_to_enrol(user, cohort_id)
+    roster = await enrolment.roster(cohort_id, may.enrols_from)
+    candidates = [c for c in await enrolment.eligible_people(cohort, may.enrols_from) if _matches(c, query)]
     other_cohorts = []
     members = []
-    if coordinator:
+    if may.may_plan:
         other_cohorts = await Cohort.select(Cohort.id, Cohort.name).where(
             (Cohort.partnership == cohort["partnership"]) & (Cohort.id != cohort_id)
             & Cohort.status.not_in([CohortStatus.completed.value, CohortStatus.cancelled.value])
@@ -82,7 +70,7 @@ async def _page(
             "places": await enrolment.places_overview(cohort_id),
             "candidates": candidates,
             "query": query,
-            "all_municipalities": coordinator,
+            "may": may,
             "other_cohorts": other_cohorts,
             "members": members,
             "errors": errors,
@@ -104,7 +92,7 @@ async def enrolments_page(
 
 @post("/cohorts/{cohort_id:int}/enrolments", guards=[ENROLLERS], name="enrol")
 async def enrol(request: Request[User, None, None], cohort_id: FromPath[int], data: FormData) -> Template | Redirect:
-    cohort, municipalities = await _scope(request.user, cohort_id)
+    cohort, may = await access.people_to_enrol(request.user, cohort_id)
     chosen = []
     for raw in values(data, "candidate")[:200]:
         person_id, _sep, municipality_id = raw.partition(":")
@@ -114,7 +102,7 @@ async def enrol(request: Request[User, None, None], cohort_id: FromPath[int], da
         chosen.append((person, municipality))
     if not chosen:
         return await _page(request.user, cohort_id, {"candidate": _("Vælg den nyansatte, der skal tilmeldes.")}, None, 400)
-    if municipalities is not None and any(m not in municipalities for _p, m in chosen):
+    if not all(may.may_enrol_from(m) for _p, m in chosen):
         return await _page(request.user, cohort_id, {"candidate": _("Du kan kun tilmelde nyansatte fra din egen kommune.")}, None, 400)
     reason = text(data, "reason", 500)
     try:
@@ -134,12 +122,7 @@ async def enrol(request: Request[User, None, None], cohort_id: FromPath[int], da
 
 @post("/enrolments/{enrolment_id:int}/withdraw", guards=[ENROLLERS], name="withdraw")
 async def withdraw(request: Request[User, None, None], enrolment_id: FromPath[int], data: FormData) -> Template | Redirect:
-    row = await Enrolment.select(Enrolment.cohort, Enrolment.municipality).where(Enrolment.id == enrolment_id).first()
-    if row is None:
-        raise NotFound()
-    _cohort, municipalities = await _scope(request.user, row["cohort"])
-    if municipalities is not None and row["municipality"] not in municipalities:
-        raise NotFound()
+    row = await access.enrolment_to_withdraw(request.user, enrolment_id)
     try:
         await enrolment.withdraw(request.user.id, enrolment_id, text(data, "reason", 500))
     except Invalid as invalid:
@@ -192,7 +175,7 @@ async def change_places(request: Request[User, None, None], cohort_id: FromPath[
         except Invalid as invalid:
             errors = invalid.errors
     if errors:
-        return await _page(request.user, cohort_id, errors, None, 400, form=dict(data))
+        return await _page(request.user, cohort_id, errors, None, 400, form=forms.for_page(data))
     return Redirect(f"/cohorts/{cohort_id}/enrolments?notice=places", status_code=303)
 
 

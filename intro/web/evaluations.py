@@ -9,7 +9,7 @@ from litestar.exceptions import NotFoundException
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
-from intro import clock
+from intro import access, clock
 from intro.errors import Invalid
 from intro.i18n import _
 from intro.insight import exports
@@ -67,18 +67,12 @@ async def evaluation_answer(
     return Redirect("/plan/evaluations?thanks=1", status_code=303)
 
 
-def _scope(user: User) -> dict:
-    if user.has(Role.coordinator):
-        return {"partnership_ids": user.partnerships(Role.coordinator)}
-    return {"instructor_id": user.id}
-
-
 @get("/evaluations", guards=[READERS], name="evaluation_results")
 async def results(request: Request[User, None, None]) -> Template:
     return Template(
         "evaluations/results.html",
         context={
-            "rows": await evaluations.results(**_scope(request.user)),
+            "rows": await evaluations.results(**access.evaluations_to_read(request.user)),
             "min_answers": evaluations.MIN_ANSWERS,
             "group_names": GROUP_NAMES,
         },
@@ -118,7 +112,7 @@ def _texts_sheet(rows: list[evaluations.ResultRow]) -> exports.Sheet:
 
 
 async def _export(user: User, kind: str) -> Response:
-    rows = await evaluations.results(**_scope(user))
+    rows = await evaluations.results(**access.evaluations_to_read(user))
     sheets = [_sheet(rows), _texts_sheet(rows)]
     stem = f"intro-evalueringer-{clock.today():%Y%m%d}"
     if kind == "csv":

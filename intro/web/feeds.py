@@ -6,11 +6,9 @@ from __future__ import annotations
 import gzip
 from collections import OrderedDict
 from email.utils import format_datetime, parsedate_to_datetime
-from typing import Annotated, Any
 
 from litestar import Request, Response, get, post, route
-from litestar.enums import RequestEncodingType
-from litestar.params import Body, FromPath
+from litestar.params import FromPath
 from litestar.response import Template
 
 from intro import access
@@ -18,10 +16,11 @@ from intro.calendars import feeds, ical
 from intro.errors import Invalid, NotFound
 from intro.inputs import parse_id
 from intro.people.accounts import User
-from intro.tables import CatchUpBooking, Enrolment, Role, Session
+from intro.tables import Role
+from intro.web import forms
 from intro.web.auth import requires
+from intro.web.forms import FormData
 
-Form = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]
 ANY_ROLE = requires(Role.participant, Role.coordinator, Role.instructor, Role.chief)
 # Litestar adds "; charset=utf-8" to every text/ type itself: naming it here sent it twice.
 CALENDAR = "text/calendar"
@@ -123,11 +122,11 @@ async def my_feeds(request: Request[User, None, None]) -> Template:
 
 
 @post("/me/feeds", guards=[ANY_ROLE], name="feed_create")
-async def feed_create(request: Request[User, None, None], data: Form) -> Template:
-    kind, _sep, target = str(data.get("target", "")).partition(":")
+async def feed_create(request: Request[User, None, None], data: FormData) -> Template:
+    kind, _sep, target = forms.value(data, "target").partition(":")
     try:
         token = await feeds.create_feed(
-            request.user, kind, parse_id(target), str(data.get("deadlines", "")) == "1"
+            request.user, kind, parse_id(target), forms.flag(data, "deadlines")
         )
     except Invalid as invalid:
         return await _page(request.user, errors=invalid.errors, status=400)
@@ -147,27 +146,9 @@ async def feed_revoke(request: Request[User, None, None], feed_id: FromPath[int]
     return await _page(request.user)
 
 
-async def _session_visible_to(user: User, session_id: int) -> None:
-    """A participant sees the days of their own cohorts and catch-up bookings; staff the
-    sessions of cohorts they may see."""
-    session = await Session.select(Session.id, Session.cohort).where(Session.id == session_id).first()
-    if session is None:
-        raise NotFound()
-    if user.has(Role.participant):
-        own = await Enrolment.exists().where(
-            (Enrolment.person == user.id) & (Enrolment.cohort == session["cohort"])
-            & Enrolment.status.is_in(["enrolled", "completed"])
-        ) or await CatchUpBooking.exists().where(
-            (CatchUpBooking.person == user.id) & (CatchUpBooking.session == session_id) & CatchUpBooking.cancelled_at.is_null()
-        )
-        if own:
-            return
-    await access.session_for(user, session_id)
-
-
 @get("/sessions/{session_id:int}/event.ics", guards=[ANY_ROLE], name="session_ics")
 async def session_ics(request: Request[User, None, None], session_id: FromPath[int]) -> Response:
-    await _session_visible_to(request.user, session_id)
+    await access.session_for_calendar(request.user, session_id)
     row = await feeds.feed_sessions({"kind": "single", "session": session_id})
     if not row:
         raise NotFound()

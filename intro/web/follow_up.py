@@ -23,19 +23,9 @@ PLANNERS = requires(Role.coordinator)
 PARTICIPANTS = requires(Role.participant)
 
 
-async def _scope(user: User, cohort_id: int) -> tuple[dict, set[int] | None]:
-    """Coordinators and the partnership's instructors see everyone on the cohort; a
-    chief only the people of their own municipality."""
-    cohort = await access.cohort_for(user, cohort_id)
-    partnership = cohort["partnership"]
-    if partnership in user.partnerships(Role.coordinator) | user.partnerships(Role.instructor):
-        return cohort, None
-    return cohort, user.municipalities(Role.chief) & await access.member_municipalities({partnership})
-
-
 async def _page(user: User, cohort_id: int, errors: dict, notice: str | None, status: int = 200) -> Template:
-    cohort, municipalities = await _scope(user, cohort_id)
-    grid = await follow_up.cohort_grid(cohort, municipalities)
+    cohort, may = await access.people_to_follow(user, cohort_id)
+    grid = await follow_up.cohort_grid(cohort, may.follows)
     return Template(
         "follow_up/grid.html",
         context={
@@ -44,8 +34,7 @@ async def _page(user: User, cohort_id: int, errors: dict, notice: str | None, st
             "behind": follow_up.ranked_behind(grid["rows"]),
             "cell_names": follow_up.CELL_NAMES,
             "transfer_names": follow_up.TRANSFER_NAMES,
-            "can_confirm": cohort["partnership"] in user.partnerships(Role.coordinator),
-            "own_only": municipalities is not None,
+            "may": may,
             "errors": errors,
             "notice": _("Gennemførelsen er bekræftet.") if notice == "completed" else None,
         },
@@ -66,13 +55,13 @@ async def participant_page(
 ) -> Template:
     """One participant's row of the grid, spelt out: each module's state, transfers and
     why they fall behind. Seen by whoever may see them in the grid (404 otherwise)."""
-    cohort, municipalities = await _scope(request.user, cohort_id)
+    cohort, may = await access.people_to_follow(request.user, cohort_id)
     enrolment = await Enrolment.select(Enrolment.person).where(
         (Enrolment.id == enrolment_id) & (Enrolment.cohort == cohort_id)
     ).first()
     if enrolment is None:
         raise NotFound()
-    grid = await follow_up.cohort_grid(cohort, municipalities, person_id=enrolment["person"])
+    grid = await follow_up.cohort_grid(cohort, may.follows, person_id=enrolment["person"])
     row = next((r for r in grid["rows"] if r["id"] == enrolment_id), None)
     if row is None:
         raise NotFound()

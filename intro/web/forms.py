@@ -17,6 +17,7 @@ list of them.
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Annotated, Any
 from urllib.parse import unquote_to_bytes
 
@@ -35,8 +36,13 @@ from intro.inputs import (
     parse_id,
     text_problem,
 )
+from intro.planning import cohorts
 
+# The two body types a handler declares: every web module takes its form as one of these.
 FormData = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]
+# A form with a file (multipart): the input gate does not read it, so its handler checks
+# the file and reads any text fields with `value`.
+Upload = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.MULTI_PART)]
 
 # Never written back into a re-rendered form.
 _NOT_KEPT = {"_csrf_token", "password"}
@@ -145,6 +151,42 @@ def text(data: dict[str, Any], name: str, limit: int = 2000, *, multiline: bool 
     it is longer than `limit`, sent twice, or (unless `multiline`) has a line break:
     never cut or merged."""
     return checked_text(data.get(name, ""), name, limit, multiline=multiline, strip=False)
+
+
+def value(data: dict[str, Any], name: str, default: str = "") -> str:
+    """The one value of field `name` as sent, unchecked (`default` when missing): for a
+    field the domain operation checks itself, with its own message. The input gate has
+    already refused a field sent twice, so this is never a list."""
+    return str(data.get(name, default))
+
+
+def flag(data: dict[str, Any], name: str, default: str = "0") -> bool:
+    """A yes/no field (a checkbox or hidden input sending "1"): True when it is "1"."""
+    return value(data, name, default) == "1"
+
+
+def checked(data: dict[str, Any], name: str) -> list[str]:
+    """The values of a list of checkboxes (or a multiple select) called `name`, as sent,
+    to show again in a form: [] when none is checked (also for one empty value)."""
+    found = data.get(name)
+    if isinstance(found, list):
+        return found
+    return [found] if found else []
+
+
+def for_page(data: dict[str, Any], lists: tuple[str, ...] = ()) -> dict[str, Any]:
+    """The form as sent, to show again after a refusal; each field in `lists` (checkbox
+    lists) as a list (see `checked`)."""
+    form = dict(data)
+    for name in lists:
+        form[name] = checked(data, name)
+    return form
+
+
+def course_day(data: dict[str, Any], name: str) -> date | None:
+    """The date in field `name` as a course day (intro.planning.cohorts.parse_date: ISO or Danish
+    writing, inside the planner's window); None when missing or unreadable."""
+    return cohorts.parse_date(data.get(name))
 
 
 def values(data: dict[str, Any], name: str) -> list[str]:

@@ -9,6 +9,8 @@ from intro.insight import overview
 from intro.people.accounts import User
 from intro.tables import Role
 
+ROLE_SECTIONS = ("participant", "coordinator", "instructor", "chief", "admin")
+
 
 @get("/", name="home")
 async def home(request: Request[User, None, None]) -> Template:
@@ -24,4 +26,6 @@ async def home(request: Request[User, None, None]) -> Template:
         context["chief"] = await overview.chief_overview(user)
     if user.is_admin:
         context["admin"] = await overview.admin_overview()
+    # Every grant is one of these roles: without a section, the user holds none yet.
+    context["no_role"] = not any(section in context for section in ROLE_SECTIONS)
     return Template("home/index.html", context=context)

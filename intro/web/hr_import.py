@@ -6,12 +6,9 @@ file's content goes into an address or a log line."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
-
 from litestar import Request, Response, get, post
 from litestar.datastructures import UploadFile
-from litestar.enums import RequestEncodingType
-from litestar.params import Body, FromPath, FromQuery
+from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 
 from intro import access
@@ -22,8 +19,8 @@ from intro.i18n import _
 from intro.people.accounts import User
 from intro.tables import EmploymentImportStatus, Role
 from intro.web.auth import requires
+from intro.web.forms import Upload
 
-Upload = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.MULTI_PART)]
 IMPORTERS = requires(Role.chief, Role.admin)
 # The file may be 5 MB; the form around it adds a little. A bigger body is refused
 # before it is read (413).

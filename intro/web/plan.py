@@ -7,24 +7,21 @@ person's rows, whatever id a URL or form carries.
 
 from __future__ import annotations
 
-from typing import Annotated, Any
-
 from litestar import Request, get, post
-from litestar.enums import RequestEncodingType
-from litestar.params import Body, FromPath, FromQuery
+from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 
 from intro import clock
 from intro.errors import Invalid, NotFound
 from intro.i18n import _
-from intro.inputs import parse_id
 from intro.participation import follow_up, plan, progress
 from intro.participation import self_service as participation
 from intro.people.accounts import User
 from intro.tables import Enrolment, Role
+from intro.web import forms
 from intro.web.auth import requires
+from intro.web.forms import FormData
 
-Form = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]
 PARTICIPANTS = requires(Role.participant)
 KIND_NAMES = {"session": _("Kursusdag"), "local_task": _("Lokal opgave"), "transfer": _("Transferopgave")}
 NOTICES = {
@@ -69,8 +66,8 @@ async def plan_page(request: Request[User, None, None], notice: FromQuery[str | 
 
 
 @post("/plan/items/{item_id:int}/done", guards=[PARTICIPANTS], name="plan_task_done")
-async def task_done(request: Request[User, None, None], item_id: FromPath[int], data: Form) -> Template | Redirect:
-    done = str(data.get("done", "1")) == "1"
+async def task_done(request: Request[User, None, None], item_id: FromPath[int], data: FormData) -> Template | Redirect:
+    done = forms.flag(data, "done", "1")
     try:
         await participation.set_task_done(request.user.id, item_id, done)
     except Invalid:
@@ -106,7 +103,7 @@ async def transfer_form(request: Request[User, None, None], item_id: FromPath[in
 
 @post("/plan/items/{item_id:int}/answer", guards=[PARTICIPANTS], name="plan_transfer_answer")
 async def transfer_answer(
-    request: Request[User, None, None], item_id: FromPath[int], data: Form
+    request: Request[User, None, None], item_id: FromPath[int], data: FormData
 ) -> Template | Redirect:
     form = {k: str(v) for k, v in data.items()}
     try:
@@ -140,12 +137,12 @@ async def reflections_page(
 
 
 @post("/plan/reflections", guards=[PARTICIPANTS], name="reflection_add")
-async def reflection_add(request: Request[User, None, None], data: Form) -> Template | Redirect:
-    module_id = parse_id(data.get("module"))
+async def reflection_add(request: Request[User, None, None], data: FormData) -> Template | Redirect:
+    module_id = forms.optional_id(data, "module")
     try:
-        await participation.add_reflection(request.user.id, module_id, str(data.get("body", "")))
+        await participation.add_reflection(request.user.id, module_id, forms.value(data, "body"))
     except Invalid as invalid:
-        return await _reflections_page(request.user.id, dict(data), invalid.errors, status=400)
+        return await _reflections_page(request.user.id, forms.for_page(data), invalid.errors, status=400)
     return Redirect("/plan/reflections?notice=reflection", status_code=303)
 
 
@@ -180,7 +177,7 @@ async def assessment_page(
 
 
 @post("/plan/self-assessment/{phase:str}", guards=[PARTICIPANTS], name="self_assessment_save")
-async def assessment_save(request: Request[User, None, None], phase: FromPath[str], data: Form) -> Template | Redirect:
+async def assessment_save(request: Request[User, None, None], phase: FromPath[str], data: FormData) -> Template | Redirect:
     try:
         await participation.save_assessment(request.user.id, phase, data)
     except Invalid as invalid:

@@ -2,35 +2,26 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
-
 from litestar import Request, get, post
-from litestar.enums import RequestEncodingType
-from litestar.params import Body, FromPath, FromQuery
+from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 
-from intro import clock
-from intro.errors import Invalid, NotFound
+from intro import access, clock
+from intro.errors import Invalid
 from intro.i18n import _
 from intro.people.accounts import User
 from intro.planning import programme
-from intro.planning.cohorts import parse_date
 from intro.tables import Partnership, Role
+from intro.web import forms
 from intro.web.auth import requires
+from intro.web.forms import FormData
 
-Form = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]
 PLANNERS = requires(Role.coordinator)
 NOTICES = {
     "period_added": _("Lukkeperioden er tilføjet. Nye forslag til planer springer den over."),
     "period_removed": _("Lukkeperioden er fjernet."),
     "qualified": _("Underviserens moduler er gemt."),
 }
-
-
-def _own(user: User, partnership_id: int) -> int:
-    if partnership_id not in user.partnerships(Role.coordinator):
-        raise NotFound()
-    return partnership_id
 
 
 async def _page(partnership_id: int, form: dict, errors: dict, notice: str | None, status: int = 200) -> Template:
@@ -56,21 +47,21 @@ async def _page(partnership_id: int, form: dict, errors: dict, notice: str | Non
 async def programme_page(
     request: Request[User, None, None], partnership_id: FromPath[int], notice: FromQuery[str | None] = None
 ) -> Template:
-    return await _page(_own(request.user, partnership_id), {}, {}, notice)
+    return await _page(access.partnership_to_coordinate(request.user, partnership_id), {}, {}, notice)
 
 
 @post("/partnerships/{partnership_id:int}/closed-periods", guards=[PLANNERS], name="closed_period_add")
 async def closed_period_add(
-    request: Request[User, None, None], partnership_id: FromPath[int], data: Form
+    request: Request[User, None, None], partnership_id: FromPath[int], data: FormData
 ) -> Template | Redirect:
-    partnership_id = _own(request.user, partnership_id)
+    partnership_id = access.partnership_to_coordinate(request.user, partnership_id)
     try:
         await programme.add_closed_period(
-            request.user.id, partnership_id, str(data.get("name", "")),
-            parse_date(data.get("start_date")), parse_date(data.get("end_date")),
+            request.user.id, partnership_id, forms.value(data, "name"),
+            forms.course_day(data, "start_date"), forms.course_day(data, "end_date"),
         )
     except Invalid as invalid:
-        return await _page(partnership_id, dict(data), invalid.errors, None, 400)
+        return await _page(partnership_id, forms.for_page(data), invalid.errors, None, 400)
     return Redirect(f"/partnerships/{partnership_id}/programme?notice=period_added", status_code=303)
 
 
@@ -82,7 +73,7 @@ async def closed_period_add(
 async def closed_period_remove(
     request: Request[User, None, None], partnership_id: FromPath[int], period_id: FromPath[int]
 ) -> Redirect:
-    partnership_id = _own(request.user, partnership_id)
+    partnership_id = access.partnership_to_coordinate(request.user, partnership_id)
     await programme.remove_closed_period(request.user.id, partnership_id, period_id)
     return Redirect(f"/partnerships/{partnership_id}/programme?notice=period_removed", status_code=303)
 
@@ -93,13 +84,12 @@ async def closed_period_remove(
     name="qualifications",
 )
 async def qualifications(
-    request: Request[User, None, None], partnership_id: FromPath[int], person_id: FromPath[int], data: Form
+    request: Request[User, None, None], partnership_id: FromPath[int], person_id: FromPath[int], data: FormData
 ) -> Template | Redirect:
-    partnership_id = _own(request.user, partnership_id)
-    codes = data.get("codes", [])
-    codes = codes if isinstance(codes, list) else [codes]
+    partnership_id = access.partnership_to_coordinate(request.user, partnership_id)
+    codes = forms.values(data, "codes")
     try:
-        await programme.set_qualifications(request.user.id, partnership_id, person_id, [str(c) for c in codes])
+        await programme.set_qualifications(request.user.id, partnership_id, person_id, codes)
     except Invalid as invalid:
         return await _page(partnership_id, {}, invalid.errors, None, 400)
     return Redirect(f"/partnerships/{partnership_id}/programme?notice=qualified#instructor-{person_id}", status_code=303)

@@ -2,33 +2,26 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
-
 from litestar import Request, get, post
-from litestar.enums import RequestEncodingType
-from litestar.params import Body, FromPath, FromQuery
+from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 
-from intro.errors import Invalid, NotFound
+from intro import access
+from intro.errors import Invalid
 from intro.i18n import _
 from intro.participation import tasks
 from intro.people.accounts import User
 from intro.tables import Municipality, Role
+from intro.web import forms
 from intro.web.auth import requires
+from intro.web.forms import FormData
 
-Form = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]
 CHIEFS = requires(Role.chief)
 NOTICES = {
     "saved": _("Opgaven er gemt. De nyansattes planer er opdateret."),
     "retired": _("Opgaven er taget ud af skabelonen. Åbne opgaver er fjernet fra planerne; gjorte opgaver står stadig."),
     "restored": _("Opgaven er med i skabelonen igen."),
 }
-
-
-def _own(user: User, municipality_id: int) -> int:
-    if municipality_id not in user.municipalities(Role.chief):
-        raise NotFound()
-    return municipality_id
 
 
 async def _page(municipality_id: int, errors: dict, form: dict, notice: str | None, status: int = 200, edit: int | None = None) -> Template:
@@ -52,37 +45,37 @@ async def _page(municipality_id: int, errors: dict, form: dict, notice: str | No
 async def task_page(
     request: Request[User, None, None], municipality_id: FromPath[int], notice: FromQuery[str | None] = None
 ) -> Template:
-    return await _page(_own(request.user, municipality_id), {}, {"due_after_days": "7"}, notice)
+    return await _page(access.municipality_to_lead(request.user, municipality_id), {}, {"due_after_days": "7"}, notice)
 
 
 @post("/municipalities/{municipality_id:int}/tasks", guards=[CHIEFS], name="task_add")
-async def task_add(request: Request[User, None, None], municipality_id: FromPath[int], data: Form) -> Template | Redirect:
-    municipality_id = _own(request.user, municipality_id)
+async def task_add(request: Request[User, None, None], municipality_id: FromPath[int], data: FormData) -> Template | Redirect:
+    municipality_id = access.municipality_to_lead(request.user, municipality_id)
     try:
         await tasks.add_task(request.user.id, municipality_id, data)
     except Invalid as invalid:
-        return await _page(municipality_id, invalid.errors, dict(data), None, 400)
+        return await _page(municipality_id, invalid.errors, forms.for_page(data), None, 400)
     return Redirect(f"/municipalities/{municipality_id}/tasks?notice=saved", status_code=303)
 
 
 @post("/municipalities/{municipality_id:int}/tasks/{task_id:int}", guards=[CHIEFS], name="task_update")
 async def task_update(
-    request: Request[User, None, None], municipality_id: FromPath[int], task_id: FromPath[int], data: Form
+    request: Request[User, None, None], municipality_id: FromPath[int], task_id: FromPath[int], data: FormData
 ) -> Template | Redirect:
-    municipality_id = _own(request.user, municipality_id)
+    municipality_id = access.municipality_to_lead(request.user, municipality_id)
     try:
         await tasks.update_task(request.user.id, municipality_id, task_id, data)
     except Invalid as invalid:
-        return await _page(municipality_id, invalid.errors, dict(data), None, 400, edit=task_id)
+        return await _page(municipality_id, invalid.errors, forms.for_page(data), None, 400, edit=task_id)
     return Redirect(f"/municipalities/{municipality_id}/tasks?notice=saved", status_code=303)
 
 
 @post("/municipalities/{municipality_id:int}/tasks/{task_id:int}/active", guards=[CHIEFS], name="task_active")
 async def task_active(
-    request: Request[User, None, None], municipality_id: FromPath[int], task_id: FromPath[int], data: Form
+    request: Request[User, None, None], municipality_id: FromPath[int], task_id: FromPath[int], data: FormData
 ) -> Redirect:
-    municipality_id = _own(request.user, municipality_id)
-    active = str(data.get("active", "0")) == "1"
+    municipality_id = access.municipality_to_lead(request.user, municipality_id)
+    active = forms.flag(data, "active")
     await tasks.set_task_active(request.user.id, municipality_id, task_id, active)
     return Redirect(f"/municipalities/{municipality_id}/tasks?notice={'restored' if active else 'retired'}", status_code=303)
 
