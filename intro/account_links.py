@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from intro import audit, clock, providers
+from intro import audit, clock, privacy, providers
 from intro.accounts import MIN_PASSWORD_LENGTH, normalise_email, set_password
 from intro.db import write_transaction
 from intro.errors import Invalid
@@ -254,6 +254,7 @@ async def invite_if_needed(actor_id: int | None, person_id: int) -> bool:
         or not person["is_active"]
         or person["password_hash"] is not None
         or has_signed_in(person)
+        or await privacy.restricted_among([person_id])  # GDPR art. 18: no mail
     ):
         return False
     if await AccountLink.exists().where((AccountLink.person == person_id) & _LIVE_NOW(clock.now())):
