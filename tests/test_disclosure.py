@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from intro import clock
 from intro.insight import dashboard
 from intro.insight.dashboard import Filters, Loaded, PersonFacts
-from intro.insight.retention import suppress
+from intro.insight.retention import Enrolment, suppress
 from tests.disclosure_audit import audit
 
 TODAY = date(2026, 11, 29)
@@ -71,8 +71,26 @@ def tempting_partnership(own: int = OWN) -> Loaded:
                     "end_reason": "resigned" if end else None,
                 })
                 enrolled = start + timedelta(days=rng.randrange(10, 120)) if cohort else None
+                enrolments = []
+                if cohort:
+                    ended = COHORTS[cohort]["ended"]
+                    enrolments.append(Enrolment(
+                        employment_start=start, enrolled_on=enrolled,
+                        completed_on=COHORTS[cohort]["start_date"] + timedelta(days=200) if completed else None,
+                        withdrawn=ended and not completed and rng.random() < 0.5, cohort_ended=ended,
+                    ))
                 facts[person] = PersonFacts(cohort=cohort, first_enrolled=enrolled, completed=completed,
-                                            present=rng.randrange(0, 8) if cohort else 0, absent=rng.randrange(0, 2) if cohort else 0)
+                                            present=rng.randrange(0, 8) if cohort else 0, absent=rng.randrange(0, 2) if cohort else 0,
+                                            enrolments=enrolments)
+                # Movers: about one in four who left goes on in another member within
+                # 31 days (one partnership spell, a hire in both members' rows).
+                if end is not None and end < TODAY - timedelta(days=20) and rng.random() < 0.4:
+                    to = rng.choice([m for m in HIRES if m != municipality])
+                    employments.append({
+                        "id": 10_000 + person, "person": person, "municipality": to,
+                        "job_function": rng.choice(["Jobkonsulent", "Sagsbehandler"]), "profile_code": None,
+                        "start_date": end + timedelta(days=15), "end_date": None, "end_reason": None,
+                    })
     return Loaded(
         today=TODAY,
         filters=Filters(municipality=own, partnership=1, year_from=2022, year_to=2026),
@@ -89,8 +107,13 @@ def tempting_partnership(own: int = OWN) -> Loaded:
 
 
 def test_the_auditor_pins_no_hidden_count_in_a_tempting_partnership():
-    result = audit(tempting_partnership())
+    loaded = tempting_partnership()
+    result = audit(loaded)
     assert result.hidden > 0  # the partnership does tempt: there is something to hide
+    # Movers are in it (several employments, continuations in other members' rows), and
+    # shown completion rates are constraints of the audit.
+    assert len(loaded.employments) > len({e["person"] for e in loaded.employments})
+    assert result.rates > 0 and result.rates_left_out == 0
     assert not result.findings, "\n".join(
         f"{f.definition}: {f.low}–{f.high} (hidden in {f.views} views)" for f in result.findings[:20]
     )
@@ -132,7 +155,13 @@ async def test_the_auditor_pins_nothing_on_the_demo_for_the_slagelse_chief(demo_
     ]
     chosen += [replace(f, cohort=cid) for cid, _name in board.cohorts]
     chosen += [replace(f, job_function=job) for job in board.job_functions]
-    result = audit(loaded, view_list=chosen)
+    # Head counts only: with the completion rates' inequalities the integer programs on
+    # the demo did not finish in 8 minutes (left for later; the rates are audited on the
+    # tempting and the random partnerships).
+    result = audit(loaded, view_list=chosen, rates=False)
+    print("demo audit:", result.shown, "counts,", result.rates, "rates,", result.hidden, "hidden,",
+          result.rates_left_out, "rates left out,", len(loaded.employments) - len({e["person"] for e in loaded.employments}),
+          "second employments")
     assert not result.findings, result.findings[:10]
 
 
@@ -217,19 +246,31 @@ def test_the_partnership_s_numbers_at_risk_are_rounded_after_the_start():
 @settings(max_examples=30, deadline=None)
 @given(
     hires=st.lists(st.tuples(st.integers(1, 4), st.integers(2024, 2026), st.sampled_from([None, 10, 11]),
-                             st.sampled_from(["A", "B", "C"]), st.booleans()), min_size=1, max_size=40),
+                             st.sampled_from(["A", "B", "C"]), st.booleans(),
+                             st.sampled_from([None, None, 1, 2, 3, 4])), min_size=1, max_size=40),
 )
 def test_the_auditor_pins_nothing_in_any_small_partnership(hires):
-    """Random partnerships of four members over three years: whatever the mix, no hidden
-    count can be pinned (views: every year range, each cohort, each job function)."""
+    """Random partnerships of four members over three years, with movers between members
+    and completion rates: whatever the mix, no hidden count can be pinned (views: every
+    year range, each cohort, each job function)."""
     cohorts = {10: {"name": "Hold A", "start_date": date(2024, 9, 1), "ended": True},
                11: {"name": "Hold B", "start_date": date(2026, 9, 1), "ended": False}}
     employments, facts = [], {}
-    for person, (municipality, year, cohort, job, done) in enumerate(hires, start=1):
+    for person, (municipality, year, cohort, job, done, moves_to) in enumerate(hires, start=1):
+        moves = moves_to not in (None, municipality)
+        end = date(year, 9, 30) if moves else None
         employments.append({"id": person, "person": person, "municipality": municipality, "job_function": job,
-                            "profile_code": None, "start_date": date(year, 3, 1), "end_date": None, "end_reason": None})
-        facts[person] = PersonFacts(cohort=cohort, completed=bool(done and cohort == 10),
-                                    first_enrolled=date(year, 4, 1) if cohort else None)
+                            "profile_code": None, "start_date": date(year, 3, 1), "end_date": end,
+                            "end_reason": "resigned" if moves else None})
+        if moves:  # on to another member two weeks later: one partnership spell
+            employments.append({"id": 1000 + person, "person": person, "municipality": moves_to, "job_function": job,
+                                "profile_code": None, "start_date": date(year, 10, 14), "end_date": None,
+                                "end_reason": None})
+        completed = bool(done and cohort == 10)
+        enrolments = [Enrolment(date(year, 3, 1), date(year, 4, 1), date(2024, 12, 1) if completed else None,
+                                False, cohort == 10)] if cohort else []
+        facts[person] = PersonFacts(cohort=cohort, completed=completed,
+                                    first_enrolled=date(year, 4, 1) if cohort else None, enrolments=enrolments)
     loaded = Loaded(
         today=TODAY, filters=Filters(municipality=1, partnership=1, year_from=2022, year_to=2026),
         partnership_name="Tilfældigt", municipalities={m: {"name": f"K{m}", "code": f"10{m}"} for m in range(1, 5)},
@@ -242,3 +283,19 @@ def test_the_auditor_pins_nothing_in_any_small_partnership(hires):
     chosen += [replace(f, cohort=c) for c, _n in board.cohorts] + [replace(f, job_function=j) for j in board.job_functions]
     result = audit(loaded, view_list=chosen)
     assert not result.findings, result.findings[:5]
+
+
+def test_the_auditor_reads_completion_rates(monkeypatch):
+    """The rate constraints have teeth: on a dashboard that showed every completion rate
+    (no suppression on its basis or its parts, as a careless version might), the shown
+    rates together with the hidden head counts pin Hold C's two others. The product's
+    rule is put back after the test."""
+    columns = list(dashboard.COLUMNS)
+    at = [c[0] for c in columns].index("completed")
+    key, heading, _basis, figure = columns[at]
+    columns[at] = (key, heading, lambda s: 1000 if s.completion.counted else 0, figure)
+    monkeypatch.setattr(dashboard, "COLUMNS", tuple(columns))
+    monkeypatch.setattr(dashboard, "PARTS", {})
+    result = audit(tempting_partnership())
+    pinned = {(f.definition.split, f.low, f.high) for f in result.findings}
+    assert (("hold", "Hold C"), 2, 2) in pinned

@@ -7,6 +7,7 @@ from __future__ import annotations
 import itertools
 from datetime import date, timedelta
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -14,6 +15,9 @@ from intro.calendars import feeds
 from intro.hr import employments, offboarding
 from intro.people import accounts
 from intro.tables import AuditLog, CalendarFeedToken, LoginSession, Municipality, Role, RoleGrant
+
+# The last test reads the date: also run at every pinned day (make test-days).
+pytestmark = pytest.mark.days
 
 TODAY = date(2026, 11, 29)
 GRACE = 30
@@ -119,3 +123,40 @@ async def test_a_participant_role_from_hr_lasts_exactly_as_long_as_an_employment
     roles = await _roles(person)
     assert ((Role.participant.value, slagelse) in roles) is still
     assert (Role.chief.value, slagelse) in roles
+
+
+async def test_access_ends_at_the_request_on_the_day_the_grace_period_runs_out(client):
+    """Before the nightly command has run: on the last day of the grace period the plan
+    and the feed still answer; the day after, the sign-in gives no page and the feed is
+    gone, as if the command had run. Dates are relative to today (run at pinned days)."""
+    from intro import clock
+    from intro.settings import get_settings
+    from tests.conftest import login
+
+    grace = get_settings().access_grace_days
+    today = clock.today()
+    await _hr("lis@test.example", "L-1", today - timedelta(days=400), None)
+    lis = await _person("lis@test.example")
+    await accounts.set_password(None, lis, "en-lang-adgangskode")
+    token = await feeds.create_feed(await accounts.load_user(lis), "person", None)
+    await login(client, "lis@test.example", "en-lang-adgangskode")
+    assert (await client.get("/plan")).status_code == 200
+
+    # HR: the last day was grace days ago: still inside the grace period.
+    await _hr("lis@test.example", "L-1", today - timedelta(days=400), today - timedelta(days=grace))
+    assert (await client.get("/plan")).status_code == 200
+    assert (await client.get(f"/feeds/{token}.ics")).status_code == 200
+
+    # One day more: lapsed. Nothing has removed the role yet, but nothing answers.
+    await _hr("lis@test.example", "L-1", today - timedelta(days=400), today - timedelta(days=grace + 1))
+    assert await _roles(lis)  # the nightly command has not run
+    page = await client.get("/plan", follow_redirects=False)
+    assert page.status_code in (302, 303, 401) and "Dit introforløb" not in page.text
+    assert (await client.get(f"/feeds/{token}.ics")).status_code == 404
+    assert Role.participant not in {g.role for g in (await accounts.load_user(lis)).grants}
+
+    # A re-hire (HR sends a current employment) gives access back at once.
+    await _hr("lis@test.example", "L-2", today - timedelta(days=1), None)
+    await login(client, "lis@test.example", "en-lang-adgangskode")
+    assert (await client.get("/plan")).status_code == 200
+    assert (await client.get(f"/feeds/{token}.ics")).status_code == 200

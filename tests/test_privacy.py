@@ -240,3 +240,65 @@ async def test_only_an_admin_may_see_or_change_a_person_s_data(demo_client, emai
 async def test_anonymous_visitors_are_sent_to_sign_in(demo_client):
     response = await demo_client.get("/admin/users/1/export.json")
     assert response.status_code in (302, 303) and "/login" in response.headers["location"]
+
+
+def _every_table():
+    """Every table of the app (intro.tables), found rather than listed, so a new table
+    is scanned too."""
+    from piccolo.table import Table
+
+    from intro import tables
+
+    return [
+        t for t in vars(tables).values()
+        if isinstance(t, type) and issubclass(t, Table) and t is not Table and t.__module__ == tables.__name__
+    ]
+
+
+async def _where_found(texts: list[str]) -> list[str]:
+    """Every table.column whose stored text (strings, JSON) holds any of `texts`, case
+    insensitive."""
+    wanted = [t.lower() for t in texts]
+    found = []
+    for table in _every_table():
+        for row in await table.select():
+            for column, value in row.items():
+                if value is None or isinstance(value, (int, float, bool)) or not hasattr(value, "__len__"):
+                    continue
+                text = (value if isinstance(value, str) else json.dumps(value, default=str)).lower()
+                if any(w in text for w in wanted):
+                    found.append(f"{table._meta.tablename}.{column}")
+    return sorted(set(found))
+
+
+async def test_after_anonymisation_no_table_holds_the_persons_name_email_or_hr_id(demo_db):
+    from intro.hr import imports as hr_import
+    from intro.tables import EmploymentImport, Municipality
+
+    chief = (await Person.select(Person.id).where(Person.email == "chef.slagelse@intro.example").first())["id"]
+    slagelse = (await Municipality.select(Municipality.id).where(Municipality.code == "330").first())["id"]
+    name, email, ref = "Quintus Testesen", "quintus.testesen@example.org", "HR-QT-7781"
+    header = "Ansættelses-id;Navn;E-mail;Kommunekode;Stilling;Startdato;Slutdato\n"
+    left = (clock.today().replace(day=1) - __import__("datetime").timedelta(days=40)).strftime("%d-%m-%Y")
+    his_row = f"{ref};{name};{email};330;Jobkonsulent;01-03-2024;{left}\n"
+    other_row = "HR-OT-1;Olga Tvilling;olga.tvilling@example.org;330;Jobkonsulent;01-03-2026;\n"
+    # HR's file hires him and ends the employment; the file's name names him too.
+    committed = await hr_import.store_upload(chief, slagelse, f"C:\\hr\\{name}.csv", (header + his_row).encode())
+    await hr_import.commit(chief, slagelse, committed)
+    person = (await Person.select(Person.id).where(Person.email == email).first())["id"]
+    # A later file, previewed and never committed, still holds his row among others'.
+    pending = await hr_import.store_upload(
+        chief, slagelse, f"rettelse {name}.csv", (header + his_row + other_row).encode()
+    )
+    assert await _where_found([name, email, ref])  # he is there before
+
+    await privacy.anonymise(await _admin_id(), person)
+
+    assert await _where_found([name, email, ref]) == []
+    # The pending file keeps the others' rows, readable and still committable.
+    stored = await EmploymentImport.select().where(EmploymentImport.id == pending).first()
+    assert stored["status"] == "previewed" and stored["rows"] == 1
+    preview = await hr_import.preview_of(stored)
+    assert not preview.problems and [r.email for r in preview.records] == ["olga.tvilling@example.org"]
+    await hr_import.commit(chief, slagelse, pending)
+    assert await Person.exists().where(Person.email == "olga.tvilling@example.org")

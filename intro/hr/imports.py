@@ -13,6 +13,8 @@ database and keeps the import: store, preview, commit, discard.
 
 from __future__ import annotations
 
+import csv
+import io
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
@@ -23,8 +25,11 @@ from intro.db import write_transaction
 from intro.errors import Invalid, NotFound
 from intro.hr import employments
 from intro.hr.csv_reader import (
+    SEPARATOR_NAMES,
     ParsedFile,
     Problem,
+    _is_blank,
+    _separator,
     encoding_of,
     problem_order,
     read_csv,
@@ -410,6 +415,75 @@ async def discard(municipality_id: int, import_id: int) -> None:
     )
     if not done:
         raise _refusal(stored["status"])
+
+
+def without_records_naming(text: str, texts: list[str]) -> tuple[str, int]:
+    """Pure: the stored file's text without the records (rows) in which any field holds
+    one of `texts` (case-insensitive), and how many records are left. The header, a
+    "sep=" line and the separator are kept, so the rest of the file reads as before;
+    fields are written back quoted where the CSV rules need it. Unreadable text (no
+    header) comes back empty."""
+    wanted = [t.lower() for t in texts if t]
+    lines = text.splitlines(keepends=True)
+    first = next((i for i, line in enumerate(lines) if line.strip()), None)
+    if first is None:
+        return "", 0
+    declared = re.fullmatch(r'"?sep=(.)"?[;,\t]*', lines[first].strip(), flags=re.IGNORECASE)
+    if declared and declared.group(1) in SEPARATOR_NAMES:
+        separator, skip = declared.group(1), first + 1
+    else:
+        separator, skip = _separator(lines[first]), first
+        if separator is None:
+            return "", 0
+    out = io.StringIO()
+    out.write("".join(lines[:skip]))
+    writer = csv.writer(out, delimiter=separator, quotechar='"', lineterminator="\n")
+    reader = csv.reader(io.StringIO("".join(lines[skip:]), newline=""), delimiter=separator, quotechar='"')
+    header_done, kept = False, 0
+    for fields in reader:
+        if _is_blank(fields):
+            continue
+        if header_done and any(w in "\n".join(fields).lower() for w in wanted):
+            continue
+        writer.writerow(fields)
+        kept += 1 if header_done else 0
+        header_done = True
+    return out.getvalue(), kept
+
+
+async def forget_person_in_imports(texts: list[str]) -> list[int]:
+    """Anonymisation's part in the stored HR files (GDPR art. 17): every stored import
+    whose file or file name holds one of `texts` (a person's name, e-mail, HR ids) loses
+    them. A previewed file keeps everyone else's rows (still committable, the hash made
+    again for the new text in the file's own encoding); a file name has the texts
+    replaced by "[anonymiseret]". Committed and discarded imports keep no file already.
+    Joins the caller's transaction. Returns the ids of the imports changed."""
+    wanted = [t for t in texts if t]
+    if not wanted:
+        return []
+    lowered = [t.lower() for t in wanted]
+    changed = []
+    for stored in await EmploymentImport.select(
+        EmploymentImport.id, EmploymentImport.filename, EmploymentImport.content, EmploymentImport.content_sha256
+    ):
+        values = {}
+        if any(w in (stored["content"] or "").lower() for w in lowered):
+            text, kept = without_records_naming(stored["content"], wanted)
+            encoding = encoding_of(stored["content"], stored["content_sha256"])
+            values = {
+                EmploymentImport.content: text,
+                EmploymentImport.rows: kept,
+                EmploymentImport.content_sha256: sha256(text.encode(encoding)),
+            }
+        filename = stored["filename"] or ""
+        for text in wanted:
+            filename = re.sub(re.escape(text), "[anonymiseret]", filename, flags=re.IGNORECASE)
+        if filename != stored["filename"]:
+            values[EmploymentImport.filename] = filename
+        if values:
+            await EmploymentImport.update(values).where(EmploymentImport.id == stored["id"])
+            changed.append(stored["id"])
+    return changed
 
 
 async def employment_counts(municipality_id: int, today: date | None = None) -> dict[str, int]:

@@ -12,7 +12,10 @@ a participant role given by hand to someone HR knows nothing about stays, and st
 (coordinator, instructor, chief, admin) are never changed by HR data.
 
 `end_lapsed_access` is meant to run nightly (`python app.py end-lapsed-access`), since
-the grace period runs out without anything arriving from HR.
+the grace period runs out without anything arriving from HR. Until it has run, every
+request asks the same rule (`lapsed_among`, from `accounts.load_user`): a lapsed grant
+gives nothing, and someone left with only lapsed grants is treated as signed out and
+their feeds answer as stopped.
 """
 
 from __future__ import annotations
@@ -38,14 +41,25 @@ async def lapsed_participant_grants(today: date, grace_days: int) -> list[Lapsed
     """Participant grants whose person has employments in the grant's municipality, none
     of them running on `today - grace_days` or later (end None, or end on or after that
     day). Ordered by grant id."""
-    if grace_days < 0:
-        raise ValueError("grace_days must not be negative")
-    since = today - timedelta(days=grace_days)
-    grants = await RoleGrant.select(RoleGrant.id, RoleGrant.person, RoleGrant.municipality).where(
+    grants = await RoleGrant.select(RoleGrant.id, RoleGrant.person, RoleGrant.municipality, RoleGrant.role).where(
         RoleGrant.role == Role.participant.value
     )
+    return await lapsed_among(grants, today, grace_days)
+
+
+async def lapsed_among(grants: list[dict], today: date, grace_days: int) -> list[Lapsed]:
+    """THE rule of when HR-given access has lapsed, for the nightly command and for every
+    request (`accounts.load_user`), so access ends on the day the grace period runs out
+    whether or not the command has run yet. `grants`: RoleGrant rows with id, person,
+    municipality and role; only participant grants can lapse (see the module docstring).
+    Reads the employments in one query, none when there is no participant grant.
+    Raises ValueError for a negative `grace_days`."""
+    if grace_days < 0:
+        raise ValueError("grace_days must not be negative")
+    grants = [g for g in grants if g["role"] == Role.participant.value]
     if not grants:
         return []
+    since = today - timedelta(days=grace_days)
     ends: dict[tuple[int, int], date | None] = {}
     for row in await Employment.select(Employment.person, Employment.municipality, Employment.end_date).where(
         Employment.person.is_in(sorted({g["person"] for g in grants}))

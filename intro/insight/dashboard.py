@@ -21,6 +21,10 @@ Disclosure control for everyone else (the method, as statistical offices use it)
   cell when the hidden cells would otherwise add up to 1–4 against the total.
 - Rounding: the partnership curve's numbers at risk after 0 months are rounded to 5
   (`about`), so their differences (who left between two times) cannot be read exactly.
+- Rates are suppressed on their parts too (`PARTS`): the people with and without the
+  outcome get the same suppression as a head count, since rate × basis is the numerator;
+  and the partnership has no split by completed intro (its rows are the completion
+  rate's numerator and rest, readable off the rates in every other table).
 
 tests/disclosure_audit.py checks this with integer linear programming over every filter
 value a chief can choose.
@@ -447,6 +451,22 @@ COLUMNS = (
 )
 
 
+# The parts of each rate that are groups of people too: a rate shown with its basis gives
+# away its numerator (rate × basis), so the people with and without the outcome are each
+# suppressed like a head count, as well as the basis (found by the disclosure auditor's
+# rate constraints: a member's completion rate of 20 % over 5 others told the 1 who
+# completed, hidden in the split by completion). Attendance rests on course days, not
+# people, and has no such parts.
+PARTS: dict[str, tuple[Callable[[Summary], int], ...]] = {
+    "enrolled": (lambda s: s.enrolled_within.yes, lambda s: s.enrolled_within.eligible - s.enrolled_within.yes),
+    "completed": (lambda s: s.completion.completed, lambda s: s.completion.counted - s.completion.completed),
+    **{
+        f"retention_{m}": ((lambda s, i=i: s.marks[i].stayed), (lambda s, i=i: s.marks[i].left))
+        for i, m in enumerate(r.MARKS)
+    },
+}
+
+
 def people_attending(summary: Summary) -> int:
     # Attendance rests on course days, but privacy is about people: the number of hires
     # in the group is the count that decides whether it may be shown.
@@ -605,6 +625,11 @@ def _split_tables(
             lambda i: _("Gennemført") if facts.get(i.spell.person, PersonFacts()).completed else _("Ikke gennemført"),
         ),
     ]
+    if own_ids is not None:
+        # Not for the partnership: its two rows are the numerator and the rest of the
+        # completion rate shown in every other table, so a complementary cell hidden here
+        # could be read off a rate there (found by the disclosure auditor).
+        keys.pop()
     tables = []
     hide_totals: set[str] = set()
     headings = [_("Gruppe")] + [heading for _k, heading, _b, _f in COLUMNS]
@@ -622,10 +647,13 @@ def _split_tables(
             }
             # Each figure rests on its own count (hires, those past the mark ...).
             for column, _h, basis, _f in COLUMNS:
-                outcome = r.suppress({label: basis(summaries[label]) - basis(own[label]) for label in labels})
-                hidden[column] = outcome.municipalities
-                if outcome.total:
-                    hide_totals.add(column)
+                cells: set[str] = set()
+                for count_of in (basis, *PARTS.get(column, ())):
+                    outcome = r.suppress({label: count_of(summaries[label]) - count_of(own[label]) for label in labels})
+                    cells |= outcome.municipalities
+                    if outcome.total:
+                        hide_totals.add(column)
+                hidden[column] = frozenset(cells)
         rows = [
             Row(label, [
                 HIDDEN if label in hidden.get(column, ()) else figure(summaries[label])
@@ -696,14 +724,18 @@ def build(loaded: Loaded) -> Dashboard:
     cells: dict[int, list[Cell]] = {m: [] for m in order}
     total_cells: list[Cell] = []
     for key, _heading, basis, figure in COLUMNS:
-        hidden = r.hide_municipalities({m: basis(summaries[m]) for m in members}, {own_id})
+        hidden_here: set[int] = set()
+        total_hidden = key in split_hides_total
+        for count_of in (basis, *PARTS.get(key, ())):
+            hidden = r.hide_municipalities({m: count_of(summaries[m]) for m in members}, {own_id})
+            hidden_here |= hidden.municipalities
+            total_hidden = (
+                total_hidden
+                or hidden.total
+                or r.group_hidden(count_of(partnership), count_of(own_in_partnership))
+            )
         for m in order:
-            cells[m].append(HIDDEN if m in hidden.municipalities else figure(summaries[m]))
-        total_hidden = (
-            hidden.total
-            or key in split_hides_total
-            or r.group_hidden(basis(partnership), basis(own_in_partnership))
-        )
+            cells[m].append(HIDDEN if m in hidden_here else figure(summaries[m]))
         total_cells.append(HIDDEN if total_hidden else figure(partnership))
     comparison = Table(
         _("Medlemskommuner og samarbejdet, ansat {a}–{b}").format(a=scope.year_from, b=scope.year_to),

@@ -16,6 +16,7 @@ from intro.db import write_transaction
 from intro.errors import Invalid
 from intro.i18n import _
 from intro.participation import plan
+from intro.people import privacy
 from intro.tables import (
     Attendance,
     AttendanceStatus,
@@ -103,6 +104,7 @@ async def mark(actor_id: int, session: dict, person_id: int, status: str) -> Non
                 "{name} blev tilmeldt holdet {date}; der registreres ikke fremmøde for dage før tilmeldingen."
             ).format(name=late["name"], date=local(late["enrolled_at"]).strftime("%d.%m.%Y"))})
         raise Invalid({"person": _("Personen er ikke på holdet eller booket ind på dagen.")})
+    await privacy.check_processing_allowed([person_id])
     async with write_transaction(Attendance._meta.db):
         existing = await Attendance.select(Attendance.id, Attendance.status).where(
             (Attendance.session == session["id"]) & (Attendance.person == person_id)
@@ -217,6 +219,7 @@ async def book_catch_up(actor_id: int, cohort: dict, person_id: int, missed_sess
     options = (await catch_up_options(cohort, {need["session"]["code"]})).get(need["session"]["code"], [])
     if session_id not in {o["id"] for o in options}:
         raise Invalid({"session": _("Vælg en kommende kursusdag med samme modul på et andet hold.")})
+    await privacy.check_processing_allowed([person_id], "session")
     async with write_transaction(CatchUpBooking._meta.db):
         existing = await CatchUpBooking.select(CatchUpBooking.id).where(
             (CatchUpBooking.person == person_id) & (CatchUpBooking.session == session_id)

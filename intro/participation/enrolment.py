@@ -33,7 +33,7 @@ from intro.errors import Invalid, NotFound
 from intro.i18n import _
 from intro.inputs import checked_text
 from intro.participation import plan
-from intro.people import account_links
+from intro.people import account_links, privacy
 from intro.people.organisation import in_force_on
 from intro.tables import (
     Cohort,
@@ -208,6 +208,7 @@ async def _check_may_enrol(cohort: dict, person_id: int, municipality_id: int, r
     )
     if not is_participant or not is_member:
         raise Invalid({"person": _("Vælg en nyansat fra en af samarbejdets kommuner.")})
+    await privacy.check_processing_allowed([person_id])
     name = await person_name(person_id)
     active = await _active_elsewhere(person_id, cohort["id"])
     if active is not None:
@@ -282,7 +283,8 @@ async def enrol_many(
     "person" when the cohort is closed, a person is not a new hire of a member
     municipality, or is already active on a cohort; field "reason" when someone has
     completed the programme and no reason is given (the reason is kept in the audit
-    log)."""
+    log); field "person" naming anyone whose processing is restricted (GDPR art. 18,
+    `privacy.check_processing_allowed`)."""
     reason = (reason or "").strip()[:500]
     people = list(dict.fromkeys(people))
     if not people:
@@ -335,6 +337,7 @@ async def withdraw(actor_id: int, enrolment_id: int, reason: str) -> list[int]:
     enrolment = await Enrolment.select().where(Enrolment.id == enrolment_id).first()
     if enrolment is None:
         raise NotFound()
+    await privacy.check_processing_allowed([enrolment["person"]], "reason")
     async with write_transaction(Cohort._meta.db):
         cohort = await _lock_cohort(enrolment["cohort"])
         if await _status(enrolment_id) not in ACTIVE:
@@ -379,6 +382,7 @@ async def move(actor_id: int, enrolment_id: int, to_cohort_id: int, reason: str 
         raise NotFound()
     if enrolment["cohort"] == to_cohort_id:
         raise Invalid({"cohort": _("Vælg et andet hold end det, personen er på.")})
+    await privacy.check_processing_allowed([enrolment["person"]], "cohort")
     async with write_transaction(Cohort._meta.db):
         locked = {c: await _lock_cohort(c) for c in sorted({enrolment["cohort"], to_cohort_id})}
         source, target = locked[enrolment["cohort"]], locked[to_cohort_id]
@@ -448,6 +452,7 @@ async def mark_completed(actor_id: int, enrolment_id: int, **details) -> None:
             raise NotFound()
         if row["status"] != EnrolmentStatus.enrolled.value:
             raise Invalid({"enrolment": _("Kun tilmeldte kan gennemføre holdet.")})
+        await privacy.check_processing_allowed([row["person"]], "enrolment")
         await Enrolment.update(
             {Enrolment.status: EnrolmentStatus.completed.value, Enrolment.completed_at: clock.now()}
         ).where(Enrolment.id == enrolment_id)
@@ -460,10 +465,14 @@ async def fill_places(actor_id: int | None, cohort: dict, newcomers: set[int] = 
     place fits. Must run inside the transaction that locked `cohort` (a dict with id and
     capacity). Returns the ids of the enrolments moved up, in queue order. Everyone
     moved up gets an audit line, except `newcomers` (enrolments just queued, whose
-    own operation logs them)."""
+    own operation logs them).
+
+    Someone whose processing is restricted (privacy's rule, GDPR art. 18) keeps their
+    place in the queue but is passed over: giving them a place would be processing."""
     places = await _places(cohort["id"], cohort["capacity"])
     waiting = await Enrolment.select(Enrolment.id, Enrolment.person, Enrolment.municipality).where(
         (Enrolment.cohort == cohort["id"]) & (Enrolment.status == EnrolmentStatus.waitlisted.value)
+        & privacy.unrestricted(Enrolment.person)
     ).order_by(Enrolment.requested_at).order_by(Enrolment.id)
     promoted = []
     now = clock.now()
@@ -478,6 +487,25 @@ async def fill_places(actor_id: int | None, cohort: dict, newcomers: set[int] = 
                 await audit.record(
                     actor_id, "enrolment.move_up", "enrolment", w["id"], cohort=cohort["id"], person=w["person"]
                 )
+    return promoted
+
+
+async def refill_waitlists_of(actor_id: int | None, person_id: int) -> list[int]:
+    """Fill the places of every cohort the person is wait-listed on (after their
+    restriction is lifted, so they get a place that fits them at their place in the
+    queue). Returns the enrolment ids moved up."""
+    cohorts = sorted({
+        r["cohort"] for r in await Enrolment.select(Enrolment.cohort).where(
+            (Enrolment.person == person_id) & (Enrolment.status == EnrolmentStatus.waitlisted.value)
+        )
+    })
+    promoted: list[int] = []
+    if not cohorts:
+        return promoted
+    async with write_transaction(Cohort._meta.db):
+        for cohort_id in cohorts:
+            promoted += await fill_places(actor_id, await _lock_cohort(cohort_id))
+    await _sync_plans([person_id], promoted)
     return promoted
 
 

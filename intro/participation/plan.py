@@ -16,6 +16,7 @@ from datetime import date, timedelta
 
 from intro import clock
 from intro.db import Prepared, write_transaction
+from intro.people import privacy
 from intro.tables import (
     CatchUpBooking,
     CohortModule,
@@ -198,7 +199,12 @@ async def _facts(person_id: int):
 
 
 async def sync_plan(person_id: int) -> dict[str, int]:
-    """Bring the person's stored plan in line with its sources. Returns counts."""
+    """Bring the person's stored plan in line with its sources. Returns counts.
+    A person whose processing is restricted (GDPR art. 18, privacy's rule) is left out:
+    their plan stays as stored, without new course days or local tasks, until the
+    restriction is lifted (which syncs it)."""
+    if await privacy.restricted_among([person_id]):
+        return {"added": 0, "updated": 0, "dropped": 0}
     enrolments, sessions, modules_by_cohort, tasks, start = await _facts(person_id)
     wanted = {
         i.source_key: i

@@ -33,7 +33,7 @@ from intro import audit, clock
 from intro.db import insert_many, write_transaction
 from intro.errors import Invalid
 from intro.i18n import _
-from intro.people import providers
+from intro.people import privacy, providers
 from intro.people.accounts import MIN_PASSWORD_LENGTH, normalise_email, set_password
 from intro.settings import get_settings
 from intro.tables import (
@@ -309,6 +309,7 @@ async def invite_if_needed(actor_id: int | None, person_id: int) -> bool:
         or not person["is_active"]
         or person["password_hash"] is not None
         or has_signed_in(person)
+        or await privacy.restricted_among([person_id])  # GDPR art. 18: no mail
     ):
         return False
     if await AccountLink.exists().where((AccountLink.person == person_id) & _LIVE_NOW(clock.now())):

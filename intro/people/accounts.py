@@ -15,6 +15,7 @@ from piccolo.columns.combination import WhereRaw
 from intro import audit, clock
 from intro.db import Prepared, write_transaction
 from intro.errors import Invalid, NotFound
+from intro.hr import offboarding
 from intro.i18n import _
 from intro.settings import get_settings
 from intro.tables import (
@@ -208,9 +209,9 @@ _SESSION_USER = Prepared(
     "token_hash", "now", first=True,
 )
 _GRANTS = Prepared(
-    lambda person: RoleGrant.select(RoleGrant.role, RoleGrant.municipality, RoleGrant.partnership).where(
-        RoleGrant.person == person
-    ),
+    lambda person: RoleGrant.select(
+        RoleGrant.id, RoleGrant.person, RoleGrant.role, RoleGrant.municipality, RoleGrant.partnership
+    ).where(RoleGrant.person == person),
     "person",
 )
 
@@ -223,10 +224,22 @@ async def user_for_session(token: str | None) -> User | None:
     row = await _SESSION_USER.run(token_hash=_token_hash(token), now=clock.now())
     if not row or not row["person.is_active"]:
         return None
-    return await load_user(row["person.id"], row["person.email"], row["person.full_name"])
+    user, lapsed = await _load_user(row["person.id"], row["person.email"], row["person.full_name"])
+    if lapsed and not user.grants:
+        return None  # access ended with employment (offboarding), even before the nightly run
+    return user
 
 
 async def load_user(person_id: int, email: str | None = None, full_name: str | None = None) -> User:
+    """The person with their roles as they hold today: a participant role from HR whose
+    employment ended more than the grace period ago gives nothing, even before the
+    nightly `end-lapsed-access` has removed it (`offboarding.lapsed_among`).
+    Raises NotFound for an unknown person."""
+    return (await _load_user(person_id, email, full_name))[0]
+
+
+async def _load_user(person_id: int, email: str | None, full_name: str | None) -> tuple[User, bool]:
+    """load_user, and whether any grant had lapsed."""
     if email is None or full_name is None:
         person = await Person.select(Person.email, Person.full_name).where(
             Person.id == person_id
@@ -235,14 +248,19 @@ async def load_user(person_id: int, email: str | None = None, full_name: str | N
             raise NotFound()
         email, full_name = person["email"], person["full_name"]
     grants = await _GRANTS.run(person=person_id)
-    return User(
+    lapsed = {
+        item.grant_id
+        for item in await offboarding.lapsed_among(grants, clock.today(), get_settings().access_grace_days)
+    }
+    user = User(
         id=person_id,
         email=email,
         full_name=full_name,
         grants=tuple(
-            Grant(Role(g["role"]), g["municipality"], g["partnership"]) for g in grants
+            Grant(Role(g["role"]), g["municipality"], g["partnership"]) for g in grants if g["id"] not in lapsed
         ),
     )
+    return user, bool(lapsed)
 
 
 # --------------------------------------------------------------------------------------

@@ -8,17 +8,21 @@ the partnership's figures (intake, completion, attendance, retention) are exactl
 before and after, but nothing in them points to a person any more: the name, e-mail,
 password, sessions, calendar feeds and busy calendars, notices, the HR system's id and
 every free text the person wrote (reflections, transfer answers) or that was written about
-them (attendance notes, withdrawal reasons) are gone, and the audit log's lines about the
-person and their employments keep who did what but lose the name, e-mail and HR ids.
+them (attendance notes, withdrawal reasons) are gone, the stored HR import files lose the
+person's rows and file names their name (`hr_import.forget_person_in_imports`), and the
+audit log's lines about the person, their employments and those imports keep who did what
+but lose the name, e-mail and HR ids.
 Self-assessment scores stay, tied to the anonymous person, for the competence overview.
 
-A restricted person is never anonymised (the data is kept, e.g. for a legal claim) until
-the restriction is lifted. Every export, restriction and anonymisation is in the audit log.
+A restricted person (art. 18) is only stored: never anonymised (the data is kept, e.g. for
+a legal claim) and left out of all processing until the restriction is lifted (the rule
+below, `check_processing_allowed` / `unrestricted`). Every export, restriction and anonymisation is in the audit log.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -26,6 +30,7 @@ from typing import Any
 from intro import audit, clock
 from intro.db import write_transaction
 from intro.errors import Invalid, NotFound
+from intro.hr import imports as hr_import
 from intro.i18n import _
 from intro.insight.retention import add_months
 from intro.settings import get_settings
@@ -122,10 +127,72 @@ async def export(actor_id: int, person_id: int, record: bool = True) -> dict[str
 # Restriction (art. 18) and anonymisation (art. 17)
 
 
+# THE restriction rule (art. 18). While a person's processing is restricted, their data is
+# only stored: every write path about them asks `check_processing_allowed` (enrol,
+# enrol_many, move, withdraw, completion, attendance marks, catch-up bookings) and every
+# path that picks people by itself filters them out with `restricted_among` /
+# `unrestricted` (the wait-list's fill_places, notices queued and sent, the intro plan's
+# sync with new course days and local tasks). Nothing is deleted or anonymised.
+#
+# The wait-list: a restricted person keeps their place in the queue (their request and
+# its time are stored data, and removing them would be processing to their detriment),
+# but is passed over by fill_places: giving them a place is processing. When the
+# restriction is lifted, the wait-lists they are on are filled again at once, so they get
+# the first place that fits them ahead of anyone who queued after them.
+#
+# Not covered (on purpose): what the person does themselves while signed in (marking
+# tasks, reflections, self-assessments: art. 18(2), their own consent), HR's employment
+# records (the employer's own record, which the municipality must keep up to date) and
+# ending access when employment ends (a security measure, not processing for a purpose).
+
+
+def restricted_people():
+    """A subquery of the ids of people whose processing is restricted (for `is_in`)."""
+    return Person.select(Person.id).where(Person.restricted_at.is_not_null())
+
+
+def unrestricted(person_column):
+    """A where-clause keeping only rows whose `person_column` (a foreign key to Person)
+    points to someone whose processing is not restricted."""
+    return person_column.not_in(restricted_people())
+
+
+async def restricted_among(person_ids) -> dict[int, str]:
+    """Which of `person_ids` (any iterable of ints) are restricted: {id: full name}."""
+    ids = sorted({int(i) for i in person_ids})
+    if not ids:
+        return {}
+    rows = await Person.select(Person.id, Person.full_name).where(
+        Person.id.is_in(ids) & Person.id.is_in(restricted_people())
+    )
+    return {row["id"]: row["full_name"] for row in rows}
+
+
+async def check_processing_allowed(person_ids, field: str = "person") -> None:
+    """Raise Invalid (on `field`) naming every restricted person among `person_ids`: their
+    data may only be stored (GDPR art. 18), so nothing may be changed for them. Call it
+    before writing anything, so a refusal changes nothing."""
+    restricted = await restricted_among(person_ids)
+    if restricted:
+        names = _(" og ").join(sorted(restricted.values()))
+        raise Invalid({field: _(
+            "Behandlingen af data om {names} er begrænset (databeskyttelsesforordningens artikel 18): "
+            "personen kan ikke tilmeldes, flyttes, afmeldes, få registreret fremmøde eller få beskeder, "
+            "før en administrator ophæver begrænsningen."
+        ).format(names=names)})
+
+
 async def set_restricted(actor_id: int | None, person_id: int, restricted: bool) -> None:
-    """Restrict (or lift the restriction on) processing of a person's data: while
-    restricted, the person is never anonymised, by hand or by the retention rule.
+    """Restrict (or lift the restriction on) processing of a person's data (see the rule
+    above): while restricted, the person is only stored, and never anonymised, by hand or
+    by the retention rule. Lifting it restores processing at once: the wait-lists the
+    person is on are filled again and their intro plan is brought up to date.
     Raises NotFound for an unknown or anonymised person."""
+    from intro.participation import (  # they ask the rule above: imported here, not at the top
+        enrolment,
+        plan,
+    )
+
     person = await Person.select(Person.anonymised_at).where(Person.id == person_id).first()
     if person is None or person["anonymised_at"] is not None:
         raise NotFound()
@@ -134,6 +201,9 @@ async def set_restricted(actor_id: int | None, person_id: int, restricted: bool)
             Person.id == person_id
         )
         await audit.record(actor_id, "person.restrict" if restricted else "person.unrestrict", "person", person_id)
+    if not restricted:
+        await enrolment.refill_waitlists_of(actor_id, person_id)
+        await plan.sync_plan(person_id)
 
 
 async def anonymise(actor_id: int | None, person_id: int, reason: str = "request") -> None:
@@ -161,7 +231,8 @@ async def anonymise(actor_id: int | None, person_id: int, reason: str = "request
     email = (await Person.select(Person.email).where(Person.id == person_id).first())["email"]
     identifying = await _identifying_texts(person_id)
     async with write_transaction(Person._meta.db):
-        await _scrub_audit_lines(person_id, identifying)
+        imports = await hr_import.forget_person_in_imports(identifying)
+        await _scrub_audit_lines(person_id, identifying, imports)
         await Person.update({
             Person.full_name: anonymous_name(person_id),
             Person.email: _anonymous_email(person_id),
@@ -202,7 +273,7 @@ async def _identifying_texts(person_id: int) -> list[str]:
 def _scrubbed(value: Any, texts: list[str]) -> Any:
     if isinstance(value, str):
         for text in texts:
-            value = value.replace(text, "[anonymiseret]")
+            value = re.sub(re.escape(text), "[anonymiseret]", value, flags=re.IGNORECASE)
         return value
     if isinstance(value, list):
         return [_scrubbed(v, texts) for v in value]
@@ -211,15 +282,20 @@ def _scrubbed(value: Any, texts: list[str]) -> Any:
     return value
 
 
-async def _scrub_audit_lines(person_id: int, texts: list[str]) -> None:
+async def _scrub_audit_lines(person_id: int, texts: list[str], import_ids: list[int] = ()) -> None:
     """The audit log keeps who did what, but not the person's name, e-mail or HR ids in
-    the lines about them or their employments (e.g. "Bruger oprettet" with the e-mail)."""
+    the lines about them, their employments (e.g. "Bruger oprettet" with the e-mail) or
+    the HR imports that named them (`import_ids`: a file name with their name)."""
     employment_ids = [
         str(row["id"]) for row in await Employment.select(Employment.id).where(Employment.person == person_id)
     ]
     about = (AuditLog.object_type == "person") & (AuditLog.object_id == str(person_id))
     if employment_ids:
         about = about | ((AuditLog.object_type == "employment") & AuditLog.object_id.is_in(employment_ids))
+    if import_ids:
+        about = about | (
+            (AuditLog.object_type == "employment_import") & AuditLog.object_id.is_in([str(i) for i in import_ids])
+        )
     for line in await AuditLog.select(AuditLog.id, AuditLog.details).where(about):
         details = line["details"]
         if isinstance(details, str):

@@ -28,7 +28,7 @@ from enum import StrEnum
 from intro import clock
 from intro.db import write_transaction
 from intro.i18n import _, ngettext
-from intro.people import account_links
+from intro.people import account_links, privacy
 from intro.settings import Settings, get_settings
 from intro.tables import (
     CatchUpBooking,
@@ -274,7 +274,8 @@ async def _facts(session: dict, instructor_ids: frozenset[int]) -> SessionFacts:
 async def queue_session_change(session_before: dict, session_after: dict, reason: str) -> int:
     """Queue one notice per person affected by a change to a scheduled session: the
     cohort's enrolled participants, people booked to catch up on it and its instructors
-    before and after the change. Inactive people are skipped. Returns how many.
+    before and after the change. Inactive people and people whose processing is
+    restricted (GDPR art. 18, privacy's rule) are skipped. Returns how many.
 
     The dicts are `Session` rows; each may carry "instructor_ids" (else the session's
     current instructors are read). Call it inside the change's own transaction: it only
@@ -319,6 +320,7 @@ async def queue_session_change(session_before: dict, session_after: dict, reason
         return 0
     people = await Person.select(Person.id, Person.email).where(
         Person.id.is_in(sorted(everyone)) & (Person.is_active == True)  # noqa: E712
+        & privacy.unrestricted(Person.id)
     )
     kind = (
         NoticeKind.session_cancelled
@@ -511,11 +513,14 @@ def _describe(error: BaseException) -> str:
 
 
 async def _claim(limit: int) -> list[dict]:
-    """Take up to `limit` due notices for this run (see CLAIM_FOR)."""
+    """Take up to `limit` due notices for this run (see CLAIM_FOR). A notice to someone
+    whose processing is restricted (GDPR art. 18) is held back, waiting, until the
+    restriction is lifted."""
     now = clock.now()
     async with write_transaction(Notice._meta.db):
         due = await Notice.select(Notice.id).where(
             (Notice.next_attempt_at <= now) & Notice.failed_at.is_null()
+            & privacy.unrestricted(Notice.recipient)
         ).order_by(
             Notice.next_attempt_at, Notice.id
         ).limit(limit)
