@@ -248,13 +248,13 @@ class Polled:
 
 # Live feeds by token hash, per worker. Everything a poll's answer rests on is stamped
 # (intro.tables.STAMPED_TABLES): the token (revoked, regenerated), its owner (deactivated,
-# a role lost), what the owner may see (memberships, cohorts, venues) and what the feed
+# a role lost, access lapsed with the last employment: issue 14), what the owner may see (memberships, cohorts, venues) and what the feed
 # holds (sessions, enrolments, bookings, deadlines). Any write there — in any worker —
 # makes the next poll resolve and check the token again. Kept at most a minute, because
 # the version also moves with time alone (a cancelled day leaving the 60-day window).
 _POLLED = StampedCache(
-    ("calendar_feed_token", "person", "role_grant", "partnership_member", "partnership", "municipality",
-     "cohort", "venue", "session", "session_instructor", "enrolment", "catch_up_booking", "plan_item"),
+    ("calendar_feed_token", "person", "role_grant", "employment", "partnership_member", "partnership",
+     "municipality", "cohort", "venue", "session", "session_instructor", "enrolment", "catch_up_booking", "plan_item"),
     size=4096,
     max_age=60.0,
 )
