@@ -593,3 +593,37 @@ def problem_order(columns: dict[str, str]):
         )
 
     return order
+
+
+def without_records_naming(text: str, texts: list[str]) -> tuple[str, int]:
+    """Pure: the stored file's text without the records (rows) in which any field holds
+    one of `texts` (case-insensitive), and how many records are left. The header, a
+    "sep=" line and the separator are kept, so the rest of the file reads as before;
+    fields are written back quoted where the CSV rules need it. Unreadable text (no
+    header) comes back empty."""
+    wanted = [t.lower() for t in texts if t]
+    lines = text.splitlines(keepends=True)
+    first = next((i for i, line in enumerate(lines) if line.strip()), None)
+    if first is None:
+        return "", 0
+    declared = re.fullmatch(r'"?sep=(.)"?[;,\t]*', lines[first].strip(), flags=re.IGNORECASE)
+    if declared and declared.group(1) in SEPARATOR_NAMES:
+        separator, skip = declared.group(1), first + 1
+    else:
+        separator, skip = _separator(lines[first]), first
+        if separator is None:
+            return "", 0
+    out = io.StringIO()
+    out.write("".join(lines[:skip]))
+    writer = csv.writer(out, delimiter=separator, quotechar='"', lineterminator="\n")
+    reader = csv.reader(io.StringIO("".join(lines[skip:]), newline=""), delimiter=separator, quotechar='"')
+    header_done, kept = False, 0
+    for fields in reader:
+        if _is_blank(fields):
+            continue
+        if header_done and any(w in "\n".join(fields).lower() for w in wanted):
+            continue
+        writer.writerow(fields)
+        kept += 1 if header_done else 0
+        header_done = True
+    return out.getvalue(), kept

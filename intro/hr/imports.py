@@ -13,8 +13,6 @@ database and keeps the import: store, preview, commit, discard.
 
 from __future__ import annotations
 
-import csv
-import io
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
@@ -25,16 +23,14 @@ from intro.db import write_transaction
 from intro.errors import Invalid, NotFound
 from intro.hr import employments
 from intro.hr.csv_reader import (
-    SEPARATOR_NAMES,
     ParsedFile,
     Problem,
-    _is_blank,
-    _separator,
     encoding_of,
     problem_order,
     read_csv,
     read_text,
     sha256,
+    without_records_naming,
 )
 from intro.hr.employments import END_REASON_NAMES, EmploymentRecord
 from intro.i18n import _
@@ -415,40 +411,6 @@ async def discard(municipality_id: int, import_id: int) -> None:
     )
     if not done:
         raise _refusal(stored["status"])
-
-
-def without_records_naming(text: str, texts: list[str]) -> tuple[str, int]:
-    """Pure: the stored file's text without the records (rows) in which any field holds
-    one of `texts` (case-insensitive), and how many records are left. The header, a
-    "sep=" line and the separator are kept, so the rest of the file reads as before;
-    fields are written back quoted where the CSV rules need it. Unreadable text (no
-    header) comes back empty."""
-    wanted = [t.lower() for t in texts if t]
-    lines = text.splitlines(keepends=True)
-    first = next((i for i, line in enumerate(lines) if line.strip()), None)
-    if first is None:
-        return "", 0
-    declared = re.fullmatch(r'"?sep=(.)"?[;,\t]*', lines[first].strip(), flags=re.IGNORECASE)
-    if declared and declared.group(1) in SEPARATOR_NAMES:
-        separator, skip = declared.group(1), first + 1
-    else:
-        separator, skip = _separator(lines[first]), first
-        if separator is None:
-            return "", 0
-    out = io.StringIO()
-    out.write("".join(lines[:skip]))
-    writer = csv.writer(out, delimiter=separator, quotechar='"', lineterminator="\n")
-    reader = csv.reader(io.StringIO("".join(lines[skip:]), newline=""), delimiter=separator, quotechar='"')
-    header_done, kept = False, 0
-    for fields in reader:
-        if _is_blank(fields):
-            continue
-        if header_done and any(w in "\n".join(fields).lower() for w in wanted):
-            continue
-        writer.writerow(fields)
-        kept += 1 if header_done else 0
-        header_done = True
-    return out.getvalue(), kept
 
 
 async def forget_person_in_imports(texts: list[str]) -> list[int]:
