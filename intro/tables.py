@@ -87,6 +87,10 @@ class EnrolmentStatus(StrEnum):
     completed = "completed"
 
 
+# Enrolments that hold a place on their cohort: the person is (or was) on it.
+ENROLMENT_ON_COHORT = [EnrolmentStatus.enrolled.value, EnrolmentStatus.completed.value]
+
+
 class AttendanceStatus(StrEnum):
     present = "present"
     absent = "absent"

@@ -23,6 +23,7 @@ from intro.i18n import _
 from intro.people.accounts import User, load_user
 from intro.settings import get_settings
 from intro.tables import (
+    ENROLMENT_ON_COHORT,
     CalendarFeedToken,
     CatchUpBooking,
     Cohort,
@@ -32,6 +33,7 @@ from intro.tables import (
     Partnership,
     Person,
     PlanItem,
+    PlanItemStatus,
     Session,
     SessionInstructor,
     SessionStatus,
@@ -198,7 +200,7 @@ async def _session_ids_for(feed: dict) -> list[int] | None:
         )]
     if kind == FeedKind.person.value:
         cohorts = [e["cohort"] for e in await Enrolment.select(Enrolment.cohort).where(
-            (Enrolment.person == feed["owner"]) & Enrolment.status.is_in(["enrolled", "completed"])
+            (Enrolment.person == feed["owner"]) & Enrolment.status.is_in(ENROLMENT_ON_COHORT)
         )]
         own = [r["id"] for r in await Session.select(Session.id).where(Session.cohort.is_in(cohorts or [0]))]
         booked = [b["session"] for b in await CatchUpBooking.select(CatchUpBooking.session).where(
@@ -207,7 +209,7 @@ async def _session_ids_for(feed: dict) -> list[int] | None:
         return own + booked
     if kind == FeedKind.municipality.value:
         cohorts = {e["cohort"] for e in await Enrolment.select(Enrolment.cohort).where(
-            (Enrolment.municipality == feed["municipality"]) & Enrolment.status.is_in(["enrolled", "completed"])
+            (Enrolment.municipality == feed["municipality"]) & Enrolment.status.is_in(ENROLMENT_ON_COHORT)
         )}
         return [r["id"] for r in await Session.select(Session.id).where(Session.cohort.is_in(sorted(cohorts) or [0]))]
     return None
@@ -341,7 +343,7 @@ def _deadline_where(feed: dict):
     return (
         (PlanItem.person == feed["owner"])
         & PlanItem.kind.is_in(["local_task", "transfer"])
-        & (PlanItem.status == "open")
+        & (PlanItem.status == PlanItemStatus.open.value)
         & PlanItem.due_date.is_not_null()
     )
 

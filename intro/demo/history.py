@@ -16,14 +16,18 @@ from zoneinfo import ZoneInfo
 from intro.planning.scheduling import danish_holidays
 from intro.tables import (
     Attendance,
+    AttendanceStatus,
     Cohort,
     CohortModule,
     CohortSeats,
+    CohortStatus,
     Employment,
     EndReason,
     Enrolment,
+    EnrolmentStatus,
     Person,
     Session,
+    SessionStatus,
 )
 
 COPENHAGEN = ZoneInfo("Europe/Copenhagen")
@@ -91,7 +95,7 @@ async def add_history(
                 await Cohort.insert(
                     Cohort(
                         partnership=partnership_id, curriculum_version=version_id,
-                        name=f"Hold {year} {label}{cohort_suffix}", status="completed", start_date=days[0],
+                        name=f"Hold {year} {label}{cohort_suffix}", status=CohortStatus.completed.value, start_date=days[0],
                         capacity=30, day_start=time(9), day_end=time(15),
                         rhythm={"weekdays": [1]}, created_by=coordinator_id,
                     )
@@ -112,7 +116,7 @@ async def add_history(
                             cohort=cohort_id, module=module["id"], part=part, starts_at=starts,
                             ends_at=starts + timedelta(hours=6),
                             venue=venue_ids[(len(cohorts) + index) % len(venue_ids)],
-                            status="scheduled", uid=f"{uuid.UUID(int=rng.getrandbits(128))}@intro",
+                            status=SessionStatus.scheduled.value, uid=f"{uuid.UUID(int=rng.getrandbits(128))}@intro",
                         )
                     )
             ids = await Session.insert(*sessions).returning(Session.id)
@@ -179,11 +183,11 @@ async def add_history(
                 )
                 enrolled = max(enrolled, datetime.combine(start, time(10), tzinfo=UTC))
                 if completes:
-                    status = dict(status="completed", completed_at=datetime.combine(cohort["last"] + timedelta(days=3), time(12), tzinfo=UTC))
+                    status = dict(status=EnrolmentStatus.completed.value, completed_at=datetime.combine(cohort["last"] + timedelta(days=3), time(12), tzinfo=UTC))
                 elif end is not None and end <= cohort["last"]:
-                    status = dict(status="withdrawn", withdrawn_at=datetime.combine(end, time(12), tzinfo=UTC), withdrawal_reason="Fratrådt")
+                    status = dict(status=EnrolmentStatus.withdrawn.value, withdrawn_at=datetime.combine(end, time(12), tzinfo=UTC), withdrawal_reason="Fratrådt")
                 else:
-                    status = dict(status="withdrawn", withdrawn_at=datetime.combine(cohort["last"], time(12), tzinfo=UTC), withdrawal_reason="Nåede ikke at blive færdig")
+                    status = dict(status=EnrolmentStatus.withdrawn.value, withdrawn_at=datetime.combine(cohort["last"], time(12), tzinfo=UTC), withdrawal_reason="Nåede ikke at blive færdig")
                 await Enrolment.insert(
                     Enrolment(
                         cohort=cohort["id"], person=person_id, municipality=municipality_id,
@@ -195,7 +199,7 @@ async def add_history(
                     if end is not None and s["starts_at"].date() > end:
                         break
                     roll = rng.random()
-                    state = "absent" if roll < 0.07 else "excused" if roll < 0.10 else "present"
+                    state = AttendanceStatus.absent.value if roll < 0.07 else AttendanceStatus.excused.value if roll < 0.10 else AttendanceStatus.present.value
                     marks.append(Attendance(session=s["id"], person=person_id, status=state, recorded_by=coordinator_id))
                 if marks:
                     await Attendance.insert(*marks)

@@ -57,11 +57,13 @@ from intro.demo.national_progress import ProgressSection
 from intro.demo.west_zealand import DEMO_PASSWORD
 from intro.people import accounts
 from intro.tables import (
+    ENROLMENT_ON_COHORT,
     Attendance,
     ClosedPeriod,
     Cohort,
     CohortModule,
     CohortSeats,
+    CohortStatus,
     Employment,
     Enrolment,
     InstructorQualification,
@@ -76,6 +78,7 @@ from intro.tables import (
     SelfAssessment,
     Session,
     SessionInstructor,
+    SessionStatus,
     Venue,
 )
 
@@ -238,7 +241,7 @@ class _Generator(OrganisationSection, PeopleSection, CohortsSection, ProgressSec
                 holding = Counter(
                     e.municipality
                     for e in cohort.enrolments
-                    if e.status in ("enrolled", "completed")
+                    if e.status in ENROLMENT_ON_COHORT
                 )
                 population = p["population"]
                 whole = sum(population.values())
@@ -247,7 +250,7 @@ class _Generator(OrganisationSection, PeopleSection, CohortsSection, ProgressSec
                     seat_rows.append((self.ids(CohortSeats), cohort.id, m, min(fair, holding[m])))
                 for m in self.modules:
                     module_rows.append((self.ids(CohortModule), cohort.id, m["id"]))
-                proposed = cohort.status == "planning"
+                proposed = cohort.status == CohortStatus.planning.value
                 for sid, s in zip(cohort.session_ids, cohort.sessions, strict=True):
                     revision, reason, updated = 0, "", created
                     if not proposed and rng.random() < 0.03:
@@ -262,7 +265,7 @@ class _Generator(OrganisationSection, PeopleSection, CohortsSection, ProgressSec
                             s.starts_at,
                             s.ends_at,
                             s.venue_id,
-                            "proposed" if proposed else "scheduled",
+                            SessionStatus.proposed.value if proposed else SessionStatus.scheduled.value,
                             revision,
                             f"{uuid.UUID(int=rng.getrandbits(128))}@intro",
                             reason,

@@ -21,7 +21,7 @@ from intro.demo.national_data import (
     monday_from,
 )
 from intro.planning.scheduling import Booking, PlanRequest, Rhythm, propose
-from intro.tables import Cohort, Enrolment, Session
+from intro.tables import Cohort, CohortStatus, Enrolment, EnrolmentStatus, Session
 
 
 class CohortsSection:
@@ -100,9 +100,9 @@ class CohortsSection:
                     hosted[host] = hosted.get(host, 0) + 1
             first_day, last_day = cohort.first_day, cohort.last_day
             if last_day < self.today:
-                cohort.status = "completed"
+                cohort.status = CohortStatus.completed.value
             elif first_day <= self.today + timedelta(days=ACCEPTED_AHEAD_DAYS):
-                cohort.status = "active"
+                cohort.status = CohortStatus.active.value
             cohort.session_ids = [self.ids(Session) for _ in proposal.sessions]
             cohorts.append(cohort)
         return cohorts
@@ -123,9 +123,9 @@ class CohortsSection:
                 cursor += 1
             chosen = None
             for cohort in cohorts[cursor:]:
-                taken = sum(1 for e in cohort.enrolments if e.status != "withdrawn")
+                taken = sum(1 for e in cohort.enrolments if e.status != EnrolmentStatus.withdrawn.value)
                 if taken < cohort.capacity or (
-                    cohort.status == "planning" and cohort is cohorts[-1]
+                    cohort.status == CohortStatus.planning.value and cohort is cohorts[-1]
                 ):
                     chosen = cohort
                     break
@@ -139,31 +139,31 @@ class CohortsSection:
                 person=spell.person,
                 municipality=job.municipality,
                 spell=spell,
-                status="enrolled",
+                status=EnrolmentStatus.enrolled.value,
                 requested_at=requested,
                 enrolled_at=requested,
             )
             end = spell.end
             if end is not None and end < chosen.last_day and end < self.today:
-                enrolment.status = "withdrawn"
+                enrolment.status = EnrolmentStatus.withdrawn.value
                 enrolment.withdrawn_on = end
                 enrolment.withdrawal_reason = "Fratrådt"
-            elif chosen.status == "completed":
+            elif chosen.status == CohortStatus.completed.value:
                 if rng.random() < 0.12:
-                    enrolment.status = "withdrawn"
+                    enrolment.status = EnrolmentStatus.withdrawn.value
                     enrolment.withdrawn_on = rng.choice(chosen.sessions).day
                     enrolment.withdrawal_reason = rng.choice(WITHDRAWAL_REASONS)
                 else:
-                    enrolment.status = "completed"
+                    enrolment.status = EnrolmentStatus.completed.value
                     done = chosen.last_day + timedelta(days=rng.randint(1, 14))
                     done = max(chosen.last_day, min(done, self.today - timedelta(days=1)))
                     enrolment.completed_at = at(done, 13) + timedelta(minutes=rng.randint(0, 180))
                     completed_before.add(spell.person)
             elif (
-                chosen.status == "active" and chosen.first_day < self.today and rng.random() < 0.04
+                chosen.status == CohortStatus.active.value and chosen.first_day < self.today and rng.random() < 0.04
             ):
                 past = [s.day for s in chosen.sessions if s.day < self.today]
-                enrolment.status = "withdrawn"
+                enrolment.status = EnrolmentStatus.withdrawn.value
                 enrolment.withdrawn_on = rng.choice(past)
                 enrolment.withdrawal_reason = rng.choice(WITHDRAWAL_REASONS)
             if enrolment.withdrawn_on is not None and at(enrolment.withdrawn_on, 12) < requested:
@@ -171,8 +171,8 @@ class CohortsSection:
             chosen.enrolments.append(enrolment)
 
         for cohort in cohorts:
-            holding = [e for e in cohort.enrolments if e.status != "withdrawn"]
-            if cohort.status == "planning":
+            holding = [e for e in cohort.enrolments if e.status != EnrolmentStatus.withdrawn.value]
+            if cohort.status == CohortStatus.planning.value:
                 # Over capacity, or a full cohort with a short wait-list.
                 waiting = max(0, len(holding) - cohort.capacity)
                 if not waiting and len(holding) >= 4 and rng.random() < 0.5:
@@ -181,6 +181,6 @@ class CohortsSection:
                 for e in sorted(holding, key=lambda e: (e.requested_at, e.person))[
                     len(holding) - waiting :
                 ]:
-                    e.status, e.enrolled_at = "waitlisted", None
+                    e.status, e.enrolled_at = EnrolmentStatus.waitlisted.value, None
             for e in cohort.enrolments:
                 e.id = self.ids(Enrolment)

@@ -23,6 +23,7 @@ from intro.tables import (
     Cohort,
     CohortModule,
     CohortSeats,
+    CohortStatus,
     Employment,
     Enrolment,
     InstructorQualification,
@@ -479,7 +480,7 @@ class CohortPlan:
     rhythm: tuple[int, ...]
     day_start: time
     day_end: time
-    status: str = "planning"
+    status: str = CohortStatus.planning.value
     sessions: list = field(default_factory=list)  # ProposedSession, by time
     session_ids: list[int] = field(default_factory=list)
     enrolments: list[EnrolmentPlan] = field(default_factory=list)

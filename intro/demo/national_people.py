@@ -27,7 +27,16 @@ from intro.demo.national_data import (
     slug,
 )
 from intro.planning.scheduling import danish_holidays
-from intro.tables import Employment, EndReason, Enrolment, Role, RoleGrant
+from intro.tables import (
+    ENROLMENT_ON_COHORT,
+    CohortStatus,
+    Employment,
+    EndReason,
+    Enrolment,
+    EnrolmentStatus,
+    Role,
+    RoleGrant,
+)
 
 
 class PeopleSection:
@@ -175,13 +184,13 @@ class PeopleSection:
         for cohort in cohorts:
             for e in cohort.enrolments:
                 person = self.people[e.person]
-                if e.status == "completed":
+                if e.status == EnrolmentStatus.completed.value:
                     day = min(
                         cohort.last_day + timedelta(days=rng.randint(0, 60)),
                         today - timedelta(days=1),
                     )
                     person.last_login_at = at(day, 8) + timedelta(minutes=rng.randint(0, 600))
-                elif e.status == "enrolled" and cohort.status == "active":
+                elif e.status == EnrolmentStatus.enrolled.value and cohort.status == CohortStatus.active.value:
                     days = rng.randint(0, 9) if rng.random() < 0.85 else rng.randint(22, 40)
                     person.last_login_at = at(today - timedelta(days=days), 8) + timedelta(
                         minutes=rng.randint(0, 480)
@@ -189,7 +198,7 @@ class PeopleSection:
                     past = sum(1 for s in cohort.sessions if s.day < today)
                     if e.spell.end is None:
                         candidates.append((-past, cohort.start, e.person, e))
-        active = [c for c in cohorts if c.status == "active"]
+        active = [c for c in cohorts if c.status == CohortStatus.active.value]
         if not candidates and active:
             # Few hires (a small scale): the persona is one more new hire, on the active
             # cohort furthest along, so that it shows a running programme.
@@ -225,7 +234,7 @@ class PeopleSection:
                 person.id,
                 municipality,
                 spell,
-                "enrolled",
+                EnrolmentStatus.enrolled.value,
                 requested,
                 requested,
             )
@@ -235,7 +244,7 @@ class PeopleSection:
         if not candidates:
             for cohort in cohorts:
                 for e in cohort.enrolments:
-                    if e.status in ("enrolled", "completed") and e.spell.end is None:
+                    if e.status in ENROLMENT_ON_COHORT and e.spell.end is None:
                         candidates.append((0, cohort.start, e.person, e))
         if candidates:
             chosen = min(candidates, key=lambda c: (c[0], c[1], c[2]))[3]

@@ -18,7 +18,16 @@ from intro.demo.national_data import (
 )
 from intro.demo.west_zealand import REFLECTIONS, TRANSFER_ANSWERS
 from intro.participation.plan import SessionFact, desired_items
-from intro.tables import Attendance, PlanItem, Reflection, SelfAssessment
+from intro.tables import (
+    Attendance,
+    AttendanceStatus,
+    CohortStatus,
+    EnrolmentStatus,
+    PlanItem,
+    PlanItemStatus,
+    Reflection,
+    SelfAssessment,
+)
 
 
 class ProgressSection:
@@ -30,7 +39,7 @@ class ProgressSection:
         """The plan items every participant of the cohort gets (by `intro.participation.plan`'s rule);
         proposed course days are not in anyone's plan yet."""
         sessions = []
-        if cohort.status != "planning":
+        if cohort.status != CohortStatus.planning.value:
             for sid, s in zip(cohort.session_ids, cohort.sessions, strict=True):
                 m = self.module_by_id[s.module_id]
                 sessions.append(
@@ -62,22 +71,22 @@ class ProgressSection:
             for s in cohort.sessions:
                 module_last_day[s.module_id] = s.day
             for e in cohort.enrolments:
-                if e.status == "waitlisted":
+                if e.status == EnrolmentStatus.waitlisted.value:
                     continue
-                stop = e.withdrawn_on if e.status == "withdrawn" else today
+                stop = e.withdrawn_on if e.status == EnrolmentStatus.withdrawn.value else today
                 # Attendance for course days that have been.
-                if cohort.status != "planning":
+                if cohort.status != CohortStatus.planning.value:
                     chance = rng.choices(tendency, weights=tendency_weights)[0]
                     for sid, s in zip(cohort.session_ids, cohort.sessions, strict=True):
                         if s.day >= stop:
                             break
                         roll = rng.random()
                         if roll < chance * 0.55:
-                            state, note = "absent", ""
+                            state, note = AttendanceStatus.absent.value, ""
                         elif roll < chance:
-                            state, note = "excused", rng.choice(EXCUSED_NOTES)
+                            state, note = AttendanceStatus.excused.value, rng.choice(EXCUSED_NOTES)
                         else:
-                            state, note = "present", ""
+                            state, note = AttendanceStatus.present.value, ""
                         recorded = s.ends_at + timedelta(minutes=rng.randint(5, 240))
                         teacher = s.instructor_ids[0] if s.instructor_ids else p["coordinator"]
                         attendance.append(
@@ -87,17 +96,17 @@ class ProgressSection:
                 writes = rng.random() < 0.4
                 changed = at(e.withdrawn_on, 12) if e.withdrawn_on else e.enrolled_at
                 for spec in specs:
-                    status, done_at = "open", None
+                    status, done_at = PlanItemStatus.open.value, None
                     tried = outcome = ""
                     shared = answered = None
                     if spec.kind == "transfer":
                         last = (
                             module_last_day.get(spec.module_id)
-                            if cohort.status != "planning"
+                            if cohort.status != CohortStatus.planning.value
                             else None
                         )
                         if last is not None and last < stop:
-                            likely = 0.9 if e.status == "completed" else 0.72
+                            likely = 0.9 if e.status == EnrolmentStatus.completed.value else 0.72
                             if rng.random() < likely:
                                 day = min(
                                     last + timedelta(days=rng.randint(1, 20)),
@@ -105,7 +114,7 @@ class ProgressSection:
                                 )
                                 day = max(day, last)
                                 answered = at(day, 15) + timedelta(minutes=rng.randint(0, 300))
-                                status, done_at = "done", answered
+                                status, done_at = PlanItemStatus.done.value, answered
                                 tried, outcome = rng.choice(answers)
                                 shared = rng.random() < 0.7
                                 if writes and rng.random() < 0.3:
@@ -119,9 +128,9 @@ class ProgressSection:
                                             answered,
                                         )
                                     )
-                    if status == "open" and e.status == "withdrawn":
-                        status = "dropped"
-                    updated = answered or (changed if status == "dropped" else e.enrolled_at)
+                    if status == PlanItemStatus.open.value and e.status == EnrolmentStatus.withdrawn.value:
+                        status = PlanItemStatus.dropped.value
+                    updated = answered or (changed if status == PlanItemStatus.dropped.value else e.enrolled_at)
                     items.append(
                         (
                             e.person,
@@ -144,7 +153,7 @@ class ProgressSection:
                         )
                     )
                 # Self-assessments: once per person, for a share of the participants.
-                if cohort.status == "planning" or e.person in assessed or cohort.first_day >= stop:
+                if cohort.status == CohortStatus.planning.value or e.person in assessed or cohort.first_day >= stop:
                     continue
                 assessed.add(e.person)
                 if rng.random() > 0.65:
@@ -156,7 +165,7 @@ class ProgressSection:
                 begin = at(cohort.first_day - timedelta(days=rng.randint(1, 7)), 19)
                 midpoint = cohort.sessions[len(cohort.sessions) // 2].day
                 midway = midpoint < stop and rng.random() < 0.35
-                end = e.status == "completed" and rng.random() < 0.75
+                end = e.status == EnrolmentStatus.completed.value and rng.random() < 0.75
                 end_day = min(
                     cohort.last_day + timedelta(days=rng.randint(0, 10)), today - timedelta(days=1)
                 )
@@ -216,25 +225,25 @@ class ProgressSection:
                 for spec in specs:
                     due = spec.due_date
                     stop = job.end or today
-                    status, done_at = "open", None
+                    status, done_at = PlanItemStatus.open.value, None
                     if due < stop and rng.random() < 0.85:
                         day = due + timedelta(days=rng.randint(-6, 4))
                         day = min(
                             max(day, job.start), stop - timedelta(days=1) if job.end else today
                         )
                         status, done_at = (
-                            "done",
+                            PlanItemStatus.done.value,
                             at(day, 11) + timedelta(minutes=rng.randint(0, 300)),
                         )
                     elif job.end is None and due >= today and rng.random() < 0.15:
                         day = job.start + timedelta(
                             days=rng.randint(0, max(0, (today - job.start).days))
                         )
-                        status, done_at = "done", at(day, 11)
+                        status, done_at = PlanItemStatus.done.value, at(day, 11)
                     elif job.end is not None:
-                        status = "dropped"
+                        status = PlanItemStatus.dropped.value
                     updated = done_at or (
-                        at(job.end, 12) if status == "dropped" else at(job.start, 8)
+                        at(job.end, 12) if status == PlanItemStatus.dropped.value else at(job.start, 8)
                     )
                     by_key[(job.person, spec.source_key)] = (
                         job.person,

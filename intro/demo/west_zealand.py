@@ -37,11 +37,13 @@ from intro.tables import (
     Cohort,
     CohortModule,
     CohortSeats,
+    CohortStatus,
     Competence,
     CurriculumVersion,
     Employment,
     EndReason,
     Enrolment,
+    EnrolmentStatus,
     InstructorQualification,
     LocalTaskTemplate,
     Module,
@@ -51,12 +53,14 @@ from intro.tables import (
     PartnershipMember,
     Person,
     PlanItem,
+    PlanItemStatus,
     Reflection,
     Role,
     RoleGrant,
     SelfAssessment,
     Session,
     SessionInstructor,
+    SessionStatus,
     Venue,
 )
 
@@ -165,10 +169,10 @@ async def _progress(rng: random.Random, today: date, version_id: int) -> None:
     now = clock.now()
     items = await PlanItem.select(
         PlanItem.id, PlanItem.person, PlanItem.kind, PlanItem.due_date, PlanItem.module
-    ).where(PlanItem.kind.is_in(["local_task", "transfer"]) & (PlanItem.status == "open"))
+    ).where(PlanItem.kind.is_in(["local_task", "transfer"]) & (PlanItem.status == PlanItemStatus.open.value))
     finished = {
         e["person"]
-        for e in await Enrolment.select(Enrolment.person).where(Enrolment.cohort.status == "completed")
+        for e in await Enrolment.select(Enrolment.person).where(Enrolment.cohort.status == CohortStatus.completed.value)
     }
     done_tasks, answered = [], []
     reflections = []
@@ -184,14 +188,14 @@ async def _progress(rng: random.Random, today: date, version_id: int) -> None:
                     Reflection(person=item["person"], module=item["module"], body=rng.choice(REFLECTIONS))
                 )
     if done_tasks:
-        await PlanItem.update({PlanItem.status: "done", PlanItem.done_at: now}).where(
+        await PlanItem.update({PlanItem.status: PlanItemStatus.done.value, PlanItem.done_at: now}).where(
             PlanItem.id.is_in(done_tasks)
         )
     for item_id in answered:
         tried, outcome = rng.choice(TRANSFER_ANSWERS)
         await PlanItem.update(
             {
-                PlanItem.status: "done",
+                PlanItem.status: PlanItemStatus.done.value,
                 PlanItem.done_at: now,
                 PlanItem.answer_tried: tried,
                 PlanItem.answer_outcome: outcome,
@@ -203,7 +207,7 @@ async def _progress(rng: random.Random, today: date, version_id: int) -> None:
         await Reflection.insert(*reflections)
 
     # When people last signed in: most this week, a few not for weeks (they fall behind).
-    for e in await Enrolment.select(Enrolment.person).where(Enrolment.status == "enrolled"):
+    for e in await Enrolment.select(Enrolment.person).where(Enrolment.status == EnrolmentStatus.enrolled.value):
         days = rng.randint(0, 9) if rng.random() < 0.85 else rng.randint(22, 40)
         await Person.update({Person.last_login_at: now - timedelta(days=days, hours=rng.randint(0, 8))}).where(
             Person.id == e["person"]
@@ -215,12 +219,12 @@ async def _progress(rng: random.Random, today: date, version_id: int) -> None:
     base = [c["id"] for c in competences if c["kind"] == "base"]
     rows = []
     for e in await Enrolment.select(Enrolment.person, Enrolment.status, Enrolment.cohort.status.as_alias("cohort_status")):
-        if e["cohort_status"] == "planning" or e["status"] == "withdrawn":
+        if e["cohort_status"] == CohortStatus.planning.value or e["status"] == EnrolmentStatus.withdrawn.value:
             continue
         for competence in base:
             start = rng.randint(1, 3)
             rows.append(SelfAssessment(person=e["person"], competence=competence, phase="start", score=start))
-            if e["cohort_status"] == "completed":
+            if e["cohort_status"] == CohortStatus.completed.value:
                 end = min(5, start + rng.randint(0, 3))
                 rows.append(SelfAssessment(person=e["person"], competence=competence, phase="end", score=end))
     if rows:
@@ -231,9 +235,9 @@ async def _confirm_completions() -> None:
     """The finished cohort's coordinator confirms everyone who meets the completion rule
     (every module attended or caught up, every transfer answered) — the same rule and
     operation as in the product; the others stay enrolled, with modules to catch up."""
-    for cohort in await Cohort.select().where(Cohort.status == "completed").output(load_json=True):
+    for cohort in await Cohort.select().where(Cohort.status == CohortStatus.completed.value).output(load_json=True):
         grid = await follow_up.cohort_grid(cohort)
-        done = [row["id"] for row in grid["rows"] if row["complete"] and row["status"] == "enrolled"]
+        done = [row["id"] for row in grid["rows"] if row["complete"] and row["status"] == EnrolmentStatus.enrolled.value]
         for enrolment_id in done:
             await enrolment_rules.mark_completed(cohort["created_by"], enrolment_id, demo=True)
         # Confirmed when the cohort ended, two months ago.
@@ -397,9 +401,9 @@ async def seed(today: date | None = None) -> str:
 
         # Three cohorts: finished, under way, being planned.
         cohort_plans = [
-            ("Hold A – forår", _mondays_from(today, -40), "completed", 18),
-            ("Hold B – efterår", _mondays_from(today, -10), "active", 22),
-            ("Hold C – næste forår", _mondays_from(today, 10), "planning", 20),
+            ("Hold A – forår", _mondays_from(today, -40), CohortStatus.completed.value, 18),
+            ("Hold B – efterår", _mondays_from(today, -10), CohortStatus.active.value, 22),
+            ("Hold C – næste forår", _mondays_from(today, 10), CohortStatus.planning.value, 20),
         ]
 
         bookings: list[Booking] = []
@@ -463,7 +467,7 @@ async def seed(today: date | None = None) -> str:
                             starts_at=planned.starts_at,
                             ends_at=planned.ends_at,
                             venue=planned.venue_id,
-                            status="proposed" if status == "planning" else "scheduled",
+                            status=SessionStatus.proposed.value if status == CohortStatus.planning.value else SessionStatus.scheduled.value,
                             uid=f"{uuid.UUID(int=rng.getrandbits(128))}@intro",
                         )
                     ).returning(Session.id)
@@ -480,7 +484,7 @@ async def seed(today: date | None = None) -> str:
                 if planned.venue_id is not None:
                     municipality = next(v.municipality_id for v in venues if v.id == planned.venue_id)
                     hosted[municipality] = hosted.get(municipality, 0) + 1
-                if status != "planning":
+                if status != CohortStatus.planning.value:
                     sessions.append((sid, planned.starts_at, planned.ends_at))
 
             # Participants, spread over the member municipalities by their seats.
@@ -517,7 +521,7 @@ async def seed(today: date | None = None) -> str:
                     # in the past weeks (derived, so the random sequence is unchanged).
                     hired = today - timedelta(days=(start - hired).days % 28 + 1)
                 end_date = end_reason = None
-                if status == "completed" and rng.random() < 0.15:
+                if status == CohortStatus.completed.value and rng.random() < 0.15:
                     end_date = hired + timedelta(days=rng.randint(120, 230))
                     end_date = min(end_date, today - timedelta(days=1))
                     end_reason = rng.choice([EndReason.resigned.value, EndReason.moved.value])
@@ -538,23 +542,23 @@ async def seed(today: date | None = None) -> str:
                 # nor after today.
                 asked = max(hired, min(start - timedelta(days=30), today - timedelta(days=1)))
                 requested = datetime.combine(asked, time(10), tzinfo=UTC)
-                if status == "planning" and n >= size - 3:
+                if status == CohortStatus.planning.value and n >= size - 3:
                     enrolment = Enrolment(
                         cohort=cohort_id, person=pid, municipality=municipality_id,
-                        status="waitlisted", requested_at=requested + timedelta(minutes=n),
+                        status=EnrolmentStatus.waitlisted.value, requested_at=requested + timedelta(minutes=n),
                         enrolled_by=coordinator_id,
                     )
                 elif end_date is not None:
                     enrolment = Enrolment(
                         cohort=cohort_id, person=pid, municipality=municipality_id,
-                        status="withdrawn", requested_at=requested, enrolled_at=requested,
+                        status=EnrolmentStatus.withdrawn.value, requested_at=requested, enrolled_at=requested,
                         withdrawn_at=datetime.combine(end_date, time(12), tzinfo=UTC),
                         withdrawal_reason="Fratrådt", enrolled_by=coordinator_id,
                     )
                 else:
                     enrolment = Enrolment(
                         cohort=cohort_id, person=pid, municipality=municipality_id,
-                        status="enrolled", requested_at=requested, enrolled_at=requested,
+                        status=EnrolmentStatus.enrolled.value, requested_at=requested, enrolled_at=requested,
                         enrolled_by=coordinator_id,
                     )
                 await Enrolment.insert(enrolment)
@@ -567,7 +571,7 @@ async def seed(today: date | None = None) -> str:
                         break
                     # The finished cohort was a keen one: fewer absences, so most of
                     # it completes by the rule (see _confirm_completions).
-                    roll = rng.random() * (3 if status == "completed" else 1)
+                    roll = rng.random() * (3 if status == CohortStatus.completed.value else 1)
                     state = (
                         AttendanceStatus.absent if roll < 0.06
                         else AttendanceStatus.excused if roll < 0.10

@@ -53,6 +53,7 @@ from intro.tables import (
     Attendance,
     CatchUpBooking,
     Cohort,
+    CohortStatus,
     Employment,
     Enrolment,
     EnrolmentStatus,
@@ -61,6 +62,7 @@ from intro.tables import (
     Person,
     Profile,
     Session,
+    SessionStatus,
 )
 from intro.timefmt import local
 
@@ -243,14 +245,14 @@ async def load(filters: Filters, today: date) -> Loaded:
     last_days = {
         row["cohort"]: _day(row["last"])
         for row in await Session.select(Session.cohort, Max(Session.starts_at, alias="last"))
-        .where(Session.cohort.is_in([c["id"] for c in cohort_rows] or [0]) & (Session.status == "scheduled"))
+        .where(Session.cohort.is_in([c["id"] for c in cohort_rows] or [0]) & (Session.status == SessionStatus.scheduled.value))
         .group_by(Session.cohort)
     }
     cohorts = {
         c["id"]: {
             "name": c["name"],
             "start_date": c["start_date"],
-            "ended": c["status"] == "completed"
+            "ended": c["status"] == CohortStatus.completed.value
             or (last_days.get(c["id"]) is not None and last_days[c["id"]] < today),
         }
         for c in sorted(cohort_rows, key=lambda c: c["start_date"])

@@ -11,9 +11,11 @@ from intro.people.accounts import User
 from intro.people.organisation import in_force_on
 from intro.planning import timetables
 from intro.tables import (
+    ENROLMENT_ON_COHORT,
     AuditLog,
     Cohort,
     CohortSeats,
+    CohortStatus,
     CurriculumVersion,
     Employment,
     Enrolment,
@@ -28,7 +30,7 @@ from intro.tables import (
     Venue,
 )
 
-ACTIVE_ENROLMENT = [EnrolmentStatus.enrolled.value, EnrolmentStatus.completed.value]
+ACTIVE_ENROLMENT = ENROLMENT_ON_COHORT
 
 
 
@@ -212,7 +214,7 @@ async def chief_overview(user: User) -> list[dict]:
                 "seats": sum(
                     s["seats"]
                     for s in seats
-                    if s["municipality"] == m["id"] and s["status"] in ("planning", "active")
+                    if s["municipality"] == m["id"] and s["status"] in (CohortStatus.planning.value, CohortStatus.active.value)
                 ),
             }
         )

@@ -18,17 +18,19 @@ from intro.i18n import _
 from intro.participation import plan
 from intro.people import privacy
 from intro.tables import (
+    ENROLMENT_ON_COHORT,
     Attendance,
     AttendanceStatus,
     CatchUpBooking,
     Cohort,
     Enrolment,
+    EnrolmentStatus,
     Session,
     SessionStatus,
 )
 from intro.timefmt import COPENHAGEN, local
 
-ON_COHORT = ["enrolled", "completed"]
+ON_COHORT = ENROLMENT_ON_COHORT
 STATUS_NAMES = {
     AttendanceStatus.present.value: _("Til stede"),
     AttendanceStatus.absent.value: _("Fraværende"),
@@ -131,7 +133,7 @@ async def catch_up_needs(cohort_id: int) -> list[dict]:
     booked into — the same module elsewhere."""
     people = await Enrolment.select(
         Enrolment.person, Enrolment.person.full_name.as_alias("full_name")
-    ).where((Enrolment.cohort == cohort_id) & (Enrolment.status == "enrolled"))
+    ).where((Enrolment.cohort == cohort_id) & (Enrolment.status == EnrolmentStatus.enrolled.value))
     if not people:
         return []
     person_ids = [p["person"] for p in people]

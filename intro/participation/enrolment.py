@@ -36,6 +36,7 @@ from intro.participation import plan
 from intro.people import account_links, privacy
 from intro.people.organisation import in_force_on
 from intro.tables import (
+    ENROLMENT_ON_COHORT,
     Cohort,
     CohortSeats,
     CohortStatus,
@@ -48,7 +49,7 @@ from intro.tables import (
     RoleGrant,
 )
 
-PLACE_HOLDING = [EnrolmentStatus.enrolled.value, EnrolmentStatus.completed.value]
+PLACE_HOLDING = ENROLMENT_ON_COHORT
 
 
 @dataclass(frozen=True)

@@ -29,6 +29,7 @@ from intro.errors import Invalid
 from intro.i18n import _
 from intro.settings import get_settings
 from intro.tables import (
+    ENROLMENT_ON_COHORT,
     Cohort,
     Enrolment,
     EvaluationAnswer,
@@ -63,7 +64,7 @@ async def due_for(person_id: int) -> list[dict]:
     cohorts = [
         r["cohort"]
         for r in await Enrolment.select(Enrolment.cohort).where(
-            (Enrolment.person == person_id) & Enrolment.status.is_in(["enrolled", "completed"])
+            (Enrolment.person == person_id) & Enrolment.status.is_in(ENROLMENT_ON_COHORT)
         )
     ]
     if not cohorts:

@@ -30,13 +30,17 @@ from intro.participation.progress import (
 )
 from intro.settings import get_settings
 from intro.tables import (
+    ENROLMENT_ON_COHORT,
     Attendance,
+    AttendanceStatus,
     CatchUpBooking,
     Cohort,
     CohortModule,
     Enrolment,
+    EnrolmentStatus,
     Person,
     PlanItem,
+    PlanItemStatus,
     Session,
     SessionStatus,
 )
@@ -90,7 +94,7 @@ _GRID_BOOKINGS = (CatchUpBooking.person, CatchUpBooking.session.module.code.as_a
 # people there are: built once (intro.db.Prepared, issue 19).
 _GRID_ENROLMENTS = Prepared(
     lambda cohort: Enrolment.select(*_GRID_ENROLMENT).where(
-        (Enrolment.cohort == cohort) & Enrolment.status.is_in(["enrolled", "completed"])
+        (Enrolment.cohort == cohort) & Enrolment.status.is_in(ENROLMENT_ON_COHORT)
     ),
     "cohort",
 )
@@ -103,7 +107,7 @@ _GRID_SESSIONS = Prepared(
 )
 _OWN_COHORTS = Prepared(
     lambda person: Enrolment.select(Enrolment.cohort).where(
-        (Enrolment.person == person) & Enrolment.status.is_in(["enrolled", "completed"])
+        (Enrolment.person == person) & Enrolment.status.is_in(ENROLMENT_ON_COHORT)
     ),
     "person",
 )
@@ -138,7 +142,7 @@ async def cohort_grid(
         for a in await Attendance.select(*_GRID_ATTENDANCE).where(Attendance.person.is_in(people)):
             if a["cohort"] == cohort["id"]:
                 marks[(a["session"], a["person"])] = a["status"]
-            elif a["status"] == "present":
+            elif a["status"] == AttendanceStatus.present.value:
                 elsewhere[a["person"]][a["code"]].add(a["part"])
         for b in await CatchUpBooking.select(*_GRID_BOOKINGS).where(CatchUpBooking.person.is_in(people) & CatchUpBooking.cancelled_at.is_null()):
             booked[b["person"]].add(b["code"])
@@ -147,10 +151,10 @@ async def cohort_grid(
                 last_seen[p["id"]] = p["last_login_at"]
         for item in await PlanItem.select(
             PlanItem.person, PlanItem.kind, PlanItem.source_key, PlanItem.status, PlanItem.due_date, PlanItem.answered_at
-        ).where(PlanItem.person.is_in(people) & (PlanItem.status != "dropped")):
+        ).where(PlanItem.person.is_in(people) & (PlanItem.status != PlanItemStatus.dropped.value)):
             if item["kind"] == "transfer" and item["source_key"].startswith(f"transfer:{cohort['id']}:"):
                 transfers[(item["person"], item["source_key"].rsplit(":", 1)[1])] = item
-            elif item["kind"] == "local_task" and item["status"] == "open" and item["due_date"] and item["due_date"] < today:
+            elif item["kind"] == "local_task" and item["status"] == PlanItemStatus.open.value and item["due_date"] and item["due_date"] < today:
                 overdue_tasks[item["person"]] += 1
 
     rows = []
@@ -160,10 +164,10 @@ async def cohort_grid(
         for m in modules:
             own = [s for s in sessions if s["module"] == m["id"]]
             past = [s for s in own if s["ends_at"] < now]
-            present_parts = {s["part"] for s in own if marks.get((s["id"], person)) == "present"}
+            present_parts = {s["part"] for s in own if marks.get((s["id"], person)) == AttendanceStatus.present.value}
             other_parts = elsewhere[person][m["code"]]
             parts = present_parts | other_parts
-            missed = [s for s in past if marks.get((s["id"], person)) != "present" and s["part"] not in other_parts]
+            missed = [s for s in past if marks.get((s["id"], person)) != AttendanceStatus.present.value and s["part"] not in other_parts]
             if len(present_parts) >= m["days"]:
                 state = "attended"
             elif len(parts) >= m["days"]:
@@ -172,7 +176,11 @@ async def cohort_grid(
                 state = "booked"
             elif missed:
                 worst = {marks.get((s["id"], person)) for s in missed}
-                state = "missed" if "absent" in worst else "excused" if "excused" in worst else "unrecorded"
+                state = (
+                    "missed" if AttendanceStatus.absent.value in worst
+                    else "excused" if AttendanceStatus.excused.value in worst
+                    else "unrecorded"
+                )
             else:
                 state = "upcoming"
             transfer = transfers.get((person, m["code"]))
@@ -199,7 +207,7 @@ async def cohort_grid(
         behind: list[Behind] = falling_behind(
             states, today=today, last_sign_in=last_seen.get(person),
             enrolled_since=enrolled_since, overdue_tasks=overdue_tasks[person],
-        ) if e["status"] == "enrolled" else []
+        ) if e["status"] == EnrolmentStatus.enrolled.value else []
         rows.append(
             {
                 **e,
@@ -238,7 +246,7 @@ async def confirm_completion(actor_id: int, cohort: dict, enrolment_id: int) -> 
     row = next((r for r in grid["rows"] if r["id"] == enrolment_id), None)
     if row is None:
         raise NotFound()
-    if row["status"] == "completed":
+    if row["status"] == EnrolmentStatus.completed.value:
         return
     if not row["complete"]:
         raise Invalid({"enrolment": _("{name} mangler stadig moduler eller transferopgaver.").format(name=row["full_name"])})
@@ -264,7 +272,7 @@ async def verify(code: str) -> dict | None:
     row = await Enrolment.select(
         Enrolment.completed_at, Enrolment.person.full_name.as_alias("full_name"),
         Enrolment.cohort.partnership.name.as_alias("partnership_name"),
-    ).where((Enrolment.id == int(head)) & (Enrolment.status == "completed")).first()
+    ).where((Enrolment.id == int(head)) & (Enrolment.status == EnrolmentStatus.completed.value)).first()
     return row
 
 
@@ -280,7 +288,7 @@ async def certificate(person_id: int, enrolment_id: int | None = None) -> dict |
         Enrolment.cohort.partnership.name.as_alias("partnership_name"),
         Enrolment.municipality.name.as_alias("municipality_name"),
         Enrolment.cohort.curriculum_version.label.as_alias("version_label"),
-    ).where((Enrolment.person == person_id) & (Enrolment.status == "completed"))
+    ).where((Enrolment.person == person_id) & (Enrolment.status == EnrolmentStatus.completed.value))
     if enrolment_id is not None:
         query = query.where(Enrolment.id == enrolment_id)
     enrolment = await query.order_by(Enrolment.completed_at, ascending=False).first()

@@ -18,6 +18,7 @@ from intro import clock
 from intro.db import Prepared, write_transaction
 from intro.people import privacy
 from intro.tables import (
+    ENROLMENT_ON_COHORT,
     CatchUpBooking,
     CohortModule,
     Employment,
@@ -32,7 +33,7 @@ from intro.tables import (
 )
 from intro.timefmt import local
 
-ON_COHORT = ["enrolled", "completed"]
+ON_COHORT = ENROLMENT_ON_COHORT
 # A transfer assignment with no later course day is due this long after the module.
 TRANSFER_GRACE_DAYS = 14
 
@@ -338,7 +339,7 @@ def group_items(items: list[dict], today: date) -> dict[str, list[dict]]:
     week_end = today + timedelta(days=7)
     groups: dict[str, list[dict]] = {"overdue": [], "week": [], "later": [], "done": [], "undated": []}
     for i in items:
-        finished = i["status"] == "done" or (i["kind"] == "session" and i["due_date"] and i["due_date"] < today)
+        finished = i["status"] == PlanItemStatus.done.value or (i["kind"] == "session" and i["due_date"] and i["due_date"] < today)
         if finished:
             groups["done"].append(i)
         elif i["due_date"] is None:

@@ -10,6 +10,7 @@ from intro.db import write_transaction
 from intro.errors import Invalid, NotFound
 from intro.i18n import _
 from intro.tables import (
+    ENROLMENT_ON_COHORT,
     AssessmentPhase,
     CohortModule,
     Competence,
@@ -98,7 +99,7 @@ async def own_modules(person_id: int) -> list[dict]:
     cohorts = [
         e["cohort"]
         for e in await Enrolment.select(Enrolment.cohort).where(
-            (Enrolment.person == person_id) & Enrolment.status.is_in(["enrolled", "completed"])
+            (Enrolment.person == person_id) & Enrolment.status.is_in(ENROLMENT_ON_COHORT)
         )
     ]
     if not cohorts:
@@ -144,7 +145,7 @@ async def competences_to_assess(person_id: int) -> list[dict]:
     enrolment = await Enrolment.select(
         Enrolment.cohort.curriculum_version.as_alias("version"), Enrolment.municipality
     ).where(
-        (Enrolment.person == person_id) & Enrolment.status.is_in(["enrolled", "completed"])
+        (Enrolment.person == person_id) & Enrolment.status.is_in(ENROLMENT_ON_COHORT)
     ).order_by(Enrolment.requested_at, ascending=False).first()
     if enrolment is None:
         return []

@@ -49,6 +49,7 @@ from intro.planning.scheduling import (
     propose,
 )
 from intro.tables import (
+    ENROLMENT_ON_COHORT,
     Cohort,
     CohortModule,
     CohortPreferredVenue,
@@ -458,7 +459,7 @@ async def conflicts_for_change(session: dict, cohort: dict, change: SessionChang
     venues = {v.id: v for v in await _venue_options(cohort["partnership"])}
     instructors = {i.id: i for i in await _instructor_options(cohort["partnership"], starts, ends)}
     enrolled = await Enrolment.count().where(
-        (Enrolment.cohort == cohort["id"]) & Enrolment.status.is_in(["enrolled", "completed"])
+        (Enrolment.cohort == cohort["id"]) & Enrolment.status.is_in(ENROLMENT_ON_COHORT)
     )
     me = PlannedSession(
         id=session["id"], cohort_id=cohort["id"], module_id=session["module"], module_code=module["code"],

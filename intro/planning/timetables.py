@@ -28,6 +28,7 @@ from intro.tables import (
     Cohort,
     CohortStatus,
     Enrolment,
+    EnrolmentStatus,
     ModulePrerequisite,
     Municipality,
     RoleGrant,
@@ -111,7 +112,7 @@ async def partnership_conflicts(partnership_id: int, since: date | None = None) 
     cohort_ids = sorted({r["cohort"] for r in relevant})
     enrolled: dict[int, set[int]] = defaultdict(set)
     for e in await Enrolment.select(Enrolment.cohort, Enrolment.person).where(
-        Enrolment.cohort.is_in(cohort_ids) & Enrolment.status.is_in(["enrolled"])
+        Enrolment.cohort.is_in(cohort_ids) & (Enrolment.status == EnrolmentStatus.enrolled.value)
     ):
         enrolled[e["cohort"]].add(e["person"])
     all_venues = await Venue.select(

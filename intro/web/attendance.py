@@ -11,7 +11,7 @@ from intro.errors import Invalid, NotFound
 from intro.i18n import _
 from intro.participation import attendance
 from intro.people.accounts import User
-from intro.tables import Role, Session
+from intro.tables import Role, Session, SessionStatus
 from intro.web import forms
 from intro.web.auth import requires
 from intro.web.forms import FormData
@@ -43,7 +43,7 @@ async def attendance_page(request: Request[User, None, None], session_id: FromPa
         context={
             "session": session,
             "people": await attendance.sheet(session),
-            "open": attendance.may_record_on(session) and session["status"] == "scheduled",
+            "open": attendance.may_record_on(session) and session["status"] == SessionStatus.scheduled.value,
             "status_names": attendance.STATUS_NAMES,
             "errors": {},
         },

@@ -15,7 +15,7 @@ from intro.inputs import parse_id
 from intro.participation import enrolment
 from intro.people.accounts import User
 from intro.people.organisation import in_force_on
-from intro.tables import Cohort, CohortStatus, Enrolment, PartnershipMember, Role
+from intro.tables import Cohort, CohortStatus, Enrolment, EnrolmentStatus, PartnershipMember, Role
 from intro.web import forms
 from intro.web.auth import requires
 from intro.web.forms import FormData, text, values
@@ -149,7 +149,7 @@ async def move(request: Request[User, None, None], enrolment_id: FromPath[int], 
         return await _page(
             request.user, row["cohort"], {key: message or _("Vælg et hold i samarbejdet, som ikke er afsluttet.")}, None, 400
         )
-    notice = "moved" if status == "enrolled" else "moved_waitlisted"
+    notice = "moved" if status == EnrolmentStatus.enrolled.value else "moved_waitlisted"
     return Redirect(f"/cohorts/{row['cohort']}/enrolments?notice={notice}", status_code=303)
 
 

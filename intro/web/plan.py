@@ -17,7 +17,7 @@ from intro.i18n import _
 from intro.participation import follow_up, plan, progress
 from intro.participation import self_service as participation
 from intro.people.accounts import User
-from intro.tables import Enrolment, Role
+from intro.tables import Enrolment, EnrolmentStatus, PlanItemStatus, Role
 from intro.web import forms
 from intro.web.auth import requires
 from intro.web.forms import FormData
@@ -44,7 +44,7 @@ async def plan_page(request: Request[User, None, None], notice: FromQuery[str | 
     next_day = next(
         (
             i for i in items
-            if i["kind"] == "session" and i["ends_at"] and i["ends_at"] > now and i["status"] != "done"
+            if i["kind"] == "session" and i["ends_at"] and i["ends_at"] > now and i["status"] != PlanItemStatus.done.value
         ),
         None,
     )
@@ -56,7 +56,7 @@ async def plan_page(request: Request[User, None, None], notice: FromQuery[str | 
             "progress": progress.progress(states),
             "complete": progress.is_complete(states),
             "completed": await Enrolment.exists().where(
-                (Enrolment.person == person) & (Enrolment.status == "completed")
+                (Enrolment.person == person) & (Enrolment.status == EnrolmentStatus.completed.value)
             ),
             "kind_names": KIND_NAMES,
             "today": today,
