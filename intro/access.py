@@ -21,6 +21,7 @@ from intro.errors import NotFound
 from intro.people import organisation
 from intro.people.accounts import User
 from intro.tables import (
+    ENROLMENT_ON_COHORT,
     CatchUpBooking,
     Cohort,
     CurriculumDraft,
@@ -312,7 +313,7 @@ async def session_for_calendar(user: User, session_id: int) -> None:
     if user.has(Role.participant):
         own = await Enrolment.exists().where(
             (Enrolment.person == user.id) & (Enrolment.cohort == session["cohort"])
-            & Enrolment.status.is_in(["enrolled", "completed"])
+            & Enrolment.status.is_in(ENROLMENT_ON_COHORT)
         ) or await CatchUpBooking.exists().where(
             (CatchUpBooking.person == user.id) & (CatchUpBooking.session == session_id) & CatchUpBooking.cancelled_at.is_null()
         )

@@ -104,3 +104,89 @@ def test_every_area_package_says_what_it_is_and_which_modules_are_pure():
         assert "Pure" in doc or "pure" in doc, f"{init.relative_to(ROOT)} names no pure modules"
         # No re-exports: an area package is a folder, its modules are imported by their path.
         assert not imports_of(init.read_text()), f"{init.relative_to(ROOT)} re-exports"
+
+
+def _status_values() -> set[str]:
+    """Every stored status: the values of the `*Status` StrEnums beside the tables and of the
+    outbox's."""
+    from enum import StrEnum
+
+    from intro import tables
+    from intro.planning import outbox
+
+    enums = [
+        value
+        for module in (tables, outbox)
+        for name, value in vars(module).items()
+        if name.endswith("Status") and isinstance(value, type) and issubclass(value, StrEnum)
+    ]
+    return {member.value for enum in enums for member in enum}
+
+
+def string_status_comparisons(source: str, statuses: set[str]) -> list[str]:
+    """Comparisons of a status with a spelt-out string, as source text: `x["status"] ==
+    "planning"`, `Session.status != "cancelled"`, `status in ("enrolled", "completed")`,
+    `Enrolment.status.is_in(["enrolled"])`. A side counts as a status when its text says
+    `status`; a string counts when it is one of the stored statuses."""
+
+    def literals(node: ast.AST) -> list[str]:
+        if isinstance(node, ast.Constant) and isinstance(node.value, str):
+            return [node.value]
+        if isinstance(node, ast.Tuple | ast.List | ast.Set):
+            return [v for elt in node.elts for v in literals(elt)]
+        return []
+
+    def is_status(node: ast.AST) -> bool:
+        return "status" in ast.unparse(node).lower()
+
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Compare):
+            sides = [node.left, *node.comparators]
+            if any(is_status(s) for s in sides) and any(
+                v in statuses for s in sides for v in literals(s)
+            ):
+                found.append(ast.unparse(node))
+        elif (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr == "is_in"
+            and is_status(node.func.value)
+            and any(v in statuses for a in node.args for v in literals(a))
+        ):
+            found.append(ast.unparse(node))
+    return found
+
+
+def test_statuses_are_compared_through_their_enums():
+    """Issue 15: a status is compared as `CohortStatus.planning` (or another `*Status` enum
+    beside the tables), never as the string "planning", so a misspelt or renamed status
+    fails at import instead of silently never matching."""
+    statuses = _status_values()
+    offenders = [
+        (_module_name(path), found)
+        for path in _domain_and_web_modules()
+        for found in string_status_comparisons(path.read_text(), statuses)
+    ]
+    assert not offenders, f"statuses compared as strings: {offenders}"
+
+
+def test_the_status_scan_catches_every_form_of_comparison():
+    statuses = _status_values()
+    assert {"planning", "scheduled", "enrolled", "present", "done", "waiting"} <= statuses
+    for source in (
+        'c["status"] == "planning"',
+        "Session.status != 'cancelled'",
+        'status in ("enrolled", "completed")',
+        'Enrolment.status.is_in(["enrolled", "completed"])',
+        '"withdrawn" == e.status',
+        'e["cohort_status"] == "completed"',
+    ):
+        assert string_status_comparisons(source, statuses), source
+    for source in (
+        "c.status == CohortStatus.planning",
+        'notice == "completed"',
+        'Enrolment.status.is_in(ENROLMENT_ON_COHORT)',
+        'status_name == _("Aflyst")',
+    ):
+        assert not string_status_comparisons(source, statuses), source
