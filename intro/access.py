@@ -20,6 +20,7 @@ from intro import clock
 from intro.errors import NotFound
 from intro.people import organisation
 from intro.people.accounts import User
+from intro.planning.rows import CohortRow, SessionRow
 from intro.tables import (
     ENROLMENT_ON_COHORT,
     CatchUpBooking,
@@ -93,37 +94,46 @@ async def visible_partnerships(user: User) -> set[int]:
     return direct | await partnerships_of(user.municipalities(Role.chief))
 
 
-async def cohort_for(user: User, cohort_id: int) -> dict:
+async def _cohort_row(cohort_id: int) -> CohortRow | None:
+    row = await Cohort.select().where(Cohort.id == cohort_id).output(load_json=True).first()
+    return None if row is None else CohortRow.from_row(row)
+
+
+async def cohort_for(user: User, cohort_id: int) -> CohortRow:
     """The cohort, if the user may see it; NotFound otherwise."""
-    cohort = await Cohort.select().where(Cohort.id == cohort_id).output(load_json=True).first()
-    if cohort is None or cohort["partnership"] not in await visible_partnerships(user):
+    cohort = await _cohort_row(cohort_id)
+    if cohort is None or cohort.partnership not in await visible_partnerships(user):
         raise NotFound()
     return cohort
 
 
-async def cohort_to_manage(user: User, cohort_id: int) -> dict:
+async def cohort_to_manage(user: User, cohort_id: int) -> CohortRow:
     """The cohort, if the user coordinates its partnership; NotFound otherwise, so ids
     outside the user's work reveal nothing."""
-    cohort = await Cohort.select().where(Cohort.id == cohort_id).output(load_json=True).first()
-    if cohort is None or cohort["partnership"] not in user.partnerships(Role.coordinator):
+    cohort = await _cohort_row(cohort_id)
+    if cohort is None or cohort.partnership not in user.partnerships(Role.coordinator):
         raise NotFound()
     return cohort
 
 
-async def session_for(user: User, session_id: int) -> dict:
-    """A session of a cohort the user may see."""
-    session = await Session.select().where(Session.id == session_id).first()
-    if session is None:
+async def _session_row(session_id: int) -> SessionRow:
+    row = await Session.select().where(Session.id == session_id).first()
+    if row is None:
         raise NotFound()
-    await cohort_for(user, session["cohort"])
+    return SessionRow.from_row(row)
+
+
+async def session_for(user: User, session_id: int) -> SessionRow:
+    """A session of a cohort the user may see."""
+    session = await _session_row(session_id)
+    await cohort_for(user, session.cohort)
     return session
 
 
-async def session_to_manage(user: User, session_id: int) -> dict:
-    session = await Session.select().where(Session.id == session_id).first()
-    if session is None:
-        raise NotFound()
-    await cohort_to_manage(user, session["cohort"])
+async def session_to_manage(user: User, session_id: int) -> SessionRow:
+    """A session of a cohort the user coordinates; NotFound otherwise."""
+    session = await _session_row(session_id)
+    await cohort_to_manage(user, session.cohort)
     return session
 
 
@@ -248,11 +258,11 @@ class CohortPermissions:
         return self.may_enrol and (self.enrols_from is None or municipality_id in self.enrols_from)
 
 
-async def cohort_permissions(user: User, cohort: dict) -> CohortPermissions:
+async def cohort_permissions(user: User, cohort: CohortRow) -> CohortPermissions:
     """What the user may do on `cohort` (a cohort row they may see, from cohort_for).
     Reads the partnership's member municipalities only for a user who is not its
     coordinator but is a chief somewhere."""
-    partnership = cohort["partnership"]
+    partnership = cohort.partnership
     if partnership in partnerships_coordinated(user):
         return CohortPermissions(may_plan=True, may_enrol=True, enrols_from=None, follows=None)
     chief_of = municipalities_led(user)
@@ -266,7 +276,7 @@ async def cohort_permissions(user: User, cohort: dict) -> CohortPermissions:
     )
 
 
-async def people_to_enrol(user: User, cohort_id: int) -> tuple[dict, CohortPermissions]:
+async def people_to_enrol(user: User, cohort_id: int) -> tuple[CohortRow, CohortPermissions]:
     """The cohort and the user's permissions on it, if the user may enrol people on it:
     its coordinator (everyone), or a chief of a member municipality (their own people
     only: `enrols_from`). NotFound otherwise."""
@@ -289,7 +299,7 @@ async def enrolment_to_withdraw(user: User, enrolment_id: int) -> dict:
     return row
 
 
-async def people_to_follow(user: User, cohort_id: int) -> tuple[dict, CohortPermissions]:
+async def people_to_follow(user: User, cohort_id: int) -> tuple[CohortRow, CohortPermissions]:
     """The cohort and the user's permissions on it, for following its participants'
     progress: the coordinator and the partnership's instructors see everyone, a chief
     the people of their own municipality (`follows`). NotFound when the user may not

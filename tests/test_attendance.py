@@ -9,6 +9,7 @@ import pytest
 from intro import clock
 from intro.participation import attendance, enrolment
 from intro.planning import cohorts
+from intro.planning.rows import CohortRow
 from intro.tables import (
     Attendance,
     AuditLog,
@@ -96,7 +97,7 @@ async def test_another_instructor_cannot_take_attendance(demo_client):
 async def test_a_missed_module_is_a_catch_up_need_and_can_be_booked_in_another_cohort(demo_client):
     hold_b = await Cohort.select(Cohort.id).where(Cohort.status == "active").first()
     hold_c = await cohort_or_404((await Cohort.select(Cohort.id).where(Cohort.status == "planning").first())["id"])
-    await cohorts.accept_timetable(1, hold_c)
+    await cohorts.accept_timetable(1, CohortRow.from_row(hold_c))
     first = await Session.select().where(Session.cohort == hold_b["id"]).order_by(Session.starts_at).first()
     person = await Enrolment.select(Enrolment.person).where(
         (Enrolment.cohort == hold_b["id"]) & (Enrolment.status == "enrolled")

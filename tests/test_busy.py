@@ -20,6 +20,7 @@ from app import cli
 from intro import clock
 from intro.errors import Invalid, NotFound
 from intro.planning import busy, cohorts
+from intro.planning.rows import CohortRow
 from intro.settings import get_settings
 from intro.tables import (
     AuditLog,
@@ -582,11 +583,11 @@ async def _qualified(partnership: int, code: str) -> list[int]:
 
 async def test_a_busy_day_for_every_qualified_instructor_moves_the_course_day(demo_db):
     partnership, coordinator, cohort_id = await _new_cohort("Hold Optaget")
-    first = (await cohorts.propose_timetable(coordinator, await cohort_or_404(cohort_id))).sessions[0]
+    first = (await cohorts.propose_timetable(coordinator, CohortRow.from_row(await cohort_or_404(cohort_id)))).sessions[0]
     for teacher in await _qualified(partnership, first.module_code):
         await busy.add_calendar(teacher, teacher, ics_text=all_day(first.day))
 
-    again = await cohorts.propose_timetable(coordinator, await cohort_or_404(cohort_id))
+    again = await cohorts.propose_timetable(coordinator, CohortRow.from_row(await cohort_or_404(cohort_id)))
     moved = next(s for s in again.sessions if s.module_code == first.module_code)
     assert moved.day > first.day
     assert f"ikke {da_date(first.day)}: ingen godkendt underviser er ledig" in moved.reasons

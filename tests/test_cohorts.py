@@ -10,6 +10,7 @@ import pytest
 from intro import clock
 from intro.errors import Invalid
 from intro.planning import cohorts, timetables
+from intro.planning.rows import CohortRow, SessionRow
 from intro.planning.scheduling import danish_holidays
 from intro.tables import (
     AuditLog,
@@ -115,7 +116,7 @@ async def _new_cohort(start: date, **changes) -> dict:
 async def test_a_proposal_avoids_holidays_busy_venues_and_instructors(demo_db):
     start = date(clock.today().year + 1, 3, 1)
     cohort = await _new_cohort(start, weekdays=["3"])  # Thursdays, through Easter and Ascension
-    proposal = await cohorts.propose_timetable(1, cohort, None)
+    proposal = await cohorts.propose_timetable(1, CohortRow.from_row(cohort), None)
     assert proposal.complete, proposal.unplaced
     rows = await Session.select().where(Session.cohort == cohort["id"]).order_by(Session.starts_at)
     assert len(rows) == 15 and {r["status"] for r in rows} == {"proposed"}
@@ -134,10 +135,10 @@ async def test_a_proposal_avoids_holidays_busy_venues_and_instructors(demo_db):
 async def test_a_new_proposal_from_a_date_keeps_what_comes_before(demo_db):
     start = clock.today() + timedelta(days=40)
     cohort = await _new_cohort(start)
-    await cohorts.propose_timetable(1, cohort, None)
+    await cohorts.propose_timetable(1, CohortRow.from_row(cohort), None)
     first = await Session.select().where(Session.cohort == cohort["id"]).order_by(Session.starts_at)
     cut = local(first[5]["starts_at"]).date()
-    await cohorts.propose_timetable(1, cohort, cut)
+    await cohorts.propose_timetable(1, CohortRow.from_row(cohort), cut)
     after = await Session.select().where(Session.cohort == cohort["id"]).order_by(Session.starts_at)
     assert [r["id"] for r in after[:5]] == [r["id"] for r in first[:5]]
     assert len(after) == 15
@@ -146,24 +147,24 @@ async def test_a_new_proposal_from_a_date_keeps_what_comes_before(demo_db):
 
 async def test_accept_then_move_and_cancel_raise_the_revision(demo_db):
     cohort = await _new_cohort(clock.today() + timedelta(days=40))
-    await cohorts.propose_timetable(1, cohort, None)
-    await cohorts.accept_timetable(1, cohort)
+    await cohorts.propose_timetable(1, CohortRow.from_row(cohort), None)
+    await cohorts.accept_timetable(1, CohortRow.from_row(cohort))
     assert (await Cohort.select(Cohort.status).where(Cohort.id == cohort["id"]).first())["status"] == "active"
     session = await Session.select().where(Session.cohort == cohort["id"]).order_by(Session.starts_at).first()
     assert session["status"] == "scheduled" and session["revision"] == 0
     cohort = await cohort_or_404(cohort["id"])
     new_day = local(session["starts_at"]).date() + timedelta(days=1)
     with pytest.raises(Invalid) as no_reason:
-        await cohorts.read_session_form(session, cohort, {"date": new_day.isoformat(), "start": "10:00", "end": "15:00"})
+        await cohorts.read_session_form(SessionRow.from_row(session), CohortRow.from_row(cohort), {"date": new_day.isoformat(), "start": "10:00", "end": "15:00"})
     assert "reason" in no_reason.value.errors
     change = await cohorts.read_session_form(
-        session, cohort, {"date": new_day.isoformat(), "start": "10:00", "end": "15:00", "venue": str(session["venue"]), "reason": "Underviseren er syg"}
+        SessionRow.from_row(session), CohortRow.from_row(cohort), {"date": new_day.isoformat(), "start": "10:00", "end": "15:00", "venue": str(session["venue"]), "reason": "Underviseren er syg"}
     )
-    await cohorts.change_session(1, session, cohort, change)
+    await cohorts.change_session(1, SessionRow.from_row(session), CohortRow.from_row(cohort), change)
     moved = await Session.select().where(Session.id == session["id"]).first()
     assert moved["revision"] == 1 and local(moved["starts_at"]).time() == time(10)
     assert moved["uid"] == session["uid"] and moved["change_reason"] == "Underviseren er syg"
-    await cohorts.cancel_session(1, moved, "Lokalet er lukket")
+    await cohorts.cancel_session(1, SessionRow.from_row(moved), "Lokalet er lukket")
     cancelled = await Session.select().where(Session.id == session["id"]).first()
     assert cancelled["status"] == "cancelled" and cancelled["revision"] == 2
     assert await AuditLog.count().where(AuditLog.object_type == "session") == 2
@@ -172,19 +173,19 @@ async def test_accept_then_move_and_cancel_raise_the_revision(demo_db):
 async def test_accepting_needs_every_module_planned(demo_db):
     cohort = await _new_cohort(clock.today() + timedelta(days=40))
     with pytest.raises(Invalid) as error:
-        await cohorts.accept_timetable(1, cohort)
+        await cohorts.accept_timetable(1, CohortRow.from_row(cohort))
     assert "LOV-1" in error.value.errors["cohort"]
 
 
 async def test_a_move_onto_a_holiday_and_a_double_booking_show_as_conflicts(demo_db):
     cohort = await _new_cohort(date(clock.today().year + 1, 9, 1))
-    await cohorts.propose_timetable(1, cohort, None)
+    await cohorts.propose_timetable(1, CohortRow.from_row(cohort), None)
     session = await Session.select().where((Session.cohort == cohort["id"]) & Session.venue.is_not_null()).first()
     christmas = date(clock.today().year + 1, 12, 25)
     change = await cohorts.read_session_form(
-        session, cohort, {"date": christmas.isoformat(), "start": "09:00", "end": "15:00", "venue": str(session["venue"])}
+        SessionRow.from_row(session), CohortRow.from_row(cohort), {"date": christmas.isoformat(), "start": "09:00", "end": "15:00", "venue": str(session["venue"])}
     )
-    found = await cohorts.conflicts_for_change(session, cohort, change)
+    found = await cohorts.conflicts_for_change(SessionRow.from_row(session), CohortRow.from_row(cohort), change)
     # Also in the Christmas closing (and, moved that late, after modules that need it).
     assert {"holiday", "closed"} <= {c.kind for c in found} <= {"holiday", "closed", "prerequisite_order", "day_order"}
     assert any("Juledag" in c.message for c in found)
@@ -194,14 +195,14 @@ async def test_a_move_onto_a_holiday_and_a_double_booking_show_as_conflicts(demo
     ).first()
     day = local(other["starts_at"]).date()
     clash = await cohorts.read_session_form(
-        session, cohort, {"date": day.isoformat(), "start": "09:00", "end": "15:00", "venue": str(other["venue"])}
+        SessionRow.from_row(session), CohortRow.from_row(cohort), {"date": day.isoformat(), "start": "09:00", "end": "15:00", "venue": str(other["venue"])}
     )
-    kinds = {c.kind for c in await cohorts.conflicts_for_change(session, cohort, clash)}
+    kinds = {c.kind for c in await cohorts.conflicts_for_change(SessionRow.from_row(session), CohortRow.from_row(cohort), clash)}
     assert "venue_double" in kinds
     with pytest.raises(Invalid) as refused:
-        await cohorts.change_session(1, session, cohort, clash)  # a hard conflict stops the save
+        await cohorts.change_session(1, SessionRow.from_row(session), CohortRow.from_row(cohort), clash)  # a hard conflict stops the save
     assert "også booket" in refused.value.errors["override"]
-    await cohorts.change_session(1, session, cohort, dataclasses.replace(clash, override_reason="Lokalet deles"))
+    await cohorts.change_session(1, SessionRow.from_row(session), CohortRow.from_row(cohort), dataclasses.replace(clash, override_reason="Lokalet deles"))
     listed = await timetables.partnership_conflicts(cohort["partnership"], since=clock.today())
     assert any(c["conflict"].kind == "venue_double" and c["session"]["id"] == session["id"] for c in listed)
 

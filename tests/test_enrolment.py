@@ -14,6 +14,7 @@ from intro.errors import Invalid
 from intro.participation import enrolment
 from intro.participation.enrolment import Places
 from intro.planning import cohorts
+from intro.planning.rows import CohortRow
 from intro.tables import (
     Attendance,
     AuditLog,
@@ -203,7 +204,7 @@ async def test_someone_on_hold_c_is_not_enrolled_on_hold_b_too(demo_db):
         "Brug «Flyt til andet hold» for at flytte personen."
     )
     assert await Enrolment.count() == before
-    candidates = await enrolment.eligible_people(cohort_b)
+    candidates = await enrolment.eligible_people(CohortRow.from_row(cohort_b))
     row = next(c for c in candidates if c["person"] == on_c["person"])
     assert row["blocked"] == f"tilmeldt {cohort_c['name']}"
 
@@ -333,7 +334,7 @@ async def test_someone_who_completed_is_enrolled_again_only_with_a_reason(demo_d
         Enrolment.person, Enrolment.municipality, Enrolment.completed_at, Enrolment.person.full_name.as_alias("name")
     ).where((Enrolment.cohort == cohort_a["id"]) & (Enrolment.status == "completed")).first()
     year = done["completed_at"].astimezone(clock.local_now().tzinfo).year
-    candidates = await enrolment.eligible_people(cohort_c)
+    candidates = await enrolment.eligible_people(CohortRow.from_row(cohort_c))
     row = next(c for c in candidates if c["person"] == done["person"])
     assert row["completed"] == f"gennemført {cohort_a['name']} {year}"
     with pytest.raises(Invalid) as error:

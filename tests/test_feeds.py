@@ -14,6 +14,7 @@ from intro import clock
 from intro.calendars import feeds
 from intro.calendars.ical import FeedEvent, build_calendar
 from intro.planning import cohorts
+from intro.planning.rows import CohortRow, SessionRow
 from intro.tables import Cohort, Enrolment, Person, PlanItem, RoleGrant, Session
 from intro.timefmt import local
 from tests.cohort_rows import cohort_or_404
@@ -86,13 +87,13 @@ async def test_a_participant_subscribes_and_calendars_poll_with_caching(demo_cli
         session = await Session.select().where((Session.cohort == cohort) & (Session.starts_at > clock.now())).first()
         c = await cohort_or_404(cohort)
         day = local(session["starts_at"]).date() + timedelta(days=1)
-        change = await cohorts.read_session_form(session, c, {"date": day.isoformat(), "start": "10:00", "end": "15:00", "venue": str(session["venue"] or ""), "reason": "Flyttet"})
-        await cohorts.change_session(1, session, c, change)
+        change = await cohorts.read_session_form(SessionRow.from_row(session), CohortRow.from_row(c), {"date": day.isoformat(), "start": "10:00", "end": "15:00", "venue": str(session["venue"] or ""), "reason": "Flyttet"})
+        await cohorts.change_session(1, SessionRow.from_row(session), CohortRow.from_row(c), change)
         fresh = await calendar.get(path, headers={"If-None-Match": etag})
         assert fresh.status_code == 200 and fresh.headers["etag"] != etag
         moved = next(e for e in Calendar.from_ical(fresh.content).walk("VEVENT") if e["UID"] == session["uid"])
         assert int(moved["SEQUENCE"]) == 1
-        await cohorts.cancel_session(1, await Session.select().where(Session.id == session["id"]).first(), "Syg underviser")
+        await cohorts.cancel_session(1, SessionRow.from_row(await Session.select().where(Session.id == session["id"]).first()), "Syg underviser")
         gone = next(e for e in Calendar.from_ical((await calendar.get(path)).content).walk("VEVENT") if e["UID"] == session["uid"])
         assert gone["STATUS"] == "CANCELLED" and int(gone["SEQUENCE"]) == 2
 

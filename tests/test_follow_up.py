@@ -6,6 +6,7 @@ import pytest
 
 from intro import clock
 from intro.participation import follow_up
+from intro.planning.rows import CohortRow
 from intro.tables import Attendance, Cohort, Enrolment, Person, PlanItem, Session
 from tests.conftest import login, post_form
 
@@ -19,7 +20,7 @@ async def _hold(status: str) -> dict:
 
 async def test_the_grid_shows_each_module_state(demo_db):
     hold_b = await _hold("active")
-    grid = await follow_up.cohort_grid(hold_b)
+    grid = await follow_up.cohort_grid(CohortRow.from_row(hold_b))
     assert len(grid["modules"]) == 14
     assert grid["rows"] and all(len(r["cells"]) == 14 for r in grid["rows"])
     row = grid["rows"][0]
@@ -28,7 +29,7 @@ async def test_the_grid_shows_each_module_state(demo_db):
     await Attendance.update({Attendance.status: "absent"}).where(
         (Attendance.session == first["id"]) & (Attendance.person == row["person"])
     )
-    grid = await follow_up.cohort_grid(hold_b)
+    grid = await follow_up.cohort_grid(CohortRow.from_row(hold_b))
     row = next(r for r in grid["rows"] if r["person"] == row["person"])
     index = next(i for i, m in enumerate(grid["modules"]) if m["id"] == first["module"])
     assert row["cells"][index].state == "missed"
@@ -93,7 +94,7 @@ async def test_in_the_demo_only_those_who_meet_the_rule_are_completed(demo_db):
     """Failing input: in the demo's finished cohort, Ali Mortensen was "Gennemført" with
     a certificate of 78 hours while absent from TVF-2 and SAM-1 without catch-up."""
     hold_a = await _hold("completed")
-    grid = await follow_up.cohort_grid(hold_a)
+    grid = await follow_up.cohort_grid(CohortRow.from_row(hold_a))
     completed = [r for r in grid["rows"] if r["status"] == "completed"]
     not_completed = [r for r in grid["rows"] if r["status"] != "completed"]
     assert completed and not_completed  # the demo shows both
@@ -112,7 +113,7 @@ async def test_the_certificate_lists_what_was_completed_and_can_be_verified(demo
         (Enrolment.cohort == hold_a["id"]) & (Enrolment.status == "completed")
     ).first()
     data = await follow_up.certificate(enrolment["person"])
-    grid = await follow_up.cohort_grid(hold_a, person_id=enrolment["person"])
+    grid = await follow_up.cohort_grid(CohortRow.from_row(hold_a), person_id=enrolment["person"])
     states = grid["rows"][0]["states"]
     assert [m["code"] for m in data["modules"]] == [s.code for s in states if s.attended]
     assert data["hours"] == sum(s.minutes * s.days_attended / s.days_needed for s in states if s.attended) / 60

@@ -23,6 +23,7 @@ from app import cli
 from intro import clock
 from intro.planning import cohorts, notices
 from intro.planning.notices import Audience, SessionFacts, SmtpConfig, compose_notice, retry_delay
+from intro.planning.rows import CohortRow, SessionRow
 from intro.settings import get_settings
 from intro.tables import (
     CatchUpBooking,
@@ -196,8 +197,8 @@ async def _move(cohort: dict, session: dict, *, instructors: list[int] | None = 
     }
     if instructors is not None:
         form["instructors"] = [str(i) for i in instructors]
-    change = await cohorts.read_session_form(session, cohort, form)
-    await cohorts.change_session(1, session, cohort, change)
+    change = await cohorts.read_session_form(SessionRow.from_row(session), CohortRow.from_row(cohort), form)
+    await cohorts.change_session(1, SessionRow.from_row(session), CohortRow.from_row(cohort), change)
     return new_day
 
 
@@ -304,7 +305,7 @@ async def test_a_change_of_instructors_only_tells_participants_without_names(dem
         session["venue"], tuple(sorted(teachers | {extra})), "Vi får besøg af en gæstelærer",
         override_reason="Gæstelæreren er ikke godkendt til modulet",
     )
-    await cohorts.change_session(1, session, cohort, change)
+    await cohorts.change_session(1, SessionRow.from_row(session), CohortRow.from_row(cohort), change)
     await notices.send_due(smtp=smtp_server.config)
     mail = smtp_server.to("deltager@intro.example")
     assert mail["Subject"].startswith("Ny underviser på kursusdag:")
@@ -328,11 +329,11 @@ async def test_no_notices_for_proposals_unchanged_days_or_days_that_are_over(dem
     teachers = [r["person"] for r in await SessionInstructor.select(SessionInstructor.person).where(
         SessionInstructor.session == session["id"]
     )]
-    same = await cohorts.read_session_form(session, cohort, {
+    same = await cohorts.read_session_form(SessionRow.from_row(session), CohortRow.from_row(cohort), {
         "date": local(session["starts_at"]).date().isoformat(), "start": "09:00", "end": "15:00",
         "venue": str(session["venue"]), "instructors": [str(t) for t in teachers], "reason": "Ingenting",
     })
-    await cohorts.change_session(1, session, cohort, same)
+    await cohorts.change_session(1, SessionRow.from_row(session), CohortRow.from_row(cohort), same)
     assert await Notice.count() == 0
 
     # Correcting who taught a day that is over is news to no one.
@@ -347,7 +348,7 @@ async def test_no_notices_for_proposals_unchanged_days_or_days_that_are_over(dem
         local(past["starts_at"]).date(), local(past["starts_at"]).time(), local(past["ends_at"]).time(),
         past["venue"], (other,), "Rettelse", override_reason="Det var den, der underviste",
     )
-    await cohorts.change_session(1, past, cohort, change)
+    await cohorts.change_session(1, SessionRow.from_row(past), CohortRow.from_row(cohort), change)
     assert await SessionInstructor.exists().where(
         (SessionInstructor.session == past["id"]) & (SessionInstructor.person == other)
     )
@@ -362,7 +363,7 @@ async def test_cancelling_a_day_sends_aflyst_notices(demo_db, smtp_server):
     cohort = await _cohort_under_way()
     session = await _future_session(cohort)
     cast = await _cast(cohort, session)
-    await cohorts.cancel_session(1, session, "Underviseren er syg, og vi kan ikke nå at finde én anden – beklager!")
+    await cohorts.cancel_session(1, SessionRow.from_row(session), "Underviseren er syg, og vi kan ikke nå at finde én anden – beklager!")
     queued = await _notices(session["id"])
     assert {n["recipient"] for n in queued} == cast["participants"] | {cast["guest"]} | cast["teachers"]
     assert {n["kind"] for n in queued} == {"session_cancelled"}

@@ -10,6 +10,7 @@ from intro import clock
 from intro.participation import enrolment, plan
 from intro.participation.plan import ItemSpec, ModuleFact, SessionFact, TaskFact, desired_items
 from intro.planning import cohorts
+from intro.planning.rows import CohortRow, SessionRow
 from intro.tables import (
     Cohort,
     Enrolment,
@@ -74,15 +75,15 @@ async def test_enrolment_builds_the_plan_and_timetable_changes_flow_in(demo_db):
     cohort = await cohort_or_404(hold_b["id"])
     new_day = local(future["starts_at"]).date() + timedelta(days=1)
     change = await cohorts.read_session_form(
-        future, cohort, {"date": new_day.isoformat(), "start": "09:00", "end": "15:00", "venue": str(future["venue"] or ""), "reason": "Flyttet"}
+        SessionRow.from_row(future), CohortRow.from_row(cohort), {"date": new_day.isoformat(), "start": "09:00", "end": "15:00", "venue": str(future["venue"] or ""), "reason": "Flyttet"}
     )
-    await cohorts.change_session(1, future, cohort, change)
+    await cohorts.change_session(1, SessionRow.from_row(future), CohortRow.from_row(cohort), change)
     moved = await PlanItem.select().where((PlanItem.person == person) & (PlanItem.session == future["id"])).first()
     assert moved["due_date"] == new_day
     assert (await PlanItem.select(PlanItem.status).where(PlanItem.id == task["id"]).first())["status"] == "done"
 
     # A cancelled day drops its open item; syncing again changes nothing.
-    await cohorts.cancel_session(1, await Session.select().where(Session.id == future["id"]).first(), "Aflyst")
+    await cohorts.cancel_session(1, SessionRow.from_row(await Session.select().where(Session.id == future["id"]).first()), "Aflyst")
     gone = await PlanItem.select(PlanItem.status).where((PlanItem.person == person) & (PlanItem.session == future["id"])).first()
     assert gone["status"] == "dropped"
     assert await plan.sync_plan(person) == {"added": 0, "updated": 0, "dropped": 0}

@@ -9,6 +9,7 @@ import pytest
 from intro import clock
 from intro.errors import Invalid
 from intro.planning import cohorts, programme
+from intro.planning.rows import CohortRow
 from intro.tables import ClosedPeriod, InstructorQualification, Partnership, Person, Session
 from intro.timefmt import local
 from tests.cohort_rows import cohort_or_404
@@ -37,7 +38,7 @@ async def test_a_new_closed_period_is_skipped_by_the_next_proposal(demo_client):
         {"name": "Kursusstop", "start_date": start.isoformat(), "end_date": (start + timedelta(days=27)).isoformat()},
     )
     assert response.status_code == 303
-    await cohorts.propose_timetable(coordinator, await cohort_or_404(cohort_id), None)
+    await cohorts.propose_timetable(coordinator, CohortRow.from_row(await cohort_or_404(cohort_id)), None)
     first = await Session.select(Session.starts_at, Session.change_reason).where(Session.cohort == cohort_id).order_by(Session.starts_at).first()
     assert local(first["starts_at"]).date() > start + timedelta(days=27)
     assert "Kursusstop" in first["change_reason"]
@@ -75,7 +76,7 @@ async def test_only_approved_instructors_are_planned(demo_db):
         coordinator, partnership,
         {"name": "Hold Y", "curriculum_version": "1", "start_date": (clock.today() + timedelta(days=30)).isoformat(), "capacity": "20", "weekdays": ["2"]},
     )
-    proposal = await cohorts.propose_timetable(coordinator, await cohort_or_404(cohort_id), None)
+    proposal = await cohorts.propose_timetable(coordinator, CohortRow.from_row(await cohort_or_404(cohort_id)), None)
     assert ("SAM-2", "ingen underviser er godkendt til modulet") in proposal.unplaced
     sam1 = await Session.select(Session.id).where((Session.cohort == cohort_id) & (Session.module.code == "SAM-1")).first()
     missing = await cohorts.missing_modules(cohort_id)

@@ -7,6 +7,7 @@ import re
 
 from intro.participation import follow_up
 from intro.participation.progress import urgency
+from intro.planning.rows import CohortRow
 from intro.tables import Attendance, Cohort, Enrolment, Session
 from tests.conftest import login
 
@@ -20,7 +21,7 @@ async def _active() -> dict:
 async def test_the_behind_list_is_ranked_by_urgency_and_names_lead_to_the_person(demo_client):
     cohort = await _active()
     # One more person misses the first day, with nothing booked.
-    grid = await follow_up.cohort_grid(cohort)
+    grid = await follow_up.cohort_grid(CohortRow.from_row(cohort))
     last = sorted(grid["rows"], key=lambda r: r["full_name"])[-1]
     first = await Session.select().where(Session.cohort == cohort["id"]).order_by(Session.starts_at).first()
     await Attendance.update({Attendance.status: "absent"}).where(
@@ -31,7 +32,7 @@ async def test_the_behind_list_is_ranked_by_urgency_and_names_lead_to_the_person
     assert page.status_code == 200
     listed = re.search(r'<ol class="behind-list">(.*?)</ol>', page.text, re.S).group(1)
     ids = [int(i) for i in re.findall(rf'href="/cohorts/{cohort["id"]}/progress/(\d+)"', listed)]
-    rows = {r["id"]: r for r in (await follow_up.cohort_grid(cohort))["rows"]}
+    rows = {r["id"]: r for r in (await follow_up.cohort_grid(CohortRow.from_row(cohort)))["rows"]}
     keys = [urgency(rows[i]["behind"]) for i in ids]
     assert keys == sorted(keys, reverse=True), "most urgent first"
     # Everyone with a module missed and nothing booked comes before everyone without.

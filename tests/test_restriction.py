@@ -18,6 +18,7 @@ from intro.participation import attendance, enrolment, plan, tasks
 from intro.people import privacy
 from intro.planning import cohorts, notices
 from intro.planning.notices import SmtpConfig
+from intro.planning.rows import CohortRow
 from intro.tables import (
     Attendance,
     AuditLog,
@@ -158,7 +159,7 @@ async def test_no_attendance_mark_or_catch_up_for_a_restricted_person(demo_clien
 async def test_no_catch_up_booking_for_a_restricted_person(demo_db):
     hold_b = await Cohort.select().where(Cohort.status == "active").first()
     hold_c = await cohort_or_404((await Cohort.select(Cohort.id).where(Cohort.status == "planning").first())["id"])
-    await cohorts.accept_timetable(1, hold_c)
+    await cohorts.accept_timetable(1, CohortRow.from_row(hold_c))
     first = await Session.select().where(Session.cohort == hold_b["id"]).order_by(Session.starts_at).first()
     person = (await Enrolment.select(Enrolment.person).where(
         (Enrolment.cohort == hold_b["id"]) & (Enrolment.status == "enrolled")
@@ -170,9 +171,9 @@ async def test_no_catch_up_booking_for_a_restricted_person(demo_db):
         (Session.cohort == hold_c["id"]) & (Session.module == first["module"])
     ).order_by(Session.starts_at).first()
     await privacy.set_restricted(await _admin(), person, True)
-    await _refused(lambda: attendance.book_catch_up(1, hold_b, person, first["id"], target["id"]), person)
+    await _refused(lambda: attendance.book_catch_up(1, CohortRow.from_row(hold_b), person, first["id"], target["id"]), person)
     await privacy.set_restricted(await _admin(), person, False)
-    await attendance.book_catch_up(1, hold_b, person, first["id"], target["id"])
+    await attendance.book_catch_up(1, CohortRow.from_row(hold_b), person, first["id"], target["id"])
     assert await CatchUpBooking.exists().where((CatchUpBooking.person == person) & (CatchUpBooking.session == target["id"]))
 
 

@@ -18,6 +18,7 @@ from intro.demo.history import add_history
 from intro.participation import enrolment as enrolment_rules
 from intro.participation import follow_up, plan
 from intro.people import accounts
+from intro.planning.rows import CohortRow
 from intro.planning.scheduling import (
     Booking,
     ClosedSpan,
@@ -236,7 +237,7 @@ async def _confirm_completions() -> None:
     (every module attended or caught up, every transfer answered) — the same rule and
     operation as in the product; the others stay enrolled, with modules to catch up."""
     for cohort in await Cohort.select().where(Cohort.status == CohortStatus.completed.value).output(load_json=True):
-        grid = await follow_up.cohort_grid(cohort)
+        grid = await follow_up.cohort_grid(CohortRow.from_row(cohort))
         done = [row["id"] for row in grid["rows"] if row["complete"] and row["status"] == EnrolmentStatus.enrolled.value]
         for enrolment_id in done:
             await enrolment_rules.mark_completed(cohort["created_by"], enrolment_id, demo=True)

@@ -17,12 +17,12 @@ from intro.errors import Invalid
 from intro.i18n import _
 from intro.participation import plan
 from intro.people import privacy
+from intro.planning.rows import CohortRow
 from intro.tables import (
     ENROLMENT_ON_COHORT,
     Attendance,
     AttendanceStatus,
     CatchUpBooking,
-    Cohort,
     Enrolment,
     EnrolmentStatus,
     Session,
@@ -190,7 +190,7 @@ async def catch_up_needs(cohort_id: int) -> list[dict]:
     return needs
 
 
-async def catch_up_options(cohort: dict, module_codes: set[str]) -> dict[str, list[dict]]:
+async def catch_up_options(cohort: CohortRow, module_codes: set[str]) -> dict[str, list[dict]]:
     """Future course days of these modules in the partnership's other cohorts."""
     if not module_codes:
         return {}
@@ -199,8 +199,8 @@ async def catch_up_options(cohort: dict, module_codes: set[str]) -> dict[str, li
         Session.module.code.as_alias("code"), Session.cohort.name.as_alias("cohort_name"),
         Session.venue.city.as_alias("city"),
     ).where(
-        (Session.cohort.partnership == cohort["partnership"])
-        & (Session.cohort != cohort["id"])
+        (Session.cohort.partnership == cohort.partnership)
+        & (Session.cohort != cohort.id)
         & (Session.status == SessionStatus.scheduled.value)
         & (Session.starts_at > clock.now())
         & Session.module.code.is_in(sorted(module_codes))
@@ -211,8 +211,8 @@ async def catch_up_options(cohort: dict, module_codes: set[str]) -> dict[str, li
     return options
 
 
-async def book_catch_up(actor_id: int, cohort: dict, person_id: int, missed_session_id: int, session_id: int) -> None:
-    needs = await catch_up_needs(cohort["id"])
+async def book_catch_up(actor_id: int, cohort: CohortRow, person_id: int, missed_session_id: int, session_id: int) -> None:
+    needs = await catch_up_needs(cohort.id)
     need = next(
         (n for n in needs if n["person"] == person_id and n["session"]["id"] == missed_session_id), None
     )
@@ -241,6 +241,3 @@ async def book_catch_up(actor_id: int, cohort: dict, person_id: int, missed_sess
         )
     await plan.sync_plan(person_id)
 
-
-async def cohort_of(session: dict) -> dict:
-    return await Cohort.select().where(Cohort.id == session["cohort"]).first()

@@ -35,6 +35,7 @@ from intro.inputs import checked_text
 from intro.participation import plan
 from intro.people import account_links, privacy
 from intro.people.organisation import in_force_on
+from intro.planning.rows import CohortRow
 from intro.tables import (
     ENROLMENT_ON_COHORT,
     Cohort,
@@ -144,7 +145,7 @@ def _completed_words(row: dict) -> str:
     return _("gennemført {cohort} {year}").format(cohort=row["cohort_name"], year=year).strip()
 
 
-async def eligible_people(cohort: dict, municipality_ids: set[int] | None = None) -> list[dict]:
+async def eligible_people(cohort: CohortRow, municipality_ids: set[int] | None = None) -> list[dict]:
     """Candidates to enrol: people with the participant role in the cohort's member
     municipalities (or only in `municipality_ids`), not already on this cohort.
 
@@ -155,7 +156,7 @@ async def eligible_people(cohort: dict, municipality_ids: set[int] | None = None
     members = {
         r["municipality"]
         for r in await PartnershipMember.select(PartnershipMember.municipality).where(
-            (PartnershipMember.partnership == cohort["partnership"]) & in_force_on(clock.today())  # a new choice: today
+            (PartnershipMember.partnership == cohort.partnership) & in_force_on(clock.today())  # a new choice: today
         )
     }
     if municipality_ids is not None:
@@ -177,7 +178,7 @@ async def eligible_people(cohort: dict, municipality_ids: set[int] | None = None
         Enrolment.person, Enrolment.cohort, Enrolment.status, Enrolment.completed_at,
         Enrolment.cohort.name.as_alias("cohort_name"),
     ).where(Enrolment.person.is_in(people) & (Enrolment.status != EnrolmentStatus.withdrawn.value))
-    on_this = {r["person"] for r in rows if r["cohort"] == cohort["id"]}
+    on_this = {r["person"] for r in rows if r["cohort"] == cohort.id}
     blocked = {r["person"]: _active_words(r) for r in rows if r["status"] in ACTIVE}
     completed: dict[int, str] = {}
     for r in sorted(rows, key=lambda r: r["completed_at"] or clock.now()):

@@ -28,6 +28,7 @@ from intro.participation.progress import (
     urgency,
     urgency_level,
 )
+from intro.planning.rows import CohortRow
 from intro.settings import get_settings
 from intro.tables import (
     ENROLMENT_ON_COHORT,
@@ -115,23 +116,23 @@ _COHORT = Prepared(lambda id: Cohort.select().where(Cohort.id == id).limit(1), "
 
 
 async def cohort_grid(
-    cohort: dict, municipality_ids: set[int] | None = None, person_id: int | None = None
+    cohort: CohortRow, municipality_ids: set[int] | None = None, person_id: int | None = None
 ) -> dict:
     """Rows of participants (only from `municipality_ids`, or only `person_id`, when
     given) with a cell per module, each person's progress, and reasons for falling
     behind. The participant's own page uses the same rows, so both always agree."""
     today = clock.today()
     now = clock.now()
-    enrolments = await _GRID_ENROLMENTS.run(cohort=cohort["id"])
+    enrolments = await _GRID_ENROLMENTS.run(cohort=cohort.id)
     if municipality_ids is not None:
         enrolments = [e for e in enrolments if e["municipality"] in municipality_ids]
     if person_id is not None:
         enrolments = [e for e in enrolments if e["person"] == person_id]
     enrolments.sort(key=lambda e: e["full_name"])
-    modules = await _GRID_COHORT_MODULES.run(cohort=cohort["id"])
+    modules = await _GRID_COHORT_MODULES.run(cohort=cohort.id)
     modules.sort(key=lambda m: (m["position"], m["code"]))
     people = [e["person"] for e in enrolments]
-    sessions = await _GRID_SESSIONS.run(cohort=cohort["id"])
+    sessions = await _GRID_SESSIONS.run(cohort=cohort.id)
     marks: dict[tuple[int, int], str] = {}
     elsewhere: dict[int, dict[str, set[int]]] = defaultdict(lambda: defaultdict(set))
     booked: dict[int, set[str]] = defaultdict(set)
@@ -140,7 +141,7 @@ async def cohort_grid(
     overdue_tasks: dict[int, int] = defaultdict(int)
     if people:
         for a in await Attendance.select(*_GRID_ATTENDANCE).where(Attendance.person.is_in(people)):
-            if a["cohort"] == cohort["id"]:
+            if a["cohort"] == cohort.id:
                 marks[(a["session"], a["person"])] = a["status"]
             elif a["status"] == AttendanceStatus.present.value:
                 elsewhere[a["person"]][a["code"]].add(a["part"])
@@ -152,7 +153,7 @@ async def cohort_grid(
         for item in await PlanItem.select(
             PlanItem.person, PlanItem.kind, PlanItem.source_key, PlanItem.status, PlanItem.due_date, PlanItem.answered_at
         ).where(PlanItem.person.is_in(people) & (PlanItem.status != PlanItemStatus.dropped.value)):
-            if item["kind"] == "transfer" and item["source_key"].startswith(f"transfer:{cohort['id']}:"):
+            if item["kind"] == "transfer" and item["source_key"].startswith(f"transfer:{cohort.id}:"):
                 transfers[(item["person"], item["source_key"].rsplit(":", 1)[1])] = item
             elif item["kind"] == "local_task" and item["status"] == PlanItemStatus.open.value and item["due_date"] and item["due_date"] < today:
                 overdue_tasks[item["person"]] += 1
@@ -232,14 +233,14 @@ async def own_progress(person_id: int) -> list[ModuleState]:
     """A participant's modules across the cohorts they are (or were) on to the end."""
     states: list[ModuleState] = []
     for e in await _OWN_COHORTS.run(person=person_id):
-        cohort = await _COHORT.run(id=e["cohort"])
+        cohort = CohortRow.from_row(await _COHORT.run(id=e["cohort"]))
         grid = await cohort_grid(cohort, person_id=person_id)
         for row in grid["rows"]:
             states.extend(row["states"])
     return states
 
 
-async def confirm_completion(actor_id: int, cohort: dict, enrolment_id: int) -> None:
+async def confirm_completion(actor_id: int, cohort: CohortRow, enrolment_id: int) -> None:
     """The coordinator confirms that a participant has completed the programme. Only
     when every module is attended or caught up and every transfer answered."""
     grid = await cohort_grid(cohort)
@@ -294,7 +295,7 @@ async def certificate(person_id: int, enrolment_id: int | None = None) -> dict |
     enrolment = await query.order_by(Enrolment.completed_at, ascending=False).first()
     if enrolment is None:
         return None
-    cohort = await Cohort.select().where(Cohort.id == enrolment["cohort"]).first()
+    cohort = CohortRow.from_row(await Cohort.select().where(Cohort.id == enrolment["cohort"]).first())
     grid = await cohort_grid(cohort, person_id=person_id)
     states = grid["rows"][0]["states"] if grid["rows"] else []
     modules = [

@@ -37,6 +37,7 @@ from intro.planning.planner_input import (
     cohort_days,
     cohort_modules,
 )
+from intro.planning.rows import CohortRow, SessionRow
 from intro.planning.scheduling import (
     Conflict,
     DayInOrder,
@@ -304,20 +305,20 @@ async def create_cohort(actor_id: int, partnership_id: int, form: dict[str, Any]
 # --------------------------------------------------------------------------------------
 # Proposing a timetable
 
-async def propose_timetable(actor_id: int, cohort: dict, from_date: date | None = None) -> Proposal:
+async def propose_timetable(actor_id: int, cohort: CohortRow, from_date: date | None = None) -> Proposal:
     """Replace the cohort's proposed sessions (from a date on) with a new proposal.
     Only while the cohort is being planned: accepted sessions are moved one by one."""
-    if cohort["status"] != CohortStatus.planning.value:
+    if not cohort.is_planning:
         raise Invalid({"from_date": _("Holdets plan er godkendt; flyt i stedet de enkelte kursusdage.")})
-    from_date = from_date or cohort["start_date"]
-    if from_date < cohort["start_date"]:
-        from_date = cohort["start_date"]
+    from_date = from_date or cohort.start_date
+    if from_date < cohort.start_date:
+        from_date = cohort.start_date
     request, kept = await build_plan_request(cohort, from_date)
     proposal = propose(request)
     kept_ids = [s["id"] for s in kept]
     async with write_transaction(Session._meta.db):
         stale = Session.select(Session.id).where(
-            (Session.cohort == cohort["id"]) & (Session.status == SessionStatus.proposed.value)
+            (Session.cohort == cohort.id) & (Session.status == SessionStatus.proposed.value)
         )
         if kept_ids:
             stale = stale.where(Session.id.not_in(kept_ids))
@@ -329,7 +330,7 @@ async def propose_timetable(actor_id: int, cohort: dict, from_date: date | None 
             session_id = (
                 await Session.insert(
                     Session(
-                        cohort=cohort["id"],
+                        cohort=cohort.id,
                         module=planned.module_id,
                         part=planned.part,
                         starts_at=planned.starts_at,
@@ -346,17 +347,17 @@ async def propose_timetable(actor_id: int, cohort: dict, from_date: date | None 
                     *[SessionInstructor(session=session_id, person=t) for t in planned.instructor_ids]
                 )
         await audit.record(
-            actor_id, "cohort.propose", "cohort", cohort["id"],
+            actor_id, "cohort.propose", "cohort", cohort.id,
             from_date=from_date.isoformat(), sessions=len(proposal.sessions),
             unplaced=[code for code, _why in proposal.unplaced],
         )
     return proposal
 
 
-async def accept_timetable(actor_id: int, cohort: dict) -> None:
-    if cohort["status"] != CohortStatus.planning.value:
+async def accept_timetable(actor_id: int, cohort: CohortRow) -> None:
+    if not cohort.is_planning:
         raise Invalid({"cohort": _("Holdets plan er allerede godkendt.")})
-    missing = await missing_modules(cohort["id"])
+    missing = await missing_modules(cohort.id)
     if missing:
         raise Invalid(
             {"cohort": _("Disse moduler mangler kursusdage: {codes}").format(codes=", ".join(m["code"] for m in missing))}
@@ -364,10 +365,10 @@ async def accept_timetable(actor_id: int, cohort: dict) -> None:
     async with write_transaction(Session._meta.db):
         await Session.update(
             {Session.status: SessionStatus.scheduled.value, Session.updated_at: clock.now()}
-        ).where((Session.cohort == cohort["id"]) & (Session.status == SessionStatus.proposed.value))
-        await Cohort.update({Cohort.status: CohortStatus.active.value}).where(Cohort.id == cohort["id"])
-        await audit.record(actor_id, "cohort.accept", "cohort", cohort["id"])
-    await plan.sync_cohort(cohort["id"])
+        ).where((Session.cohort == cohort.id) & (Session.status == SessionStatus.proposed.value))
+        await Cohort.update({Cohort.status: CohortStatus.active.value}).where(Cohort.id == cohort.id)
+        await audit.record(actor_id, "cohort.accept", "cohort", cohort.id)
+    await plan.sync_cohort(cohort.id)
 
 
 async def missing_modules(cohort_id: int) -> list[dict]:
@@ -397,12 +398,12 @@ class SessionChange:
     override_reason: str = ""
 
 
-async def read_session_form(session: dict, cohort: dict, form: dict[str, Any]) -> SessionChange:
+async def read_session_form(session: SessionRow, cohort: CohortRow, form: dict[str, Any]) -> SessionChange:
     errors: dict[str, str] = {}
     day = parse_date(form.get("date"))
     if day is None:
         errors["date"] = _("Skriv datoen, fx 02.02.2027.")
-    elif day < clock.today() and session["status"] == SessionStatus.scheduled.value:
+    elif day < clock.today() and session.is_scheduled:
         errors["date"] = _("En kursusdag kan ikke flyttes til en dato i fortiden.")
     start, end = parse_time(form.get("start")), parse_time(form.get("end"))
     if start is None:
@@ -418,7 +419,7 @@ async def read_session_form(session: dict, cohort: dict, form: dict[str, Any]) -
                 errors[field_name] = _(
                     "Klokken {time} findes ikke den {day}, hvor uret stilles frem til sommertid. Vælg et andet tidspunkt."
                 ).format(time=value.strftime("%H.%M"), day=day.strftime("%d.%m.%Y"))
-    venue_ids = {v.id for v in await _venue_options(cohort["partnership"])}
+    venue_ids = {v.id for v in await _venue_options(cohort.partnership)}
     raw_venue = str(form.get("venue", "")).strip()
     venue_id = None
     if raw_venue:
@@ -432,13 +433,13 @@ async def read_session_form(session: dict, cohort: dict, form: dict[str, Any]) -
     allowed = {
         g["person"]
         for g in await RoleGrant.select(RoleGrant.person).where(
-            (RoleGrant.role == Role.instructor.value) & (RoleGrant.partnership == cohort["partnership"])
+            (RoleGrant.role == Role.instructor.value) & (RoleGrant.partnership == cohort.partnership)
         )
     }
     if any(i not in allowed for i in instructor_ids):
         errors["instructors"] = _("Vælg undervisere fra samarbejdet.")
     reason = checked_text(form.get("reason"), "reason", 500, multiline=True)
-    if session["status"] == SessionStatus.scheduled.value and not reason:
+    if session.is_scheduled and not reason:
         errors["reason"] = _("Skriv kort, hvorfor kursusdagen ændres; deltagerne får besked.")
     override_reason = ""
     if str(form.get("override", "")) in ("1", "on", "true"):
@@ -451,20 +452,20 @@ async def read_session_form(session: dict, cohort: dict, form: dict[str, Any]) -
 
 
 
-async def conflicts_for_change(session: dict, cohort: dict, change: SessionChange) -> list[Conflict]:
+async def conflicts_for_change(session: SessionRow, cohort: CohortRow, change: SessionChange) -> list[Conflict]:
     """What would be wrong with the session after this change (the live check)."""
     starts, ends = local_instant(change.day, change.start), local_instant(change.day, change.end)
     others = await _bookings(None, starts, ends)
-    module = await Module.select(Module.code).where(Module.id == session["module"]).first()
-    venues = {v.id: v for v in await _venue_options(cohort["partnership"])}
-    instructors = {i.id: i for i in await _instructor_options(cohort["partnership"], starts, ends)}
+    module = await Module.select(Module.code).where(Module.id == session.module).first()
+    venues = {v.id: v for v in await _venue_options(cohort.partnership)}
+    instructors = {i.id: i for i in await _instructor_options(cohort.partnership, starts, ends)}
     enrolled = await Enrolment.count().where(
-        (Enrolment.cohort == cohort["id"]) & Enrolment.status.is_in(ENROLMENT_ON_COHORT)
+        (Enrolment.cohort == cohort.id) & Enrolment.status.is_in(ENROLMENT_ON_COHORT)
     )
     me = PlannedSession(
-        id=session["id"], cohort_id=cohort["id"], module_id=session["module"], module_code=module["code"],
+        id=session.id, cohort_id=cohort.id, module_id=session.module, module_code=module["code"],
         starts_at=starts, ends_at=ends, venue_id=change.venue_id,
-        instructor_ids=frozenset(change.instructor_ids), participants=max(enrolled, cohort["capacity"]),
+        instructor_ids=frozenset(change.instructor_ids), participants=max(enrolled, cohort.capacity),
     )
     # Other sessions as bookings: only clashes with this one matter.
     found = find_conflicts(
@@ -472,43 +473,43 @@ async def conflicts_for_change(session: dict, cohort: dict, change: SessionChang
         venues=venues,
         instructors=instructors,
         holidays=danish_holidays(range(change.day.year, change.day.year + 1)),
-        closed_by_cohort={cohort["id"]: await _closed_spans(cohort["partnership"])},
+        closed_by_cohort={cohort.id: await _closed_spans(cohort.partnership)},
     )
     # The order rules over the cohort's whole timetable: what this change would break.
-    before = await cohort_days(cohort["id"])
+    before = await cohort_days(cohort.id)
     after = [
-        DayInOrder(d.id, d.module_id, d.module_code, d.part, starts, ends, d.prerequisites) if d.id == session["id"] else d
+        DayInOrder(d.id, d.module_id, d.module_code, d.part, starts, ends, d.prerequisites) if d.id == session.id else d
         for d in before
     ]
     already = {(c.session_id, c.kind, c.message) for c in order_conflicts(before)}
     found.extend(c for c in order_conflicts(after) if (c.session_id, c.kind, c.message) not in already)
     for b in others:
-        if b.session_id == session["id"]:
+        if b.session_id == session.id:
             continue
         if change.venue_id is not None and b.venue_id == change.venue_id:
-            found.append(Conflict(session["id"], "venue_double", True, _("Lokationen er også booket til {what}").format(what=b.label)))
+            found.append(Conflict(session.id, "venue_double", True, _("Lokationen er også booket til {what}").format(what=b.label)))
         for t in set(change.instructor_ids) & b.instructor_ids:
             name = instructors[t].name if t in instructors else str(t)
-            found.append(Conflict(session["id"], "instructor_double", True, _("{name} underviser også på {what}").format(name=name, what=b.label)))
+            found.append(Conflict(session.id, "instructor_double", True, _("{name} underviser også på {what}").format(name=name, what=b.label)))
     return found
 
 
-async def change_session(actor_id: int, session: dict, cohort: dict, change: SessionChange) -> None:
+async def change_session(actor_id: int, session: SessionRow, cohort: CohortRow, change: SessionChange) -> None:
     """Move a session (date, time, venue, instructors). A scheduled session's revision
     goes up, so calendars pick up the change; a proposal is simply edited."""
     starts, ends = local_instant(change.day, change.start), local_instant(change.day, change.end)
-    if session["status"] == SessionStatus.cancelled.value:
+    if session.is_cancelled:
         raise Invalid({"date": _("En aflyst kursusdag kan ikke flyttes.")})
     current = {
         r["person"] for r in await SessionInstructor.select(SessionInstructor.person).where(
-            SessionInstructor.session == session["id"]
+            SessionInstructor.session == session.id
         )
     }
-    moved = (starts, ends, change.venue_id) != (session["starts_at"], session["ends_at"], session["venue"])
+    moved = (starts, ends, change.venue_id) != (session.starts_at, session.ends_at, session.venue)
     changed = moved or current != set(change.instructor_ids)
     if not changed:
         return
-    scheduled = session["status"] == SessionStatus.scheduled.value
+    scheduled = session.is_scheduled
     hard = [c for c in await conflicts_for_change(session, cohort, change) if c.hard]
     if hard and not change.override_reason:
         raise Invalid({"override": _(
@@ -517,7 +518,7 @@ async def change_session(actor_id: int, session: dict, cohort: dict, change: Ses
     async with write_transaction(Session._meta.db):
         if hard:
             await audit.record(
-                actor_id, "session.override", "session", session["id"],
+                actor_id, "session.override", "session", session.id,
                 conflicts=[c.message for c in hard], reason=change.override_reason,
             )
         await Session.update(
@@ -526,50 +527,50 @@ async def change_session(actor_id: int, session: dict, cohort: dict, change: Ses
                 Session.starts_at: starts,
                 Session.ends_at: ends,
                 Session.venue: change.venue_id,
-                Session.revision: session["revision"] + (1 if scheduled else 0),
-                Session.change_reason: change.reason or session["change_reason"],
+                Session.revision: session.revision + (1 if scheduled else 0),
+                Session.change_reason: change.reason or session.change_reason,
                 Session.updated_at: clock.now(),
             }
-        ).where(Session.id == session["id"])
-        await SessionInstructor.delete().where(SessionInstructor.session == session["id"])
+        ).where(Session.id == session.id)
+        await SessionInstructor.delete().where(SessionInstructor.session == session.id)
         if change.instructor_ids:
             await SessionInstructor.insert(
-                *[SessionInstructor(session=session["id"], person=t) for t in change.instructor_ids]
+                *[SessionInstructor(session=session.id, person=t) for t in change.instructor_ids]
             )
         await audit.record(
-            actor_id, "session.move" if scheduled else "session.edit_proposal", "session", session["id"],
+            actor_id, "session.move" if scheduled else "session.edit_proposal", "session", session.id,
             starts_at=starts.isoformat(), venue=change.venue_id, instructors=list(change.instructor_ids),
             reason=change.reason,
         )
         if scheduled:
             await notices.queue_session_change(
-                {**session, "instructor_ids": current},
-                {**session, "starts_at": starts, "ends_at": ends, "venue": change.venue_id,
+                {**session.as_dict(), "instructor_ids": current},
+                {**session.as_dict(), "starts_at": starts, "ends_at": ends, "venue": change.venue_id,
                  "instructor_ids": change.instructor_ids},
                 change.reason,
             )
     if scheduled:
-        await plan.sync_cohort(cohort["id"])
+        await plan.sync_cohort(cohort.id)
 
 
-async def cancel_session(actor_id: int, session: dict, reason: str) -> None:
+async def cancel_session(actor_id: int, session: SessionRow, reason: str) -> None:
     reason = checked_text(reason, "reason", 500, multiline=True)
     if not reason:
         raise Invalid({"reason": _("Skriv kort, hvorfor kursusdagen aflyses; deltagerne får besked.")})
-    if session["status"] != SessionStatus.scheduled.value:
+    if not session.is_scheduled:
         raise Invalid({"reason": _("Kun en planlagt kursusdag kan aflyses.")})
     async with write_transaction(Session._meta.db):
         await Session.update(
             {
                 Session.status: SessionStatus.cancelled.value,
-                Session.revision: session["revision"] + 1,
+                Session.revision: session.revision + 1,
                 Session.change_reason: reason,
                 Session.updated_at: clock.now(),
             }
-        ).where(Session.id == session["id"])
-        await audit.record(actor_id, "session.cancel", "session", session["id"], reason=reason)
+        ).where(Session.id == session.id)
+        await audit.record(actor_id, "session.cancel", "session", session.id, reason=reason)
         await notices.queue_session_change(
-            session, {**session, "status": SessionStatus.cancelled.value}, reason
+            session.as_dict(), {**session.as_dict(), "status": SessionStatus.cancelled.value}, reason
         )
-    await plan.sync_cohort(session["cohort"])
+    await plan.sync_cohort(session.cohort)
 

@@ -11,6 +11,7 @@ from datetime import date, datetime, time, timedelta
 
 from intro import clock
 from intro.people.organisation import in_force_on
+from intro.planning.rows import CohortRow
 from intro.planning.scheduling import (
     Booking,
     ClosedSpan,
@@ -18,7 +19,6 @@ from intro.planning.scheduling import (
     InstructorOption,
     ModuleToPlan,
     PlanRequest,
-    Rhythm,
     VenueOption,
     danish_holidays,
 )
@@ -150,12 +150,12 @@ async def cohort_modules(cohort_id: int) -> list[dict]:
     return rows
 
 
-async def build_plan_request(cohort: dict, from_date: date) -> tuple[PlanRequest, list[dict]]:
+async def build_plan_request(cohort: CohortRow, from_date: date) -> tuple[PlanRequest, list[dict]]:
     """The planner's input for a cohort, re-planning from `from_date`: the cohort's
     sessions before that day are kept. Returns the request and the kept sessions."""
-    modules = await cohort_modules(cohort["id"])
+    modules = await cohort_modules(cohort.id)
     existing = await Session.select().where(
-        (Session.cohort == cohort["id"]) & Session.status.is_in(ACTIVE_SESSION)
+        (Session.cohort == cohort.id) & Session.status.is_in(ACTIVE_SESSION)
     )
     boundary = local_instant(from_date, time(0))
     kept = [s for s in existing if s["starts_at"] < boundary]
@@ -170,30 +170,24 @@ async def build_plan_request(cohort: dict, from_date: date) -> tuple[PlanRequest
     kept = [s for s in kept if s["module"] in done]
     horizon_end = local_instant(from_date + timedelta(days=560), time(0))
     window_start = min([boundary] + [s["starts_at"] for s in kept])
-    bookings = await _bookings(cohort["id"], window_start, horizon_end)
+    bookings = await _bookings(cohort.id, window_start, horizon_end)
     kept_teachers = await _instructors_of([s["id"] for s in kept])
     bookings += [
-        Booking(s["starts_at"], s["ends_at"], s["venue"], frozenset(kept_teachers[s["id"]]), cohort["name"])
+        Booking(s["starts_at"], s["ends_at"], s["venue"], frozenset(kept_teachers[s["id"]]), cohort.name)
         for s in kept
     ]
     preferred = frozenset(
         r["venue"] for r in await CohortPreferredVenue.select(CohortPreferredVenue.venue).where(
-            CohortPreferredVenue.cohort == cohort["id"]
+            CohortPreferredVenue.cohort == cohort.id
         )
     )
-    rhythm_data = cohort["rhythm"] or {}
-    rhythm = (
-        Rhythm(dates=tuple(date.fromisoformat(d) for d in rhythm_data["dates"]))
-        if rhythm_data.get("dates")
-        else Rhythm(weekdays=tuple(rhythm_data.get("weekdays") or (1,)))
-    )
-    first = max(cohort["start_date"], from_date)
+    first = max(cohort.start_date, from_date)
     request = PlanRequest(
         first_day=first,
-        rhythm=rhythm,
-        day_start=cohort["day_start"],
-        day_end=cohort["day_end"],
-        participants=cohort["capacity"],
+        rhythm=cohort.rhythm,
+        day_start=cohort.day_start,
+        day_end=cohort.day_end,
+        participants=cohort.capacity,
         modules=[
             ModuleToPlan(
                 id=m["id"], code=m["code"], title=m["title"], days=m["days"],
@@ -202,13 +196,13 @@ async def build_plan_request(cohort: dict, from_date: date) -> tuple[PlanRequest
             for m in modules
             if m["id"] not in done
         ],
-        venues=await _venue_options(cohort["partnership"]),
-        instructors=await _instructor_options(cohort["partnership"], window_start, horizon_end),
+        venues=await _venue_options(cohort.partnership),
+        instructors=await _instructor_options(cohort.partnership, window_start, horizon_end),
         bookings=bookings,
         holidays=danish_holidays(range(first.year, first.year + 3)),
-        closed=await _closed_spans(cohort["partnership"]),
+        closed=await _closed_spans(cohort.partnership),
         preferred_venue_ids=preferred,
-        hosted=await _hosted(cohort["partnership"]),
+        hosted=await _hosted(cohort.partnership),
         placed_last_day={m: d for m, d in last_day.items() if m in done},
         taken_days=frozenset(local(s["starts_at"]).date() for s in kept),
     )

@@ -11,6 +11,7 @@ from intro.errors import Invalid, NotFound
 from intro.i18n import _
 from intro.participation import attendance
 from intro.people.accounts import User
+from intro.planning.rows import CohortRow
 from intro.tables import Role, Session, SessionStatus
 from intro.web import forms
 from intro.web.auth import requires
@@ -99,8 +100,8 @@ async def catch_up_page(
     return await _catch_up_page(cohort, {}, notice)
 
 
-async def _catch_up_page(cohort: dict, errors: dict, notice: str | None, status: int = 200) -> Template:
-    needs = await attendance.catch_up_needs(cohort["id"])
+async def _catch_up_page(cohort: CohortRow, errors: dict, notice: str | None, status: int = 200) -> Template:
+    needs = await attendance.catch_up_needs(cohort.id)
     options = await attendance.catch_up_options(cohort, {n["session"]["code"] for n in needs})
     return Template(
         "attendance/catch_up.html",

@@ -16,6 +16,7 @@ from intro.errors import Invalid
 from intro.i18n import _
 from intro.people.accounts import User
 from intro.planning import cohorts, planner_input, timetables
+from intro.planning.rows import CohortRow, SessionRow
 from intro.tables import CohortSeats, Partnership, Role, RoleGrant
 from intro.timefmt import local
 from intro.web import forms
@@ -108,17 +109,19 @@ async def cohort_page(
     notice: FromQuery[str | None] = None,
 ) -> Template:
     user = request.user
-    cohort = (await timetables.with_phases([await access.cohort_for(user, cohort_id)]))[0]
-    may = await access.cohort_permissions(user, cohort)
+    row = await access.cohort_for(user, cohort_id)
+    may = await access.cohort_permissions(user, row)
+    # The page shows the row with its phase (timetables.with_phases reads the course days).
+    cohort = (await timetables.with_phases([vars(row).copy()]))[0]
     sessions = await timetables.timetable(cohort_id)
     missing = await cohorts.missing_modules(cohort_id)
     seats = await CohortSeats.select(
         CohortSeats.seats, CohortSeats.municipality.name.as_alias("name")
     ).where(CohortSeats.cohort == cohort_id).order_by(CohortSeats.municipality.name)
     partnership = await Partnership.select(Partnership.name).where(
-        Partnership.id == cohort["partnership"]
+        Partnership.id == row.partnership
     ).first()
-    conflicts = await timetables.partnership_conflicts(cohort["partnership"]) if may.may_plan else []
+    conflicts = await timetables.partnership_conflicts(row.partnership) if may.may_plan else []
     conflict_by_session: dict[int, list] = {}
     for c in conflicts:
         if c["session"]["cohort"] == cohort_id:
@@ -178,13 +181,13 @@ async def cohort_accept(
 # One session
 
 
-async def _session_form_context(session: dict, cohort: dict, form: dict, errors: dict, conflicts) -> dict:
-    venues = await planner_input._venue_options(cohort["partnership"])
+async def _session_form_context(session: SessionRow, cohort: CohortRow, form: dict, errors: dict, conflicts) -> dict:
+    venues = await planner_input._venue_options(cohort.partnership)
     instructors = await RoleGrant.select(
         RoleGrant.person, RoleGrant.person.full_name.as_alias("name")
-    ).where((RoleGrant.role == Role.instructor.value) & (RoleGrant.partnership == cohort["partnership"]))
+    ).where((RoleGrant.role == Role.instructor.value) & (RoleGrant.partnership == cohort.partnership))
     module = next(
-        (s for s in await timetables.timetable(cohort["id"]) if s["id"] == session["id"]), None
+        (s for s in await timetables.timetable(cohort.id) if s["id"] == session.id), None
     )
     return {
         "session": session,
@@ -198,13 +201,13 @@ async def _session_form_context(session: dict, cohort: dict, form: dict, errors:
     }
 
 
-def _form_from_session(session: dict, instructor_ids: list[int]) -> dict:
-    starts, ends = local(session["starts_at"]), local(session["ends_at"])
+def _form_from_session(session: SessionRow, instructor_ids: list[int]) -> dict:
+    starts, ends = local(session.starts_at), local(session.ends_at)
     return {
         "date": starts.date().isoformat(),
         "start": starts.strftime("%H:%M"),
         "end": ends.strftime("%H:%M"),
-        "venue": str(session["venue"] or ""),
+        "venue": str(session.venue or ""),
         "instructors": [str(i) for i in instructor_ids],
         "reason": "",
     }
@@ -213,8 +216,8 @@ def _form_from_session(session: dict, instructor_ids: list[int]) -> dict:
 @get("/sessions/{session_id:int}/edit", guards=[PLANNERS], name="session_edit")
 async def session_edit(request: Request[User, None, None], session_id: FromPath[int]) -> Template:
     session = await access.session_to_manage(request.user, session_id)
-    cohort = await access.cohort_to_manage(request.user, session["cohort"])
-    current = next(s for s in await timetables.timetable(cohort["id"]) if s["id"] == session_id)
+    cohort = await access.cohort_to_manage(request.user, session.cohort)
+    current = next(s for s in await timetables.timetable(cohort.id) if s["id"] == session_id)
     form = _form_from_session(session, current["instructor_ids"])
     try:
         change = await cohorts.read_session_form(session, cohort, {**form, "reason": "x"})
@@ -236,7 +239,7 @@ async def session_check(
 ) -> Template:
     """The live conflict check while the coordinator edits (an htmx fragment)."""
     session = await access.session_to_manage(request.user, session_id)
-    cohort = await access.cohort_to_manage(request.user, session["cohort"])
+    cohort = await access.cohort_to_manage(request.user, session.cohort)
     form = forms.for_page(data, lists=("instructors",))
     try:
         change = await cohorts.read_session_form(session, cohort, {**form, "reason": form.get("reason") or "x"})
@@ -251,7 +254,7 @@ async def session_save(
     request: Request[User, None, None], session_id: FromPath[int], data: FormData
 ) -> Template | Redirect:
     session = await access.session_to_manage(request.user, session_id)
-    cohort = await access.cohort_to_manage(request.user, session["cohort"])
+    cohort = await access.cohort_to_manage(request.user, session.cohort)
     form = forms.for_page(data, lists=("instructors",))
     try:
         change = await cohorts.read_session_form(session, cohort, form)
@@ -262,13 +265,13 @@ async def session_save(
             context=await _session_form_context(session, cohort, form, invalid.errors, []),
             status_code=400,
         )
-    return Redirect(f"/cohorts/{cohort['id']}?notice=moved#session-{session_id}", status_code=303)
+    return Redirect(f"/cohorts/{cohort.id}?notice=moved#session-{session_id}", status_code=303)
 
 
 @get("/sessions/{session_id:int}/cancel", guards=[PLANNERS], name="session_cancel_form")
 async def session_cancel_form(request: Request[User, None, None], session_id: FromPath[int]) -> Template:
     session = await access.session_to_manage(request.user, session_id)
-    cohort = await access.cohort_to_manage(request.user, session["cohort"])
+    cohort = await access.cohort_to_manage(request.user, session.cohort)
     context = await _session_form_context(session, cohort, {"reason": ""}, {}, [])
     return Template("cohorts/session_cancel.html", context=context)
 
@@ -278,13 +281,13 @@ async def session_cancel(
     request: Request[User, None, None], session_id: FromPath[int], data: FormData
 ) -> Template | Redirect:
     session = await access.session_to_manage(request.user, session_id)
-    cohort = await access.cohort_to_manage(request.user, session["cohort"])
+    cohort = await access.cohort_to_manage(request.user, session.cohort)
     try:
         await cohorts.cancel_session(request.user.id, session, forms.value(data, "reason"))
     except Invalid as invalid:
         context = await _session_form_context(session, cohort, forms.for_page(data), invalid.errors, [])
         return Template("cohorts/session_cancel.html", context=context, status_code=400)
-    return Redirect(f"/cohorts/{cohort['id']}?notice=cancelled", status_code=303)
+    return Redirect(f"/cohorts/{cohort.id}?notice=cancelled", status_code=303)
 
 
 # --------------------------------------------------------------------------------------

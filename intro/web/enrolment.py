@@ -53,12 +53,12 @@ async def _page(
     members = []
     if may.may_plan:
         other_cohorts = await Cohort.select(Cohort.id, Cohort.name).where(
-            (Cohort.partnership == cohort["partnership"]) & (Cohort.id != cohort_id)
+            (Cohort.partnership == cohort.partnership) & (Cohort.id != cohort_id)
             & Cohort.status.not_in([CohortStatus.completed.value, CohortStatus.cancelled.value])
         ).order_by(Cohort.start_date)
         members = await PartnershipMember.select(
             PartnershipMember.municipality.as_alias("id"), PartnershipMember.municipality.name.as_alias("name")
-        ).where((PartnershipMember.partnership == cohort["partnership"]) & in_force_on(clock.today())).order_by(
+        ).where((PartnershipMember.partnership == cohort.partnership) & in_force_on(clock.today())).order_by(
             PartnershipMember.municipality.name
         )  # reserving seats is a new choice: today's members
     text_and_style = NOTICES.get(notice or "")
@@ -106,7 +106,7 @@ async def enrol(request: Request[User, None, None], cohort_id: FromPath[int], da
         return await _page(request.user, cohort_id, {"candidate": _("Du kan kun tilmelde nyansatte fra din egen kommune.")}, None, 400)
     reason = text(data, "reason", 500)
     try:
-        statuses = await enrolment.enrol_many(request.user.id, cohort["id"], chosen, reason)
+        statuses = await enrolment.enrol_many(request.user.id, cohort.id, chosen, reason)
     except Invalid as invalid:
         errors = {"candidate": invalid.errors["person"]} if "person" in invalid.errors else {}
         if "reason" in invalid.errors:
@@ -156,7 +156,7 @@ async def move(request: Request[User, None, None], enrolment_id: FromPath[int], 
 @post("/cohorts/{cohort_id:int}/places", guards=[COORDINATORS], name="change_places")
 async def change_places(request: Request[User, None, None], cohort_id: FromPath[int], data: FormData) -> Template | Redirect:
     cohort = await access.cohort_to_manage(request.user, cohort_id)
-    members = await access.member_municipalities({cohort["partnership"]})
+    members = await access.member_municipalities({cohort.partnership})
     errors = {}
     try:
         capacity = int(text(data, "capacity", 10).strip())

@@ -89,8 +89,8 @@ async def confirm(request: Request[User, None, None], enrolment_id: FromPath[int
     try:
         await follow_up.confirm_completion(request.user.id, cohort, enrolment_id)
     except Invalid as invalid:
-        return await _page(request.user, cohort["id"], invalid.errors, None, 400)
-    return Redirect(f"/cohorts/{cohort['id']}/progress?notice=completed", status_code=303)
+        return await _page(request.user, cohort.id, invalid.errors, None, 400)
+    return Redirect(f"/cohorts/{cohort.id}/progress?notice=completed", status_code=303)
 
 
 @get("/plan/certificate", guards=[PARTICIPANTS], name="my_certificate")
