@@ -586,7 +586,9 @@ async def seed(today: date | None = None) -> str:
 
             # The queue as the product keeps it: whoever waits while a place fits them
             # moves up (the same rule every enrolment goes through).
-            await enrolment_rules.fill_places(coordinator_id, {"id": cohort_id, "capacity": 24})
+            await enrolment_rules.fill_places(
+                coordinator_id, CohortRow.from_row(await Cohort.select().where(Cohort.id == cohort_id).first())
+            )
 
         history = await add_history(
             rng=rng,

@@ -25,7 +25,7 @@ enrolments at once can never both take the last place.
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from intro import audit, clock
 from intro.db import write_transaction
@@ -40,7 +40,6 @@ from intro.tables import (
     ENROLMENT_ON_COHORT,
     Cohort,
     CohortSeats,
-    CohortStatus,
     Enrolment,
     EnrolmentStatus,
     Municipality,
@@ -98,21 +97,18 @@ async def _places(cohort_id: int, capacity: int) -> Places:
 
 
 ACTIVE = [EnrolmentStatus.enrolled.value, EnrolmentStatus.waitlisted.value]
-CLOSED = [CohortStatus.completed.value, CohortStatus.cancelled.value]
 
 
-async def _lock_cohort(cohort_id: int) -> dict:
+async def _lock_cohort(cohort_id: int) -> CohortRow:
     """Read the cohort inside the transaction, locking it on PostgreSQL (SQLite's
     BEGIN IMMEDIATE already holds the only write lock)."""
-    query = Cohort.select(
-        Cohort.id, Cohort.name, Cohort.capacity, Cohort.status, Cohort.partnership
-    ).where(Cohort.id == cohort_id)
+    query = Cohort.select().where(Cohort.id == cohort_id)
     if Cohort._meta.db.engine_type == "postgres":
         query = query.lock_rows()
     cohort = await query.first()
     if cohort is None:
         raise NotFound()
-    return cohort
+    return CohortRow.from_row(cohort)
 
 
 def _breaks_one_active(error: Exception) -> bool:
@@ -193,10 +189,10 @@ async def eligible_people(cohort: CohortRow, municipality_ids: set[int] | None =
     return candidates
 
 
-async def _check_may_enrol(cohort: dict, person_id: int, municipality_id: int, reason: str) -> str:
+async def _check_may_enrol(cohort: CohortRow, person_id: int, municipality_id: int, reason: str) -> str:
     """Raise Invalid unless the person may be put forward for the cohort; returns the
     words for a completed programme ('' when none), which then need a reason."""
-    if cohort["status"] in CLOSED:
+    if cohort.is_closed:
         raise Invalid({"person": _("Holdet er afsluttet; der kan ikke tilmeldes flere.")})
     is_participant = await RoleGrant.exists().where(
         (RoleGrant.person == person_id)
@@ -204,7 +200,7 @@ async def _check_may_enrol(cohort: dict, person_id: int, municipality_id: int, r
         & (RoleGrant.municipality == municipality_id)
     )
     is_member = await PartnershipMember.exists().where(
-        (PartnershipMember.partnership == cohort["partnership"])
+        (PartnershipMember.partnership == cohort.partnership)
         & (PartnershipMember.municipality == municipality_id)
         & in_force_on(clock.today())  # enrolling is a new choice: members today
     )
@@ -212,7 +208,7 @@ async def _check_may_enrol(cohort: dict, person_id: int, municipality_id: int, r
         raise Invalid({"person": _("Vælg en nyansat fra en af samarbejdets kommuner.")})
     await privacy.check_processing_allowed([person_id])
     name = await person_name(person_id)
-    active = await _active_elsewhere(person_id, cohort["id"])
+    active = await _active_elsewhere(person_id, cohort.id)
     if active is not None:
         raise Invalid({"person": _(
             "{name} er allerede {where}. Brug «Flyt til andet hold» for at flytte personen."
@@ -347,7 +343,7 @@ async def withdraw(actor_id: int, enrolment_id: int, reason: str) -> list[int]:
         await _set_withdrawn(enrolment_id, reason)
         await audit.record(
             actor_id, "enrolment.withdraw", "enrolment", enrolment_id,
-            cohort=cohort["id"], person=enrolment["person"], reason=reason,
+            cohort=cohort.id, person=enrolment["person"], reason=reason,
         )
         promoted = await fill_places(actor_id, cohort)
     await _sync_plans([enrolment["person"]], promoted)
@@ -390,9 +386,9 @@ async def move(actor_id: int, enrolment_id: int, to_cohort_id: int, reason: str 
         source, target = locked[enrolment["cohort"]], locked[to_cohort_id]
         if await _status(enrolment_id) not in ACTIVE:
             raise Invalid({"cohort": _("Personen er ikke tilmeldt holdet.")})
-        if target["partnership"] != source["partnership"] or target["status"] in CLOSED:
+        if target.partnership != source.partnership or target.is_closed:
             raise Invalid({"cohort": _("Vælg et hold i samarbejdet, som ikke er afsluttet.")})
-        why = _("Flyttet til {cohort}").format(cohort=target["name"])
+        why = _("Flyttet til {cohort}").format(cohort=target.name)
         await _set_withdrawn(enrolment_id, f"{why}: {reason}" if reason else why)
         new_id = await _queue(actor_id, to_cohort_id, enrolment["person"], enrolment["municipality"])
         promoted = await fill_places(actor_id, source)
@@ -400,7 +396,7 @@ async def move(actor_id: int, enrolment_id: int, to_cohort_id: int, reason: str 
         status = await _status(new_id)
         await audit.record(
             actor_id, "enrolment.move", "enrolment", new_id, person=enrolment["person"],
-            from_cohort=source["id"], cohort=target["id"], status=status, reason=reason,
+            from_cohort=source.id, cohort=target.id, status=status, reason=reason,
         )
     await _sync_plans([enrolment["person"]], promoted)
     return status
@@ -416,10 +412,10 @@ async def change_places(actor_id: int, cohort_id: int, capacity: int, seats: dic
         members = {
             r["municipality"]
             for r in await PartnershipMember.select(PartnershipMember.municipality).where(
-                (PartnershipMember.partnership == cohort["partnership"]) & in_force_on(clock.today())  # seats from now on
+                (PartnershipMember.partnership == cohort.partnership) & in_force_on(clock.today())  # seats from now on
             )
         }
-        taken = sum((await _places(cohort_id, cohort["capacity"])).taken.values())
+        taken = sum((await _places(cohort_id, cohort.capacity)).taken.values())
         errors = {}
         if not 1 <= capacity <= 200:
             errors["capacity"] = _("Antal pladser skal være et helt tal fra 1 til 200.")
@@ -440,7 +436,7 @@ async def change_places(actor_id: int, cohort_id: int, capacity: int, seats: dic
             actor_id, "cohort.change_places", "cohort", cohort_id,
             capacity=capacity, seats={str(m): n for m, n in seats.items()},
         )
-        promoted = await fill_places(actor_id, {**cohort, "capacity": capacity})
+        promoted = await fill_places(actor_id, replace(cohort, capacity=capacity))
     await _sync_plans([], promoted)
     return promoted
 
@@ -461,19 +457,19 @@ async def mark_completed(actor_id: int, enrolment_id: int, **details) -> None:
         await audit.record(actor_id, "enrolment.complete", "enrolment", enrolment_id, person=row["person"], **details)
 
 
-async def fill_places(actor_id: int | None, cohort: dict, newcomers: set[int] = frozenset()) -> list[int]:
+async def fill_places(actor_id: int | None, cohort: CohortRow, newcomers: set[int] = frozenset()) -> list[int]:
     """THE wait-list rule, used by every operation that frees or changes places: walk
     the wait-list in queue order (requested_at, then id) and give a place to everyone a
-    place fits. Must run inside the transaction that locked `cohort` (a dict with id and
-    capacity). Returns the ids of the enrolments moved up, in queue order. Everyone
+    place fits. Must run inside the transaction that locked `cohort` (its id and capacity
+    count). Returns the ids of the enrolments moved up, in queue order. Everyone
     moved up gets an audit line, except `newcomers` (enrolments just queued, whose
     own operation logs them).
 
     Someone whose processing is restricted (privacy's rule, GDPR art. 18) keeps their
     place in the queue but is passed over: giving them a place would be processing."""
-    places = await _places(cohort["id"], cohort["capacity"])
+    places = await _places(cohort.id, cohort.capacity)
     waiting = await Enrolment.select(Enrolment.id, Enrolment.person, Enrolment.municipality).where(
-        (Enrolment.cohort == cohort["id"]) & (Enrolment.status == EnrolmentStatus.waitlisted.value)
+        (Enrolment.cohort == cohort.id) & (Enrolment.status == EnrolmentStatus.waitlisted.value)
         & privacy.unrestricted(Enrolment.person)
     ).order_by(Enrolment.requested_at).order_by(Enrolment.id)
     promoted = []
@@ -487,7 +483,7 @@ async def fill_places(actor_id: int | None, cohort: dict, newcomers: set[int] = 
             promoted.append(w["id"])
             if w["id"] not in newcomers:
                 await audit.record(
-                    actor_id, "enrolment.move_up", "enrolment", w["id"], cohort=cohort["id"], person=w["person"]
+                    actor_id, "enrolment.move_up", "enrolment", w["id"], cohort=cohort.id, person=w["person"]
                 )
     return promoted
 
