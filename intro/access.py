@@ -137,13 +137,13 @@ async def session_to_manage(user: User, session_id: int) -> SessionRow:
     return session
 
 
-async def may_take_attendance(user: User, session: dict) -> bool:
+async def may_take_attendance(user: User, session: SessionRow) -> bool:
     """The coordinator of the session's partnership, or an instructor of the session."""
-    cohort = await Cohort.select(Cohort.partnership).where(Cohort.id == session["cohort"]).first()
+    cohort = await Cohort.select(Cohort.partnership).where(Cohort.id == session.cohort).first()
     if cohort and cohort["partnership"] in user.partnerships(Role.coordinator):
         return True
     return await SessionInstructor.exists().where(
-        (SessionInstructor.session == session["id"]) & (SessionInstructor.person == user.id)
+        (SessionInstructor.session == session.id) & (SessionInstructor.person == user.id)
     )
 
 

@@ -9,7 +9,7 @@ import pytest
 from intro import clock
 from intro.participation import attendance, enrolment
 from intro.planning import cohorts
-from intro.planning.rows import CohortRow
+from intro.planning.rows import CohortRow, SessionRow
 from intro.tables import (
     Attendance,
     AuditLog,
@@ -125,7 +125,7 @@ async def test_a_missed_module_is_a_catch_up_need_and_can_be_booked_in_another_c
         (CatchUpBooking.person == person["person"]) & (CatchUpBooking.session == target["id"])
     )
     # The person is now on that day's attendance sheet as catching up.
-    sheet = await attendance.sheet(await Session.select().where(Session.id == target["id"]).first())
+    sheet = await attendance.sheet(SessionRow.from_row(await Session.select().where(Session.id == target["id"]).first()))
     assert any(p["person"] == person["person"] and p["catch_up"] for p in sheet)
     again = await attendance.catch_up_needs(hold_b["id"])
     assert next(n for n in again if n["person"] == person["person"] and n["session"]["id"] == first["id"])["booking"]
@@ -185,7 +185,7 @@ async def test_no_mark_for_a_day_before_the_enrolment(demo_client):
         (Session.cohort == cohort["id"]) & (Session.status == "scheduled") & (Session.starts_at < start_of_today)
     ).order_by(Session.starts_at, ascending=False).first()
     assert before is not None
-    assert hire not in {p["person"] for p in await attendance.sheet(before)}
+    assert hire not in {p["person"] for p in await attendance.sheet(SessionRow.from_row(before))}
     await login(demo_client, "koordinator@intro.example")
     refused = await post_form(
         demo_client, f"/sessions/{before['id']}/attendance", {"person": str(hire), "status": "absent"}
@@ -199,7 +199,7 @@ async def test_no_mark_for_a_day_before_the_enrolment(demo_client):
     # From the day of the enrolment on, the person is on the sheet.
     later = await Session.select().where(Session.id == before["id"]).first()
     later["starts_at"] = clock.now()
-    assert hire in {p["person"] for p in await attendance.sheet(later)}
+    assert hire in {p["person"] for p in await attendance.sheet(SessionRow.from_row(later))}
 
 
 def test_the_sheet_starts_on_the_local_day_of_the_enrolment():

@@ -11,6 +11,7 @@ from intro import audit
 from intro.hr import employments
 from intro.participation import attendance
 from intro.people import api_tokens
+from intro.planning.rows import SessionRow
 from intro.tables import Enrolment, Municipality, Person
 from tests.conftest import login
 from tests.test_attendance import _todays_session_taught_by
@@ -38,8 +39,8 @@ async def test_the_log_names_people_and_places_and_shows_old_to_new(demo_client)
     enrolled = await Enrolment.select(Enrolment.person, Enrolment.person.full_name.as_alias("name")).where(
         (Enrolment.cohort == session["cohort"]) & (Enrolment.status == "enrolled")
     ).first()
-    await attendance.mark(teacher, session, enrolled["person"], "present")
-    await attendance.mark(teacher, session, enrolled["person"], "absent")
+    await attendance.mark(teacher, SessionRow.from_row(session), enrolled["person"], "present")
+    await attendance.mark(teacher, SessionRow.from_row(session), enrolled["person"], "absent")
     slagelse = await Municipality.select(Municipality.id, Municipality.name).where(Municipality.code == "330").first()
     await api_tokens.create_token(teacher, slagelse["id"], "Lønsystemet")
     await employments.apply_records(

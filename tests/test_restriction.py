@@ -18,7 +18,7 @@ from intro.participation import attendance, enrolment, plan, tasks
 from intro.people import privacy
 from intro.planning import cohorts, notices
 from intro.planning.notices import SmtpConfig
-from intro.planning.rows import CohortRow
+from intro.planning.rows import CohortRow, SessionRow
 from intro.tables import (
     Attendance,
     AuditLog,
@@ -139,9 +139,9 @@ async def test_no_attendance_mark_or_catch_up_for_a_restricted_person(demo_clien
     person = (await Enrolment.select(Enrolment.person).where(
         (Enrolment.cohort == session["cohort"]) & (Enrolment.status == "enrolled")
     ).first())["person"]
-    await attendance.mark(1, session, person, "present")
+    await attendance.mark(1, SessionRow.from_row(session), person, "present")
     await privacy.set_restricted(await _admin(), person, True)
-    await _refused(lambda: attendance.mark(1, session, person, "absent"), person)
+    await _refused(lambda: attendance.mark(1, SessionRow.from_row(session), person, "absent"), person)
     await login(demo_client, "underviser@intro.example")
     before = await _snapshot()
     answer = await post_form(demo_client, f"/sessions/{session['id']}/attendance", {"person": person, "status": "absent"})
@@ -150,7 +150,7 @@ async def test_no_attendance_mark_or_catch_up_for_a_restricted_person(demo_clien
     await privacy.set_restricted(await _admin(), person, False)
     # Lifted: marks are taken again.
     await privacy.set_restricted(await _admin(), person, False)
-    await attendance.mark(1, session, person, "present")
+    await attendance.mark(1, SessionRow.from_row(session), person, "present")
     assert (await Attendance.select(Attendance.status).where(
         (Attendance.session == session["id"]) & (Attendance.person == person)
     ).first())["status"] == "present"

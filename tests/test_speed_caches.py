@@ -18,6 +18,7 @@ from intro.hr import imports as hr_import
 from intro.insight import dashboard
 from intro.participation import attendance, enrolment
 from intro.people import accounts, privacy
+from intro.planning.rows import SessionRow
 from intro.tables import (
     Attendance,
     Employment,
@@ -117,7 +118,7 @@ async def _write_attendance(chief: accounts.User) -> None:
     ).first()
     session = await Session.select().where(Session.id == marked["session"]).first()
     other = "absent" if marked["status"] == "present" else "present"
-    await attendance.mark(coordinator["id"], session, marked["person"], other)
+    await attendance.mark(coordinator["id"], SessionRow.from_row(session), marked["person"], other)
 
 
 async def _write_anonymisation(chief: accounts.User) -> None:

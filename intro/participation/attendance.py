@@ -17,7 +17,7 @@ from intro.errors import Invalid
 from intro.i18n import _
 from intro.participation import plan
 from intro.people import privacy
-from intro.planning.rows import CohortRow
+from intro.planning.rows import CohortRow, SessionRow
 from intro.tables import (
     ENROLMENT_ON_COHORT,
     Attendance,
@@ -47,10 +47,10 @@ def expected_on(day: date, enrolled_at: datetime | None) -> bool:
     return enrolled_at is not None and day >= local(enrolled_at).date()
 
 
-async def sheet(session: dict) -> list[dict]:
+async def sheet(session: SessionRow) -> list[dict]:
     """Everyone expected on the day: the cohort's participants enrolled by that day and
     those booked in to catch up, with what has been recorded."""
-    day = local(session["starts_at"]).date()
+    day = local(session.starts_at).date()
     people = [
         p
         for p in await Enrolment.select(
@@ -58,7 +58,7 @@ async def sheet(session: dict) -> list[dict]:
             Enrolment.enrolled_at,
             Enrolment.person.full_name.as_alias("full_name"),
             Enrolment.municipality.name.as_alias("municipality_name"),
-        ).where((Enrolment.cohort == session["cohort"]) & Enrolment.status.is_in(ON_COHORT))
+        ).where((Enrolment.cohort == session.cohort) & Enrolment.status.is_in(ON_COHORT))
         if expected_on(day, p.pop("enrolled_at"))
     ]
     for p in people:
@@ -66,7 +66,7 @@ async def sheet(session: dict) -> list[dict]:
     guests = await CatchUpBooking.select(
         CatchUpBooking.person,
         CatchUpBooking.person.full_name.as_alias("full_name"),
-    ).where((CatchUpBooking.session == session["id"]) & CatchUpBooking.cancelled_at.is_null())
+    ).where((CatchUpBooking.session == session.id) & CatchUpBooking.cancelled_at.is_null())
     known = {p["person"] for p in people}
     for g in guests:
         if g["person"] not in known:
@@ -74,7 +74,7 @@ async def sheet(session: dict) -> list[dict]:
     marks = {
         a["person"]: a["status"]
         for a in await Attendance.select(Attendance.person, Attendance.status).where(
-            Attendance.session == session["id"]
+            Attendance.session == session.id
         )
     }
     for p in people:
@@ -83,22 +83,22 @@ async def sheet(session: dict) -> list[dict]:
     return people
 
 
-def may_record_on(session: dict, now: datetime | None = None) -> bool:
+def may_record_on(session: SessionRow, now: datetime | None = None) -> bool:
     """Attendance is taken on the day or afterwards, never ahead."""
     now = now or clock.now()
-    return local(session["starts_at"]).date() <= now.astimezone(COPENHAGEN).date()
+    return local(session.starts_at).date() <= now.astimezone(COPENHAGEN).date()
 
 
-async def mark(actor_id: int, session: dict, person_id: int, status: str) -> None:
+async def mark(actor_id: int, session: SessionRow, person_id: int, status: str) -> None:
     if status not in STATUS_NAMES:
         raise Invalid({"status": _("Vælg til stede, fraværende eller afbud.")})
-    if session["status"] != SessionStatus.scheduled.value:
+    if not session.is_scheduled:
         raise Invalid({"status": _("Der tages kun fremmøde på planlagte kursusdage.")})
     if not may_record_on(session):
         raise Invalid({"status": _("Fremmøde kan først registreres på selve dagen.")})
     if person_id not in {p["person"] for p in await sheet(session)}:
         late = await Enrolment.select(Enrolment.enrolled_at, Enrolment.person.full_name.as_alias("name")).where(
-            (Enrolment.cohort == session["cohort"]) & (Enrolment.person == person_id)
+            (Enrolment.cohort == session.cohort) & (Enrolment.person == person_id)
             & Enrolment.status.is_in(ON_COHORT)
         ).first()
         if late and late["enrolled_at"] is not None:
@@ -109,7 +109,7 @@ async def mark(actor_id: int, session: dict, person_id: int, status: str) -> Non
     await privacy.check_processing_allowed([person_id])
     async with write_transaction(Attendance._meta.db):
         existing = await Attendance.select(Attendance.id, Attendance.status).where(
-            (Attendance.session == session["id"]) & (Attendance.person == person_id)
+            (Attendance.session == session.id) & (Attendance.person == person_id)
         ).first()
         if existing and existing["status"] == status:
             return
@@ -119,10 +119,10 @@ async def mark(actor_id: int, session: dict, person_id: int, status: str) -> Non
             ).where(Attendance.id == existing["id"])
         else:
             await Attendance.insert(
-                Attendance(session=session["id"], person=person_id, status=status, recorded_by=actor_id)
+                Attendance(session=session.id, person=person_id, status=status, recorded_by=actor_id)
             )
         await audit.record(
-            actor_id, "attendance.mark", "session", session["id"], person=person_id, status=status,
+            actor_id, "attendance.mark", "session", session.id, person=person_id, status=status,
             previous=existing["status"] if existing else None,  # shown as old → new in the log
         )
 

@@ -11,8 +11,8 @@ from intro.errors import Invalid, NotFound
 from intro.i18n import _
 from intro.participation import attendance
 from intro.people.accounts import User
-from intro.planning.rows import CohortRow
-from intro.tables import Role, Session, SessionStatus
+from intro.planning.rows import CohortRow, SessionRow
+from intro.tables import Role, Session
 from intro.web import forms
 from intro.web.auth import requires
 from intro.web.forms import FormData
@@ -21,30 +21,34 @@ TAKERS = requires(Role.coordinator, Role.instructor)
 PLANNERS = requires(Role.coordinator)
 
 
-async def _session_to_register(user: User, session_id: int) -> dict:
+async def _session_to_register(user: User, session_id: int) -> tuple[SessionRow, dict]:
     """A session whose attendance this user takes: its partnership's coordinator, or an
-    instructor teaching it. Anyone else: not found."""
-    session = await Session.select(
+    instructor teaching it. Anyone else: not found. Returns the row and the page's view of
+    it: the row's columns with module_code, module_title, cohort_name and venue_name."""
+    shown = await Session.select(
         *Session.all_columns(),
         Session.module.code.as_alias("module_code"),
         Session.module.title.as_alias("module_title"),
         Session.cohort.name.as_alias("cohort_name"),
         Session.venue.name.as_alias("venue_name"),
     ).where(Session.id == session_id).first()
-    if session is None or not await access.may_take_attendance(user, session):
+    if shown is None:
         raise NotFound()
-    return session
+    session = SessionRow.from_row(shown)
+    if not await access.may_take_attendance(user, session):
+        raise NotFound()
+    return session, shown
 
 
 @get("/sessions/{session_id:int}/attendance", guards=[TAKERS], name="attendance")
 async def attendance_page(request: Request[User, None, None], session_id: FromPath[int]) -> Template:
-    session = await _session_to_register(request.user, session_id)
+    session, shown = await _session_to_register(request.user, session_id)
     return Template(
         "attendance/sheet.html",
         context={
-            "session": session,
+            "session": shown,
             "people": await attendance.sheet(session),
-            "open": attendance.may_record_on(session) and session["status"] == SessionStatus.scheduled.value,
+            "open": attendance.may_record_on(session) and session.is_scheduled,
             "status_names": attendance.STATUS_NAMES,
             "errors": {},
         },
@@ -55,7 +59,7 @@ async def attendance_page(request: Request[User, None, None], session_id: FromPa
 async def attendance_mark(
     request: Request[User, None, None], session_id: FromPath[int], data: FormData
 ) -> Template | Redirect | Response:
-    session = await _session_to_register(request.user, session_id)
+    session, shown = await _session_to_register(request.user, session_id)
     person_id = forms.optional_id(data, "person") or 0
     try:
         await attendance.mark(request.user.id, session, person_id, forms.value(data, "status"))
@@ -68,14 +72,14 @@ async def attendance_mark(
             return Template(
                 "attendance/_row.html",
                 context={
-                    "session": session, "p": person, "open": attendance.may_record_on(session),
+                    "session": shown, "p": person, "open": attendance.may_record_on(session),
                     "status_names": attendance.STATUS_NAMES, "error": next(iter(invalid.errors.values())),
                 },
             )
         return Template(
             "attendance/sheet.html",
             context={
-                "session": session,
+                "session": shown,
                 "people": await attendance.sheet(session),
                 "open": attendance.may_record_on(session),
                 "status_names": attendance.STATUS_NAMES,
@@ -87,7 +91,7 @@ async def attendance_mark(
         person = next(p for p in await attendance.sheet(session) if p["person"] == person_id)
         return Template(
             "attendance/_row.html",
-            context={"session": session, "p": person, "open": True, "status_names": attendance.STATUS_NAMES},
+            context={"session": shown, "p": person, "open": True, "status_names": attendance.STATUS_NAMES},
         )
     return Redirect(f"/sessions/{session_id}/attendance#person-{person_id}", status_code=303)
 
