@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 import uuid
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, time
 from typing import Any
 
@@ -544,10 +544,10 @@ async def change_session(actor_id: int, session: SessionRow, cohort: CohortRow, 
         )
         if scheduled:
             await notices.queue_session_change(
-                {**session.as_dict(), "instructor_ids": current},
-                {**session.as_dict(), "starts_at": starts, "ends_at": ends, "venue": change.venue_id,
-                 "instructor_ids": change.instructor_ids},
+                session,
+                replace(session, starts_at=starts, ends_at=ends, venue=change.venue_id),
                 change.reason,
+                instructors=(frozenset(current), frozenset(change.instructor_ids)),
             )
     if scheduled:
         await plan.sync_cohort(cohort.id)
@@ -569,8 +569,6 @@ async def cancel_session(actor_id: int, session: SessionRow, reason: str) -> Non
             }
         ).where(Session.id == session.id)
         await audit.record(actor_id, "session.cancel", "session", session.id, reason=reason)
-        await notices.queue_session_change(
-            session.as_dict(), {**session.as_dict(), "status": SessionStatus.cancelled.value}, reason
-        )
+        await notices.queue_session_change(session, replace(session, status=SessionStatus.cancelled), reason)
     await plan.sync_cohort(session.cohort)
 

@@ -29,6 +29,7 @@ from intro import clock
 from intro.db import write_transaction
 from intro.i18n import _, ngettext
 from intro.people import account_links, privacy
+from intro.planning.rows import SessionRow
 from intro.settings import Settings, get_settings
 from intro.tables import (
     CatchUpBooking,
@@ -241,67 +242,72 @@ def _one_line(text: str) -> str:
 # Queueing (inside the caller's transaction)
 
 
-async def _instructor_ids(session: dict) -> frozenset[int]:
-    if "instructor_ids" in session:
-        return frozenset(session["instructor_ids"])
+async def _instructor_ids(session: SessionRow) -> frozenset[int]:
     rows = await SessionInstructor.select(SessionInstructor.person).where(
-        SessionInstructor.session == session["id"]
+        SessionInstructor.session == session.id
     )
     return frozenset(r["person"] for r in rows)
 
 
-async def _facts(session: dict, instructor_ids: frozenset[int]) -> SessionFacts:
-    module = await Module.select(Module.code, Module.title).where(Module.id == session["module"]).first()
-    cohort = await Cohort.select(Cohort.name).where(Cohort.id == session["cohort"]).first()
+async def _facts(session: SessionRow, instructor_ids: frozenset[int]) -> SessionFacts:
+    module = await Module.select(Module.code, Module.title).where(Module.id == session.module).first()
+    cohort = await Cohort.select(Cohort.name).where(Cohort.id == session.cohort).first()
     venue = None
-    if session["venue"] is not None:
+    if session.venue is not None:
         venue = await Venue.select(Venue.name, Venue.address, Venue.postcode, Venue.city).where(
-            Venue.id == session["venue"]
+            Venue.id == session.venue
         ).first()
     return SessionFacts(
         module_code=module["code"],
         module_title=module["title"],
         cohort_name=cohort["name"],
-        starts_at=session["starts_at"],
-        ends_at=session["ends_at"],
+        starts_at=session.starts_at,
+        ends_at=session.ends_at,
         venue_name=venue["name"] if venue else None,
         venue_address=f"{venue['address']}, {venue['postcode']} {venue['city']}" if venue else None,
-        status=session["status"],
+        status=session.status,
         instructor_ids=instructor_ids,
     )
 
 
-async def queue_session_change(session_before: dict, session_after: dict, reason: str) -> int:
+async def queue_session_change(
+    session_before: SessionRow,
+    session_after: SessionRow,
+    reason: str,
+    instructors: tuple[frozenset[int], frozenset[int]] | None = None,
+) -> int:
     """Queue one notice per person affected by a change to a scheduled session: the
     cohort's enrolled participants, people booked to catch up on it and its instructors
     before and after the change. Inactive people and people whose processing is
     restricted (GDPR art. 18, privacy's rule) are skipped. Returns how many.
 
-    The dicts are `Session` rows; each may carry "instructor_ids" (else the session's
-    current instructors are read). Call it inside the change's own transaction: it only
-    inserts rows."""
-    if session_before["status"] != SessionStatus.scheduled.value:
+    `instructors` are the day's instructors before and after the change, when it changes
+    them (else the session's current instructors are read for both). Call it inside the
+    change's own transaction: it only inserts rows."""
+    if not session_before.is_scheduled:
         return 0  # proposals are in nobody's calendar
     now = clock.now()
-    if max(session_before["ends_at"], session_after["ends_at"]) <= now:
+    if max(session_before.ends_at, session_after.ends_at) <= now:
         return 0  # a correction to a day that is over, before and after: news to no one
 
-    teachers_before = await _instructor_ids(session_before)
-    teachers_after = await _instructor_ids(session_after)
+    if instructors is not None:
+        teachers_before, teachers_after = instructors
+    else:
+        teachers_before = teachers_after = await _instructor_ids(session_before)
     before = await _facts(session_before, teachers_before)
     after = await _facts(session_after, teachers_after)
 
     participants = {
         r["person"]
         for r in await Enrolment.select(Enrolment.person).where(
-            (Enrolment.cohort == session_before["cohort"])
+            (Enrolment.cohort == session_before.cohort)
             & (Enrolment.status == EnrolmentStatus.enrolled.value)
         )
     }
     guests = {
         r["person"]
         for r in await CatchUpBooking.select(CatchUpBooking.person).where(
-            (CatchUpBooking.session == session_before["id"]) & CatchUpBooking.cancelled_at.is_null()
+            (CatchUpBooking.session == session_before.id) & CatchUpBooking.cancelled_at.is_null()
         )
     }
 
@@ -324,7 +330,7 @@ async def queue_session_change(session_before: dict, session_after: dict, reason
     )
     kind = (
         NoticeKind.session_cancelled
-        if session_after["status"] == SessionStatus.cancelled.value
+        if session_after.is_cancelled
         else NoticeKind.session_moved
     )
     base_url = get_settings().base_url
@@ -341,7 +347,7 @@ async def queue_session_change(session_before: dict, session_after: dict, reason
                 email=person["email"],
                 subject=subject,
                 body=body,
-                session=session_before["id"],
+                session=session_before.id,
                 kind=kind.value,
                 created_at=now,
                 attempts=0,

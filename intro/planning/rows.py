@@ -11,7 +11,7 @@ Pure: no database access here.
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass, fields
 from datetime import date, datetime, time
 from typing import Any
 
@@ -98,11 +98,6 @@ class SessionRow:
         values = _columns(cls, row)
         values["status"] = SessionStatus(row["status"])
         return cls(**values)
-
-    def as_dict(self) -> dict[str, Any]:
-        """The row as the dict `Session.select()` gives, for code that takes session dicts
-        (notices compare a before and an after)."""
-        return asdict(self)
 
     @property
     def is_proposed(self) -> bool:
