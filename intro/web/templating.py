@@ -19,38 +19,41 @@ TEMPLATES = Path(__file__).resolve().parent.parent.parent / "templates"
 
 @dataclass(frozen=True)
 class NavItem:
-    href: str
+    """One link of the main menu: the route's name (the page builds its URL with url_for)
+    and its Danish label."""
+
+    route: str
     label: str
 
 
 def nav_for(user: User | None) -> list[NavItem]:
     if user is None:
         return []
-    items = [NavItem("/", _("Forside"))]
+    items = [NavItem("home", _("Forside"))]
     if user.has(Role.participant):
-        items.append(NavItem("/plan", _("Mit introforløb")))
+        items.append(NavItem("plan", _("Mit introforløb")))
     if user.has(Role.coordinator, Role.chief, Role.instructor):
-        items.append(NavItem("/cohorts", _("Hold")))
+        items.append(NavItem("cohorts", _("Hold")))
     if user.has(Role.chief):
-        items.append(NavItem("/dashboard", _("Fastholdelse")))
-        items.append(NavItem("/competences", _("Kompetencer")))
+        items.append(NavItem("dashboard", _("Fastholdelse")))
+        items.append(NavItem("competences", _("Kompetencer")))
     if user.has(Role.instructor):
-        items.append(NavItem("/me/calendars", _("Min kalender")))
+        items.append(NavItem("busy_calendars", _("Min kalender")))
     if user.has(Role.coordinator, Role.instructor, Role.chief, Role.admin, Role.participant):
-        items.append(NavItem("/curriculum", _("Læreplan")))
+        items.append(NavItem("curriculum_versions", _("Læreplan")))
     if user.has(Role.participant, Role.coordinator, Role.instructor, Role.chief):
-        items.append(NavItem("/me/feeds", _("Kalendere")))
+        items.append(NavItem("my_feeds", _("Kalendere")))
     if user.has(Role.chief, Role.coordinator):
-        items.append(NavItem("/invitations", _("Invitationer")))
-    items.append(NavItem("/me/sessions", _("Mine log-ins")))
+        items.append(NavItem("invitations", _("Invitationer")))
+    items.append(NavItem("my_sessions", _("Mine log-ins")))
     if user.has(Role.participant):
-        items.append(NavItem("/plan/evaluations", _("Evaluering")))
+        items.append(NavItem("my_evaluations", _("Evaluering")))
     if user.has(Role.coordinator, Role.instructor):
-        items.append(NavItem("/evaluations", _("Evalueringer")))
+        items.append(NavItem("evaluation_results", _("Evalueringer")))
     if user.has(Role.coordinator, Role.admin):
-        items.append(NavItem("/notices", _("Udbakke")))
+        items.append(NavItem("outbox", _("Udbakke")))
     if user.is_admin:
-        items.append(NavItem("/admin", _("Administration")))
+        items.append(NavItem("admin_overview", _("Administration")))
     return items
 
 
