@@ -18,14 +18,17 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from types import SimpleNamespace
 
 import jinja2
+import pytest
 from jinja2 import nodes
+from litestar.exceptions import NoRouteMatchFoundException
 
 from app import create_app
 from intro.people.accounts import Grant, User
 from intro.tables import Role
-from intro.web.templating import nav_for
+from intro.web.templating import nav_for, url_for
 
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATES = ROOT / "templates"
@@ -146,3 +149,26 @@ def test_the_scans_see_what_they_look_for():
     calls = url_for_calls("{{ url_for('cohort',\n cohort_id=c.id) }}{% set a = url_for(name) %}")
     assert calls == [("cohort", {"cohort_id"}, 1), (None, set(), 2)]
     assert url_for_calls("{{ url_for(item.route) }}") == [("item.route", set(), 1)]
+
+
+def test_our_url_for_answers_as_litestars_does():
+    """intro.web.templating.url_for (cached per app) gives Litestar's route_reverse answers,
+    and refuses what it refuses."""
+    app = create_app()
+    context = {"request": SimpleNamespace(app=app)}
+    checked = 0
+    for route in app.routes:
+        for handler in getattr(route, "route_handlers", []):
+            name = handler.name
+            if not name or "name" in route.path_parameters or app.get_handler_index_by_name(name) is None:
+                continue
+            for text in ("x-y", "a/b", "/c/"):
+                given = {p: 7 if d.type is int else text for p, d in route.path_parameters.items()}
+                assert url_for(context, name, **given) == app.route_reverse(name, **given), (name, given)
+                checked += 1
+    assert checked > 300, checked
+    for name, given in [("cohort", {"cohort_id": "3"}), ("cohort", {}), ("no_such_route", {})]:
+        with pytest.raises(NoRouteMatchFoundException):
+            app.route_reverse(name, **given)
+        with pytest.raises(NoRouteMatchFoundException):
+            url_for(context, name, **given)
