@@ -265,6 +265,32 @@ class Prepared:
 # Many rows at once
 
 
+def any_of(column, values: Sequence):
+    """`column IN (values)` as a Piccolo where clause with the values in ONE bound
+    parameter: a JSON array on SQLite (`json_each`), an array on PostgreSQL (`unnest`).
+
+    Piccolo's own `is_in(list)` builds a parameter object per value (about 20 µs each:
+    0.2 s for the 10,000 e-mails of an HR import, several times over) and needs the list
+    cut to the databases' parameter limits; this builds one whatever the length. Values
+    match the column: integers for an integer, serial or foreign key column, text for a
+    text column (TypeError for any other column). An empty list matches no row."""
+    import json
+
+    from piccolo.columns.column_types import ForeignKey, Integer, Serial, Text, Varchar
+
+    values = list(values)
+    if isinstance(column, (Varchar, Text)):
+        kind = "text"
+    elif isinstance(column, (Integer, Serial, ForeignKey)):
+        kind = "bigint"
+    else:
+        raise TypeError(f"any_of takes an integer or text column, not {type(column).__name__}")
+    if column._meta.table._meta.db.engine_type == "postgres":
+        return column.is_in(QueryString(f"SELECT unnest({{}}::{kind}[])", values))
+    return column.is_in(QueryString("SELECT value FROM json_each({})", json.dumps(values)))
+
+
+
 async def insert_many(table, rows: list[dict]) -> None:
     """Insert `rows` (dicts by column name, all with the same keys) into `table` with one
     prepared statement run for every row (executemany), bypassing the building of a
@@ -308,6 +334,43 @@ async def insert_many(table, rows: list[dict]) -> None:
     for row in rows:
         value = [row[n] for n in given]
         value.extend(tail)
+        for i in json_at:
+            if value[i] is not None and not isinstance(value[i], str):
+                value[i] = json.dumps(value[i])
+        values.append(value)
+    await transaction.connection.executemany(sql, values)
+
+
+async def update_many(table, names: Sequence[str], rows: list[tuple]) -> None:
+    """Set the columns `names` of many rows, each found by its primary key: `rows` are
+    (value of each name in order, then the key), one prepared UPDATE run for every row
+    (executemany), as `insert_many` does for inserts — 1,000 changed employments of an
+    HR import were 1,000 Piccolo queries (about 2 s). JSON values are stored as JSON
+    text. Joins the caller's transaction (or takes one of its own)."""
+    import json
+
+    from piccolo.columns.column_types import JSON, JSONB
+
+    if not rows:
+        return
+    engine = table._meta.db
+    transaction = engine.current_transaction.get()
+    if transaction is None:
+        async with write_transaction(engine):
+            return await update_many(table, names, rows)
+    by_name = {c._meta.name: c for c in table._meta.columns}
+    columns = [by_name[n] for n in names]
+    json_at = [i for i, c in enumerate(columns) if isinstance(c, (JSON, JSONB))]
+    key = table._meta.primary_key._meta.db_column_name
+    if engine.engine_type == "postgres":
+        marks = [f"${i + 1}" for i in range(len(names) + 1)]
+    else:
+        marks = ["?"] * (len(names) + 1)
+    assignments = ", ".join(f'"{c._meta.db_column_name}" = {m}' for c, m in zip(columns, marks, strict=False))
+    sql = f'UPDATE "{table._meta.tablename}" SET {assignments} WHERE "{key}" = {marks[-1]}'
+    values = []
+    for row in rows:
+        value = list(row)
         for i in json_at:
             if value[i] is not None and not isinstance(value[i], str):
                 value[i] = json.dumps(value[i])
