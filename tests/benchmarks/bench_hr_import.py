@@ -37,7 +37,10 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--db", default="", help="SQLite file to copy (e.g. the bench suite's national one)")
     parser.add_argument("--rows", type=int, default=10_000)
-    parser.add_argument("--profile", default="", help="a step to profile with pyinstrument (pip install pyinstrument)")
+    parser.add_argument(
+        "--profile", default="",
+        help="a step to profile with pyinstrument (pip install pyinstrument); with BENCH_CPROFILE=1, cProfile",
+    )
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="intro-bench-hr-"))
     path = work / "hr.sqlite"
@@ -89,7 +92,12 @@ async def run(rows: int, profile: str = "") -> None:
 
     async def timed(title: str, step):
         profiler = None
-        if title == profile:
+        if title == profile and os.environ.get("BENCH_CPROFILE"):
+            import cProfile
+
+            profiler = cProfile.Profile()
+            profiler.enable()
+        elif title == profile:
             from pyinstrument import Profiler
 
             profiler = Profiler(async_mode="enabled")
@@ -99,7 +107,12 @@ async def run(rows: int, profile: str = "") -> None:
         print(
             f"  {title:8} {time.perf_counter() - started:6.2f} s  (CPU {time.process_time() - cpu:5.2f} s)", flush=True
         )
-        if profiler:
+        if profiler and os.environ.get("BENCH_CPROFILE"):
+            import pstats
+
+            profiler.disable()
+            pstats.Stats(profiler).sort_stats("tottime").print_stats(25)
+        elif profiler:
             profiler.stop()
             print(profiler.output_text(unicode=True, show_all=False))
         return result
