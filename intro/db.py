@@ -53,6 +53,18 @@ async def enable_wal(engine: Engine) -> None:
         await engine.run_ddl("PRAGMA journal_mode=WAL")
 
 
+def _query_in_thread(connection: aiosqlite.Connection, query: str, args) -> list:
+    """Run one query on an aiosqlite connection's own thread (`Connection._execute`) and
+    commit it, as aiosqlite's execute, commit and fetchall would, in one go."""
+    raw = connection._conn
+    cursor = raw.execute(query, args)
+    try:
+        raw.commit()
+        return cursor.fetchall()
+    finally:
+        cursor.close()
+
+
 class PooledSQLiteEngine(SQLiteEngine):
     """Piccolo's SQLite engine, keeping its connections for the next query.
 
@@ -103,9 +115,9 @@ class PooledSQLiteEngine(SQLiteEngine):
             return await super()._run_in_new_connection(query, args, query_type, table)
         connection = await self._borrow()
         try:
-            async with connection.execute(query, args or []) as cursor:
-                await connection.commit()
-                rows = await cursor.fetchall()
+            # One trip to the connection's thread, not four (execute, commit, fetch, close:
+            # each a hand-over between threads, ~0.1 ms on a busy machine).
+            rows = await connection._execute(_query_in_thread, connection, query, args or [])
         except BaseException:
             # A connection in an unknown state is not lent again.
             await connection.close()
@@ -206,6 +218,25 @@ class _Param:
     def __repr__(self) -> str:
         return f":{self.name}"
 
+    def bind(self, values: dict):
+        return values[self.name]
+
+
+class _List(_Param):
+    """Stands for a list bound as an array (`any_of` on PostgreSQL)."""
+
+    def bind(self, values: dict):
+        return list(values[self.name])
+
+
+class _JSONList(_Param):
+    """Stands for a list bound as one JSON array (`any_of` on SQLite)."""
+
+    def bind(self, values: dict):
+        import json
+
+        return json.dumps(list(values[self.name]))
+
 
 class _Compiled(QueryString):
     """SQL and values compiled already: the engine runs them as they are."""
@@ -232,9 +263,10 @@ class Prepared:
     look exactly as from the query itself (dicts, JSON loaded); with `first=True` the one
     row or None, like Piccolo's `.first()` (the query should have `.limit(1)`).
 
-    Only scalar parameters can be bound (a list for `is_in` changes the SQL's shape), and
-    anything that varies per call — the clock included — must be a parameter. Raises
-    KeyError for a missing value."""
+    Scalar parameters are bound as they are; a list only through `any_of(column, param)`
+    (one parameter whatever its length: a list in Piccolo's `is_in` changes the SQL's
+    shape). Anything that varies per call — the clock included — must be a parameter.
+    Raises KeyError for a missing value."""
 
     def __init__(self, build: Callable, *names: str, first: bool = False):
         self._build = build
@@ -253,7 +285,7 @@ class Prepared:
             (querystring,) = query.querystrings
             compiled = self._compiled[engine.engine_type] = querystring.compile_string(engine_type=engine.engine_type)
         sql, args = compiled
-        bound = [values[a.name] if isinstance(a, _Param) else a for a in args]
+        bound = [a.bind(values) if isinstance(a, _Param) else a for a in args]
         raw = await engine.run_querystring(_Compiled(sql, bound, query.table))
         rows = await query._process_results(raw)
         if self._first:
@@ -263,6 +295,34 @@ class Prepared:
 
 # --------------------------------------------------------------------------------------
 # Many rows at once
+
+
+def any_of(column, values: Sequence):
+    """`column IN (values)` as a Piccolo where clause with the values in ONE bound
+    parameter: a JSON array on SQLite (`json_each`), an array on PostgreSQL (`unnest`).
+
+    Piccolo's own `is_in(list)` builds a parameter object per value (about 20 µs each:
+    0.2 s for the 10,000 e-mails of an HR import, several times over) and needs the list
+    cut to the databases' parameter limits; this builds one whatever the length. Values
+    match the column: integers for an integer, serial or foreign key column, text for a
+    text column (TypeError for any other column). An empty list matches no row. In a
+    `Prepared` query `values` is a parameter's stand-in, and the list is bound per call."""
+    import json
+
+    from piccolo.columns.column_types import ForeignKey, Integer, Serial, Text, Varchar
+
+    if isinstance(column, (Varchar, Text)):
+        kind = "text"
+    elif isinstance(column, (Integer, Serial, ForeignKey)):
+        kind = "bigint"
+    else:
+        raise TypeError(f"any_of takes an integer or text column, not {type(column).__name__}")
+    if column._meta.table._meta.db.engine_type == "postgres":
+        listed = _List(values.name) if isinstance(values, _Param) else list(values)
+        return column.is_in(QueryString(f"SELECT unnest({{}}::{kind}[])", listed))
+    if isinstance(values, _Param):  # in a `Prepared` query: bound per call
+        return column.is_in(QueryString("SELECT value FROM json_each({})", _JSONList(values.name)))
+    return column.is_in(QueryString("SELECT value FROM json_each({})", json.dumps(list(values))))
 
 
 async def insert_many(table, rows: list[dict]) -> None:
@@ -308,6 +368,43 @@ async def insert_many(table, rows: list[dict]) -> None:
     for row in rows:
         value = [row[n] for n in given]
         value.extend(tail)
+        for i in json_at:
+            if value[i] is not None and not isinstance(value[i], str):
+                value[i] = json.dumps(value[i])
+        values.append(value)
+    await transaction.connection.executemany(sql, values)
+
+
+async def update_many(table, names: Sequence[str], rows: list[tuple]) -> None:
+    """Set the columns `names` of many rows, each found by its primary key: `rows` are
+    (value of each name in order, then the key), one prepared UPDATE run for every row
+    (executemany), as `insert_many` does for inserts — 1,000 changed employments of an
+    HR import were 1,000 Piccolo queries (about 2 s). JSON values are stored as JSON
+    text. Joins the caller's transaction (or takes one of its own)."""
+    import json
+
+    from piccolo.columns.column_types import JSON, JSONB
+
+    if not rows:
+        return
+    engine = table._meta.db
+    transaction = engine.current_transaction.get()
+    if transaction is None:
+        async with write_transaction(engine):
+            return await update_many(table, names, rows)
+    by_name = {c._meta.name: c for c in table._meta.columns}
+    columns = [by_name[n] for n in names]
+    json_at = [i for i, c in enumerate(columns) if isinstance(c, (JSON, JSONB))]
+    key = table._meta.primary_key._meta.db_column_name
+    if engine.engine_type == "postgres":
+        marks = [f"${i + 1}" for i in range(len(names) + 1)]
+    else:
+        marks = ["?"] * (len(names) + 1)
+    assignments = ", ".join(f'"{c._meta.db_column_name}" = {m}' for c, m in zip(columns, marks, strict=False))
+    sql = f'UPDATE "{table._meta.tablename}" SET {assignments} WHERE "{key}" = {marks[-1]}'
+    values = []
+    for row in rows:
+        value = list(row)
         for i in json_at:
             if value[i] is not None and not isinstance(value[i], str):
                 value[i] = json.dumps(value[i])

@@ -183,6 +183,36 @@ async def test_a_write_by_another_process_is_seen_by_the_next_request(chief):
     assert after.leavers != leavers  # the figures moved, not only the object
 
 
+async def _results(client) -> str:
+    response = await client.get("/dashboard", headers={"HX-Request": "true"})
+    assert response.status_code == 200
+    return response.text
+
+
+async def test_the_rendered_results_are_the_kept_boards_and_go_with_it(chief, demo_client):
+    """The results fragment is rendered once per kept board (intro.web.dashboard): a
+    write by another process gives a new board, and so new results, at the next request;
+    they are what a worker that kept nothing renders."""
+    from intro.web import dashboard as dashboard_page
+
+    await login(demo_client, SLAGELSE_CHIEF)
+    before = await _results(demo_client)
+    assert await _results(demo_client) == before
+    assert len(dashboard_page._RENDERED) == 1  # kept, and served from it
+    slagelse = await _municipality("330")
+    _other_process_writes(
+        f"UPDATE employment SET end_date = '{clock.today():%Y-%m-%d}', end_reason = 'resigned' "
+        f"WHERE municipality = {slagelse} AND end_date IS NULL"
+    )
+    after = await _results(demo_client)
+    assert after != before
+    dashboard._BOARDS.clear()
+    dashboard_page._RENDERED.clear()
+    assert await _results(demo_client) == after  # as rendered by a worker that kept nothing
+    full = await demo_client.get("/dashboard")
+    assert after.strip() in full.text  # the full page holds the same results
+
+
 # --------------------------------------------------------------------------------------
 # Feeds: a poll answered from the worker's map still sees a revoked token or a lost role
 

@@ -495,11 +495,16 @@ _TIME = re.compile(r"(?:[ T]\d{1,2}[:.]\d{2}(?:[:.]\d{2}(?:\.\d+)?)?)?")
 DATE_HINT = _("brug dd-mm-åååå eller åååå-mm-dd")
 
 
+# Compiled once: an import of 10,000 rows reads 10,000 to 20,000 dates.
+_ISO_WITH_TIME = re.compile(_ISO.pattern + _TIME.pattern)
+_DAY_FIRST_WITH_TIME = re.compile(_DAY_FIRST.pattern + _TIME.pattern)
+
+
 def parse_date(text: str) -> date:
     """A date as HR exports write it; ValueError with a Danish message otherwise."""
     value = text.strip()
-    iso = re.fullmatch(_ISO.pattern + _TIME.pattern, value)
-    day_first = re.fullmatch(_DAY_FIRST.pattern + _TIME.pattern, value)
+    iso = _ISO_WITH_TIME.fullmatch(value)
+    day_first = None if iso else _DAY_FIRST_WITH_TIME.fullmatch(value)
     if iso:
         year, month, day = (int(iso.group(i)) for i in (1, 2, 3))
     elif day_first:

@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import date
 
 from intro import audit, clock
-from intro.db import insert_many
+from intro.db import any_of, insert_many, update_many
 from intro.errors import Conflict, Invalid
 from intro.i18n import _
 from intro.inputs import employment_window, outside_window, text_problem
@@ -145,9 +145,11 @@ def check_record(
     codes: dict[str, int],
     profiles: set[str],
     allowed: set[int] | None,
+    today: date | None = None,
 ) -> dict[str, str]:
     """Every problem with one record, by field; empty when it can be written.
-    `allowed` limits the municipalities the writer acts for (None: any)."""
+    `allowed` limits the municipalities the writer acts for (None: any); `today` (default
+    the clock's) places the window of dates an employment may have."""
     errors: dict[str, str] = {}
     if not record.external_ref.strip():
         errors["external_ref"] = _("Ansættelsens id mangler.")
@@ -179,7 +181,7 @@ def check_record(
         errors["profile_code"] = _("Ukendt fagprofil '{value}'. Kendte: {known}.").format(
             value=record.profile_code, known=", ".join(sorted(profiles))
         )
-    window = employment_window(clock.today())
+    window = employment_window(today or clock.today())
     for name in ("start_date", "end_date"):
         day = getattr(record, name)
         problem = outside_window(day, window) if day is not None else None
@@ -204,17 +206,59 @@ def check_record(
     return errors
 
 
+@dataclass
+class Known:
+    """What Intro holds about the people a batch of records names, as the check reads it
+    and the write then uses (read once: an import of 10,000 rows read it three times)."""
+
+    people: dict[str, int] = field(default_factory=dict)  # normalised e-mail -> person id
+    names: dict[int, str] = field(default_factory=dict)  # person id -> full name
+    participant: set[tuple[int, int]] = field(default_factory=set)  # (person, municipality)
+    staff: set[int] = field(default_factory=set)  # people with a role other than participant
+    employed: set[tuple[int, int]] = field(default_factory=set)  # (person, municipality)
+
+
+async def known_people(records: list[EmploymentRecord]) -> Known:
+    """The people of `records` (by e-mail), their names, roles and employments."""
+    known = Known()
+    emails = sorted({normalise_email(r.email) for r in records})
+    for row in await Person.select(Person.id, Person.email, Person.full_name).where(any_of(Person.email, emails)):
+        known.people[row["email"]] = row["id"]
+        known.names[row["id"]] = row["full_name"]
+    ids = sorted(known.people.values())
+    for grant in await RoleGrant.select(RoleGrant.person, RoleGrant.role, RoleGrant.municipality).where(
+        any_of(RoleGrant.person, ids)
+    ):
+        if grant["role"] == Role.participant.value:
+            known.participant.add((grant["person"], grant["municipality"]))
+        else:
+            known.staff.add(grant["person"])
+    for row in await Employment.select(Employment.person, Employment.municipality).where(
+        any_of(Employment.person, ids)
+    ):
+        known.employed.add((row["person"], row["municipality"]))
+    return known
+
+
 async def check_records(
     records: list[EmploymentRecord], *, allowed: set[int] | None
 ) -> dict[int, dict[str, str]]:
     """Problems by record index, including the same key twice in one batch and an
     e-mail out of the municipality's reach (`out_of_reach`)."""
+    problems, _codes, _known = await _check(records, allowed, clock.today())
+    return problems
+
+
+async def _check(
+    records: list[EmploymentRecord], allowed: set[int] | None, today: date
+) -> tuple[dict[int, dict[str, str]], dict[str, int], Known]:
+    """`check_records`, with the municipality codes and the people it read."""
     codes = await municipality_ids_by_code()
     profiles = await known_profile_codes()
     problems: dict[int, dict[str, str]] = {}
     seen: dict[tuple[str, str], int] = {}
     for index, record in enumerate(records):
-        errors = check_record(record, codes=codes, profiles=profiles, allowed=allowed)
+        errors = check_record(record, codes=codes, profiles=profiles, allowed=allowed, today=today)
         key = (record.municipality_code.strip(), record.external_ref.strip())
         if key in seen and "external_ref" not in errors:
             errors["external_ref"] = _(
@@ -223,12 +267,19 @@ async def check_records(
         seen.setdefault(key, index)
         if errors:
             problems[index] = errors
-    for index in await out_of_reach(records, codes):
+    known = await known_people(records)
+    for index in refused_by_reach(records, codes, known):
         problems.setdefault(index, {}).setdefault("email", EMAIL_TAKEN)
-    return problems
+    return problems, codes, known
 
 
 async def out_of_reach(records: list[EmploymentRecord], codes: dict[str, int]) -> set[int]:
+    """Indices of the records whose e-mail an HR system of the record's municipality
+    may not attach an employment to (`refused_by_reach`, reading the people first)."""
+    return refused_by_reach(records, codes, await known_people(records))
+
+
+def refused_by_reach(records: list[EmploymentRecord], codes: dict[str, int], known: Known) -> set[int]:
     """Indices of the records whose e-mail an HR system of the record's municipality
     may not attach an employment to.
 
@@ -239,25 +290,6 @@ async def out_of_reach(records: list[EmploymentRecord], codes: dict[str, int]) -
     administrator importing for X. Within one batch a new e-mail belongs to the first
     municipality it is given for. Records with an unknown municipality code are
     skipped (check_record reports them)."""
-    emails = sorted({normalise_email(r.email) for r in records})
-    people: dict[str, int] = {}
-    for chunk in _chunks(emails):
-        for row in await Person.select(Person.id, Person.email).where(Person.email.is_in(chunk)):
-            people[row["email"]] = row["id"]
-    belongs: dict[int, set[int]] = {}
-    staff: set[int] = set()
-    for chunk in _chunks(sorted(people.values())):
-        for grant in await RoleGrant.select(
-            RoleGrant.person, RoleGrant.role, RoleGrant.municipality
-        ).where(RoleGrant.person.is_in(chunk)):
-            if grant["role"] == Role.participant.value:
-                belongs.setdefault(grant["person"], set()).add(grant["municipality"])
-            else:
-                staff.add(grant["person"])
-        for row in await Employment.select(Employment.person, Employment.municipality).where(
-            Employment.person.is_in(chunk)
-        ):
-            belongs.setdefault(row["person"], set()).add(row["municipality"])
     new_in: dict[str, int] = {}
     refused: set[int] = set()
     for index, record in enumerate(records):
@@ -265,11 +297,13 @@ async def out_of_reach(records: list[EmploymentRecord], codes: dict[str, int]) -
         if municipality is None:
             continue
         email = normalise_email(record.email)
-        person = people.get(email)
+        person = known.people.get(email)
         if person is None:
             if new_in.setdefault(email, municipality) != municipality:
                 refused.add(index)
-        elif person in staff or municipality not in belongs.get(person, set()):
+        elif person in known.staff or not (
+            (person, municipality) in known.employed or (person, municipality) in known.participant
+        ):
             refused.add(index)
     return refused
 
@@ -291,34 +325,19 @@ async def apply_records(
     nothing. Raises Invalid if any record has a problem (checked again here, so no
     caller can skip it); Conflict (an Invalid) when the only problem of the first bad
     record is an e-mail out of reach (`out_of_reach`)."""
-    problems = await check_records(records, allowed=allowed)
+    today = today or clock.today()
+    # Checked here, so no caller can skip it; what the check read about the people is
+    # what the write goes on from (the caller's transaction holds it still).
+    problems, codes, known = await _check(records, allowed, today)
     if problems:
         index, errors = min(problems.items())
         named = {f"{index + 1}.{name}": message for name, message in errors.items()}
         raise Conflict(named) if errors == {"email": EMAIL_TAKEN} else Invalid(named)
-    today = today or clock.today()
-    codes = await municipality_ids_by_code()
-    emails = sorted({normalise_email(r.email) for r in records})
-    people: dict[str, int] = {}
-    names: dict[int, str] = {}
-    for chunk in _chunks(emails):
-        for r in await Person.select(Person.id, Person.email, Person.full_name).where(
-            Person.email.is_in(chunk)
-        ):
-            people[r["email"]] = r["id"]
-            names[r["id"]] = r["full_name"]
+    people, names, participant_grants = known.people, known.names, known.participant
     refs = sorted({r.external_ref.strip() for r in records})
     existing = {
         (row["municipality"], row["external_ref"]): row
-        for chunk in _chunks(refs)
-        for row in await Employment.select().where(Employment.external_ref.is_in(chunk))
-    }
-    participant_grants = {
-        (g["person"], g["municipality"])
-        for chunk in _chunks(sorted(people.values()))
-        for g in await RoleGrant.select(RoleGrant.person, RoleGrant.municipality).where(
-            (RoleGrant.role == Role.participant.value) & RoleGrant.person.is_in(chunk)
-        )
+        for row in await Employment.select().where(any_of(Employment.external_ref, refs))
     }
     applied = Applied()
     now = clock.now()
@@ -331,10 +350,9 @@ async def apply_records(
             new_people[email] = record.full_name.strip()
     created_people: set[int] = set()
     await insert_many(Person, [{"email": e, "full_name": n, "password_hash": None} for e, n in new_people.items()])
-    for chunk in _chunks(list(new_people)):
-        for row in await Person.select(Person.id, Person.email).where(Person.email.is_in(chunk)):
-            people[row["email"]] = row["id"]
-            created_people.add(row["id"])
+    for row in await Person.select(Person.id, Person.email).where(any_of(Person.email, list(new_people))):
+        people[row["email"]] = row["id"]
+        created_people.add(row["id"])
     await audit.record_many([
         (actor_id, "person.create", "person", people[e], {"email": e, "full_name": n, "password_set": False, "source": source})
         for e, n in new_people.items()
@@ -343,7 +361,9 @@ async def apply_records(
     lines: list[tuple] = []  # audit lines of what follows, in the order of the file
     new_employments: list[tuple[dict, int]] = []  # values, index of the audit line to fill in
     new_grants: list[dict] = []
-    to_invite: list[int] = []
+    to_invite: dict[int, None] = {}  # in the order of the file
+    renamed: dict[int, str] = {}
+    updates: dict[tuple[str, ...], list[tuple]] = {}  # changed columns -> (values..., id)
     for record in records:
         email = normalise_email(record.email)
         municipality = codes[record.municipality_code.strip()]
@@ -352,8 +372,7 @@ async def apply_records(
         if names[person_id] != record.full_name.strip():
             # HR is the source of a person's name (a new surname after marriage, a typo
             # corrected); out_of_reach has made sure the person is this municipality's.
-            new_name = record.full_name.strip()
-            await Person.update({Person.full_name: new_name}).where(Person.id == person_id)
+            new_name = renamed[person_id] = record.full_name.strip()
             lines.append((
                 actor_id, "person.update", "person", person_id,
                 {"full_name": f"{names[person_id]} → {new_name}", "source": source},
@@ -383,9 +402,7 @@ async def apply_records(
             if not changed:
                 applied.unchanged.append(employment_id)
             else:
-                await Employment.update(
-                    {**{getattr(Employment, k): v for k, v in changed.items()}, Employment.updated_at: now}
-                ).where(Employment.id == employment_id)
+                updates.setdefault((*changed, "updated_at"), []).append((*changed.values(), now, employment_id))
                 applied.updated.append(employment_id)
                 lines.append((
                     actor_id,
@@ -405,28 +422,27 @@ async def apply_records(
             ))
         if created and _is_current(record, today) and person_id not in to_invite:
             # A new hire from HR data gets a link to set a password (issue 16).
-            to_invite.append(person_id)
+            to_invite[person_id] = None
+    # The changes in one prepared statement per kind of change (update_many), as the
+    # inserts below: each row is written once, so the order of the writes is free.
+    await update_many(Person, ["full_name"], [(name, person_id) for person_id, name in renamed.items()])
+    for columns, rows in updates.items():
+        await update_many(Employment, columns, rows)
     ids: dict[tuple[int, str], int] = {}
     await insert_many(Employment, [values for values, _line in new_employments])
-    for chunk in _chunks(sorted({values["external_ref"] for values, _line in new_employments})):
-        for row in await Employment.select(Employment.id, Employment.municipality, Employment.external_ref).where(
-            Employment.external_ref.is_in(chunk)
-        ):
-            ids[(row["municipality"], row["external_ref"])] = row["id"]
+    new_refs = sorted({values["external_ref"] for values, _line in new_employments})
+    for row in await Employment.select(Employment.id, Employment.municipality, Employment.external_ref).where(
+        any_of(Employment.external_ref, new_refs)
+    ):
+        ids[(row["municipality"], row["external_ref"])] = row["id"]
     for values, line in new_employments:
         employment_id = ids[(values["municipality"], values["external_ref"])]
         applied.created.append(employment_id)
         lines[line] = (actor_id, "employment.create", "employment", employment_id, {"source": source, **_shown(values)})
     await insert_many(RoleGrant, new_grants)
     await audit.record_many(lines)
-    await account_links.invite_many(actor_id, to_invite)
+    await account_links.invite_many(actor_id, list(to_invite))
     return applied
-
-
-def _chunks(values: list, size: int = 1000):
-    """Values in slices small enough for one query's parameters (PostgreSQL allows 32,767)."""
-    for start in range(0, len(values), size):
-        yield values[start : start + size]
 
 
 def _shown_value(value) -> str:

@@ -14,12 +14,11 @@ database and keeps the import: store, preview, commit, discard.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import date
 
 from intro import audit, clock
-from intro.db import write_transaction
+from intro.db import any_of, write_transaction
 from intro.errors import Invalid, NotFound
 from intro.hr import employments
 from intro.hr.csv_reader import (
@@ -39,15 +38,12 @@ from intro.tables import (
     Employment,
     EmploymentImport,
     EmploymentImportStatus,
-    Person,
     Profile,
 )
 from intro.timefmt import da_short_date
 
 # Rows shown in the preview's table; the counts and the problems cover every row.
 SHOWN_ROWS = 200
-# Values per `IN (...)` query: PostgreSQL takes at most 32767 parameters.
-CHUNK = 1000
 STATUS_NAMES = {
     EmploymentImportStatus.previewed.value: _("Afventer indlæsning"),
     EmploymentImportStatus.committed.value: _("Indlæst"),
@@ -115,12 +111,6 @@ async def _profile_codes_by_spelling() -> dict[str, str]:
     return spellings
 
 
-async def _select_in(query_for, column, values: Iterable) -> list[dict]:
-    values = sorted(set(values))
-    found: list[dict] = []
-    for i in range(0, len(values), CHUNK):
-        found.extend(await query_for().where(column.is_in(values[i : i + CHUNK])))
-    return found
 
 
 async def check(parsed: ParsedFile, municipality_id: int) -> Preview:
@@ -135,18 +125,15 @@ async def check(parsed: ParsedFile, municipality_id: int) -> Preview:
         by_line.setdefault(problem.line, []).append(problem)
     previews: list[RowPreview] = []
     good: list[tuple[RowPreview, EmploymentRecord]] = []
+    today = clock.today()
     for row in parsed.rows:
         preview = RowPreview(row.line, row.values, by_line.get(row.line, []))
         previews.append(preview)
         if row.record is None:
             continue
-        record = row.record
-        if record.profile_code:
-            record = replace(
-                record, profile_code=spellings.get(record.profile_code.lower(), record.profile_code)
-            )
+        record = _spelled(row.record, spellings)
         errors = employments.check_record(
-            record, codes=codes, profiles=profiles, allowed={municipality_id}
+            record, codes=codes, profiles=profiles, allowed={municipality_id}, today=today
         )
         for name, message in errors.items():
             if name in row.unreadable:
@@ -159,14 +146,15 @@ async def check(parsed: ParsedFile, municipality_id: int) -> Preview:
         if not preview.problems:
             good.append((preview, record))
     # The same rule as the API's: an e-mail of someone outside the municipality's reach.
-    refused = await employments.out_of_reach([record for _p, record in good], codes)
+    known = await employments.known_people([record for _p, record in good])
+    refused = employments.refused_by_reach([record for _p, record in good], codes, known)
     for index in sorted(refused):
         preview = good[index][0]
         problem = Problem(preview.line, parsed.columns["email"], employments.EMAIL_TAKEN)
         preview.problems.append(problem)
         problems.append(problem)
     good = [pair for index, pair in enumerate(good) if index not in refused]
-    await _plan(good, codes)
+    await _plan(good, codes, known)
     return Preview(
         parsed=parsed,
         problems=sorted(problems, key=problem_order(parsed.columns)),
@@ -176,27 +164,27 @@ async def check(parsed: ParsedFile, municipality_id: int) -> Preview:
     )
 
 
-async def _plan(good: list[tuple[RowPreview, EmploymentRecord]], codes: dict[str, int]) -> None:
+def _spelled(record: EmploymentRecord, spellings: dict[str, str]) -> EmploymentRecord:
+    """The record with its profile as the code it is spelled for (a name or any case)."""
+    if not record.profile_code:
+        return record
+    return replace(record, profile_code=spellings.get(record.profile_code.lower(), record.profile_code))
+
+
+async def _plan(
+    good: list[tuple[RowPreview, EmploymentRecord]], codes: dict[str, int], known: employments.Known
+) -> None:
     """What `employments.apply_records` would do with each record: the same values,
     compared the same way."""
     if not good:
         return
-    found = await _select_in(
-        lambda: Person.select(Person.id, Person.email, Person.full_name),
-        Person.email,
-        (normalise_email(record.email) for _p, record in good),
-    )
-    people = {r["email"]: r["id"] for r in found}
-    names = {r["email"]: r["full_name"] for r in found}
+    people = known.people
+    names = {email: known.names[person] for email, person in people.items()}
     existing = {
         (r["municipality"], r["external_ref"]): r
-        for r in await _select_in(
-            lambda: Employment.select(
-                *Employment.all_columns(), Employment.person.email.as_alias("person_email")
-            ),
-            Employment.external_ref,
-            (record.external_ref.strip() for _p, record in good),
-        )
+        for r in await Employment.select(
+            *Employment.all_columns(), Employment.person.email.as_alias("person_email")
+        ).where(any_of(Employment.external_ref, sorted({record.external_ref.strip() for _p, record in good})))
     }
     for preview, record in good:
         email = normalise_email(record.email)
@@ -345,9 +333,16 @@ async def commit(actor_id: int, municipality_id: int, import_id: int) -> employm
     stored = await import_of(municipality_id, import_id)
     if stored["status"] != EmploymentImportStatus.previewed.value:
         raise _refusal(stored["status"])
-    preview = await preview_of(stored)
-    if preview.problems:
-        raise Invalid({str(p.line or 0): p.text for p in preview.problems})
+    text = stored["content"]
+    parsed = read_text(text, encoding_of(text, stored["content_sha256"]))
+    if parsed.problems:
+        raise Invalid({str(p.line or 0): p.text for p in parsed.problems})
+    # The rows are checked against the database once, by `apply_records` inside the
+    # transaction that writes them (the preview's check is the same rules on the same
+    # records: spellings of profiles made codes, then `check_record` and `out_of_reach`
+    # for each, with the file's own doubled keys found in reading it).
+    spellings = await _profile_codes_by_spelling()
+    records = [_spelled(row.record, spellings) for row in parsed.rows]
     async with write_transaction(EmploymentImport._meta.db):
         # Claim the import first: of two commits at once, the second finds it taken.
         claimed = (
@@ -366,7 +361,7 @@ async def commit(actor_id: int, municipality_id: int, import_id: int) -> employm
         if not claimed:
             raise _refusal(EmploymentImportStatus.committed.value)
         applied = await employments.apply_records(
-            preview.records, actor_id, allowed={municipality_id}, source="csv"
+            records, actor_id, allowed={municipality_id}, source="csv"
         )
         counts = applied.counts
         await EmploymentImport.update(
@@ -386,7 +381,7 @@ async def commit(actor_id: int, municipality_id: int, import_id: int) -> employm
             import_id,
             municipality=municipality_id,
             filename=stored["filename"],
-            rows=len(preview.records),
+            rows=len(records),
             content_sha256=stored["content_sha256"],
             **counts,
         )

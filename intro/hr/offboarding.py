@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 from intro import audit, clock
-from intro.db import write_transaction
+from intro.db import Prepared, any_of, write_transaction
 from intro.settings import get_settings
 from intro.tables import CalendarFeedToken, Employment, LoginSession, Role, RoleGrant
 
@@ -47,6 +47,15 @@ async def lapsed_participant_grants(today: date, grace_days: int) -> list[Lapsed
     return await lapsed_among(grants, today, grace_days)
 
 
+# Read at every request of a participant (accounts.load_user): built once (intro.db.Prepared).
+_EMPLOYMENT_ENDS = Prepared(
+    lambda people: Employment.select(Employment.person, Employment.municipality, Employment.end_date).where(
+        any_of(Employment.person, people)
+    ),
+    "people",
+)
+
+
 async def lapsed_among(grants: list[dict], today: date, grace_days: int) -> list[Lapsed]:
     """THE rule of when HR-given access has lapsed, for the nightly command and for every
     request (`accounts.load_user`), so access ends on the day the grace period runs out
@@ -61,9 +70,7 @@ async def lapsed_among(grants: list[dict], today: date, grace_days: int) -> list
         return []
     since = today - timedelta(days=grace_days)
     ends: dict[tuple[int, int], date | None] = {}
-    for row in await Employment.select(Employment.person, Employment.municipality, Employment.end_date).where(
-        Employment.person.is_in(sorted({g["person"] for g in grants}))
-    ):
+    for row in await _EMPLOYMENT_ENDS.run(people=sorted({g["person"] for g in grants})):
         key = (row["person"], row["municipality"])
         if key in ends and ends[key] is None:
             continue

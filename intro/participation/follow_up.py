@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from intro import clock
-from intro.db import Prepared
+from intro.db import Prepared, any_of
 from intro.errors import Invalid, NotFound
 from intro.i18n import _
 from intro.participation.enrolment import mark_completed
@@ -113,6 +113,23 @@ _OWN_COHORTS = Prepared(
     "person",
 )
 _COHORT = Prepared(lambda id: Cohort.select().where(Cohort.id == id).limit(1), "id", first=True)
+# And those over the grid's people, the list bound as one parameter (intro.db.any_of).
+_GRID_MARKS = Prepared(lambda people: Attendance.select(*_GRID_ATTENDANCE).where(any_of(Attendance.person, people)), "people")
+_GRID_BOOKED = Prepared(
+    lambda people: CatchUpBooking.select(*_GRID_BOOKINGS).where(
+        any_of(CatchUpBooking.person, people) & CatchUpBooking.cancelled_at.is_null()
+    ),
+    "people",
+)
+_GRID_LAST_SEEN = Prepared(
+    lambda people: Person.select(Person.id, Person.last_login_at).where(any_of(Person.id, people)), "people"
+)
+_GRID_ITEMS = Prepared(
+    lambda people: PlanItem.select(
+        PlanItem.person, PlanItem.kind, PlanItem.source_key, PlanItem.status, PlanItem.due_date, PlanItem.answered_at
+    ).where(any_of(PlanItem.person, people) & (PlanItem.status != PlanItemStatus.dropped.value)),
+    "people",
+)
 
 
 async def cohort_grid(
@@ -140,30 +157,31 @@ async def cohort_grid(
     transfers: dict[tuple[int, str], dict] = {}
     overdue_tasks: dict[int, int] = defaultdict(int)
     if people:
-        for a in await Attendance.select(*_GRID_ATTENDANCE).where(Attendance.person.is_in(people)):
+        for a in await _GRID_MARKS.run(people=people):
             if a["cohort"] == cohort.id:
                 marks[(a["session"], a["person"])] = a["status"]
             elif a["status"] == AttendanceStatus.present.value:
                 elsewhere[a["person"]][a["code"]].add(a["part"])
-        for b in await CatchUpBooking.select(*_GRID_BOOKINGS).where(CatchUpBooking.person.is_in(people) & CatchUpBooking.cancelled_at.is_null()):
+        for b in await _GRID_BOOKED.run(people=people):
             booked[b["person"]].add(b["code"])
-        for p in await Person.select(Person.id, Person.last_login_at).where(Person.id.is_in(people)):
+        for p in await _GRID_LAST_SEEN.run(people=people):
             if p["last_login_at"]:
                 last_seen[p["id"]] = p["last_login_at"]
-        for item in await PlanItem.select(
-            PlanItem.person, PlanItem.kind, PlanItem.source_key, PlanItem.status, PlanItem.due_date, PlanItem.answered_at
-        ).where(PlanItem.person.is_in(people) & (PlanItem.status != PlanItemStatus.dropped.value)):
+        for item in await _GRID_ITEMS.run(people=people):
             if item["kind"] == "transfer" and item["source_key"].startswith(f"transfer:{cohort.id}:"):
                 transfers[(item["person"], item["source_key"].rsplit(":", 1)[1])] = item
             elif item["kind"] == "local_task" and item["status"] == PlanItemStatus.open.value and item["due_date"] and item["due_date"] < today:
                 overdue_tasks[item["person"]] += 1
 
+    by_module: dict[int, list[dict]] = defaultdict(list)  # the module's days, once for every person
+    for s in sessions:
+        by_module[s["module"]].append(s)
     rows = []
     for e in enrolments:
         person = e["person"]
         cells, states = [], []
         for m in modules:
-            own = [s for s in sessions if s["module"] == m["id"]]
+            own = by_module[m["id"]]
             past = [s for s in own if s["ends_at"] < now]
             present_parts = {s["part"] for s in own if marks.get((s["id"], person)) == AttendanceStatus.present.value}
             other_parts = elsewhere[person][m["code"]]

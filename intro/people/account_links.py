@@ -21,6 +21,7 @@ The rules, each held in one place:
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import hmac
 import re
@@ -30,7 +31,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 
 from intro import audit, clock
-from intro.db import insert_many, write_transaction
+from intro.db import any_of, insert_many, write_transaction
 from intro.errors import Invalid
 from intro.i18n import _
 from intro.people import privacy, providers
@@ -84,6 +85,7 @@ def fill_links(body: str, base_url: str | None = None, secret_key: str | None = 
 # The messages (pure)
 
 
+@functools.lru_cache(maxsize=16)  # an import's thousands of invitations share one
 def _expires_text(expires_at: datetime) -> str:
     return _("{day} kl. {time}").format(day=da_weekday_date(local(expires_at)), time=da_time(expires_at))
 
@@ -170,23 +172,24 @@ _LIVE_NOW = lambda now: AccountLink.ended_at.is_null() & (AccountLink.expires_at
 async def invite_many(actor_id: int | None, person_ids: list[int]) -> list[int]:
     """`invite_if_needed` for many people at once (an HR import of thousands of new
     hires): the same rule and the same rows (link, e-mail in the outbox, audit line),
-    read and written in a fixed number of bulk queries per few hundred people. Joins the
+    read and written in a fixed number of bulk queries however many people. Joins the
     caller's transaction. Returns the ids of the people invited."""
     now = clock.now()
-    people = []
-    for start in range(0, len(person_ids), audit.BULK):
-        chunk = person_ids[start : start + audit.BULK]
-        rows = await Person.select(
-            Person.id, Person.email, Person.full_name, Person.is_active, Person.password_hash, Person.last_login_at
-        ).where(Person.id.is_in(chunk))
-        live = {
-            r["person"]
-            for r in await AccountLink.select(AccountLink.person).where(AccountLink.person.is_in(chunk) & _LIVE_NOW(now))
-        }
-        people += [
+    rows = await Person.select(
+        Person.id, Person.email, Person.full_name, Person.is_active, Person.password_hash, Person.last_login_at
+    ).where(any_of(Person.id, person_ids))
+    live = {
+        r["person"]
+        for r in await AccountLink.select(AccountLink.person).where(any_of(AccountLink.person, person_ids) & _LIVE_NOW(now))
+    }
+    order = {person_id: i for i, person_id in enumerate(person_ids)}
+    people = sorted(
+        (
             p for p in rows
             if p["is_active"] and p["password_hash"] is None and not has_signed_in(p) and p["id"] not in live
-        ]
+        ),
+        key=lambda p: order[p["id"]],
+    )
     if not people:
         return []
     settings = get_settings()
@@ -211,10 +214,9 @@ async def invite_many(actor_id: int | None, person_ids: list[int]) -> list[int]:
         })
     ids = [p["id"] for p in people]
     async with write_transaction(Person._meta.db):
-        for start in range(0, len(people), audit.BULK):
-            await AccountLink.update({AccountLink.ended_at: now}).where(
-                AccountLink.person.is_in(ids[start : start + audit.BULK]) & AccountLink.ended_at.is_null()
-            )
+        await AccountLink.update({AccountLink.ended_at: now}).where(
+            any_of(AccountLink.person, ids) & AccountLink.ended_at.is_null()
+        )
         await insert_many(AccountLink, links)
         await insert_many(Notice, notices)
         await audit.record_many([(actor_id, "account_link.invitation", "person", i, {}) for i in ids])

@@ -10,6 +10,7 @@ from collections import defaultdict
 from datetime import date, datetime, time, timedelta
 
 from intro import clock
+from intro.db import Prepared, any_of
 from intro.people.organisation import in_force_on
 from intro.planning.rows import CohortRow
 from intro.planning.scheduling import (
@@ -42,22 +43,51 @@ from intro.timefmt import local, local_instant
 ACTIVE_SESSION = [SessionStatus.proposed.value, SessionStatus.scheduled.value]
 
 
+# The planner's and the conflicts page's reads, built once (intro.db.Prepared).
+_INSTRUCTOR_GRANTS = Prepared(
+    lambda partnership: RoleGrant.select(RoleGrant.person, RoleGrant.person.full_name.as_alias("name")).where(
+        (RoleGrant.role == Role.instructor.value) & (RoleGrant.partnership == partnership)
+    ),
+    "partnership",
+)
+_QUALIFICATIONS = Prepared(
+    lambda people: InstructorQualification.select().where(any_of(InstructorQualification.person, people)), "people"
+)
+_BUSY = Prepared(
+    lambda people, start, end: BusyTime.select(
+        BusyTime.starts_at, BusyTime.ends_at, BusyTime.calendar.person.as_alias("person")
+    ).where(any_of(BusyTime.calendar.person, people) & (BusyTime.ends_at > start) & (BusyTime.starts_at < end)),
+    "people", "start", "end",
+)
+_TEACHERS = Prepared(
+    lambda sessions: SessionInstructor.select(SessionInstructor.session, SessionInstructor.person).where(
+        any_of(SessionInstructor.session, sessions)
+    ),
+    "sessions",
+)
+_CLOSED = Prepared(lambda partnership: ClosedPeriod.select().where(ClosedPeriod.partnership == partnership), "partnership")
+PREREQUISITES = Prepared(
+    lambda modules: ModulePrerequisite.select().where(any_of(ModulePrerequisite.module, modules)), "modules"
+)
+_COHORTS_DAYS = Prepared(
+    lambda cohorts: Session.select(
+        Session.id, Session.cohort, Session.module, Session.part, Session.starts_at, Session.ends_at,
+        Session.module.code.as_alias("code"),
+    ).where(any_of(Session.cohort, cohorts) & Session.status.is_in(ACTIVE_SESSION)),
+    "cohorts",
+)
+
+
 async def _instructor_options(partnership_id: int, start: datetime, end: datetime) -> list[InstructorOption]:
-    grants = await RoleGrant.select(
-        RoleGrant.person, RoleGrant.person.full_name.as_alias("name")
-    ).where((RoleGrant.role == Role.instructor.value) & (RoleGrant.partnership == partnership_id))
+    grants = await _INSTRUCTOR_GRANTS.run(partnership=partnership_id)
     person_ids = sorted({g["person"] for g in grants})
     if not person_ids:
         return []
     qualifications: dict[int, set[str]] = defaultdict(set)
-    for q in await InstructorQualification.select().where(InstructorQualification.person.is_in(person_ids)):
+    for q in await _QUALIFICATIONS.run(people=person_ids):
         qualifications[q["person"]].add(q["module_code"])
     busy: dict[int, list[tuple[datetime, datetime]]] = defaultdict(list)
-    for b in await BusyTime.select(
-        BusyTime.starts_at, BusyTime.ends_at, BusyTime.calendar.person.as_alias("person")
-    ).where(
-        BusyTime.calendar.person.is_in(person_ids) & (BusyTime.ends_at > start) & (BusyTime.starts_at < end)
-    ):
+    for b in await _BUSY.run(people=person_ids, start=start, end=end):
         busy[b["person"]].append((b["starts_at"], b["ends_at"]))
     names = {g["person"]: g["name"] for g in grants}
     return [
@@ -102,17 +132,14 @@ async def _bookings(exclude_cohort: int | None, start: datetime, end: datetime) 
 
 async def _instructors_of(session_ids: list[int]) -> dict[int, set[int]]:
     out: dict[int, set[int]] = defaultdict(set)
-    for chunk in range(0, len(session_ids), 500):
-        ids = session_ids[chunk : chunk + 500]
-        for r in await SessionInstructor.select(SessionInstructor.session, SessionInstructor.person).where(
-            SessionInstructor.session.is_in(ids)
-        ):
+    if session_ids:
+        for r in await _TEACHERS.run(sessions=session_ids):
             out[r["session"]].add(r["person"])
     return out
 
 
 async def _closed_spans(partnership_id: int) -> list[ClosedSpan]:
-    rows = await ClosedPeriod.select().where(ClosedPeriod.partnership == partnership_id)
+    rows = await _CLOSED.run(partnership=partnership_id)
     return [ClosedSpan(r["name"], r["start_date"], r["end_date"]) for r in rows]
 
 
@@ -218,12 +245,9 @@ async def cohort_days(cohort_id: int) -> list[DayInOrder]:
 
 async def cohorts_days(cohort_ids: list[int]) -> dict[int, list[DayInOrder]]:
     """`cohort_days` for several cohorts in two queries, by cohort id."""
-    rows = await Session.select(
-        Session.id, Session.cohort, Session.module, Session.part, Session.starts_at, Session.ends_at,
-        Session.module.code.as_alias("code"),
-    ).where(Session.cohort.is_in(sorted(cohort_ids) or [0]) & Session.status.is_in(ACTIVE_SESSION))
+    rows = await _COHORTS_DAYS.run(cohorts=sorted(cohort_ids))
     prerequisites: dict[int, set[int]] = defaultdict(set)
-    for p in await ModulePrerequisite.select().where(ModulePrerequisite.module.is_in(sorted({r["module"] for r in rows}) or [0])):
+    for p in await PREREQUISITES.run(modules=sorted({r["module"] for r in rows})):
         prerequisites[p["module"]].add(p["requires"])
     days: dict[int, list[DayInOrder]] = {c: [] for c in cohort_ids}
     for r in rows:

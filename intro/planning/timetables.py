@@ -9,9 +9,11 @@ from collections import defaultdict
 from datetime import UTC, date, datetime, time, timedelta
 
 from intro import clock
+from intro.db import Prepared, any_of
 from intro.i18n import _
 from intro.planning.planner_input import (
     ACTIVE_SESSION,
+    PREREQUISITES,
     _closed_spans,
     _instructor_options,
     _instructors_of,
@@ -28,8 +30,6 @@ from intro.tables import (
     Cohort,
     CohortStatus,
     Enrolment,
-    EnrolmentStatus,
-    ModulePrerequisite,
     Municipality,
     RoleGrant,
     Session,
@@ -63,37 +63,32 @@ async def timetable(cohort_id: int) -> list[dict]:
     return rows
 
 
-async def partnership_conflicts(partnership_id: int, since: date | None = None) -> list[dict]:
-    """Every conflict in the partnership's active timetables from `since` (default
-    today), including clashes with other partnerships' sessions in the same venues or
-    with the same instructors."""
-    since = since or clock.today()
-    start = local_instant(since, time(0))
+def _in_window(start, day_before):
+    return (
+        Session.status.is_in(ACTIVE_SESSION)
+        & (Session.ends_at > start)
+        # A course day lasts at most a day: this lets the index on starts_at skip the
+        # years of past days instead of reading every session in the country.
+        & (Session.starts_at > day_before)
+    )
 
-    def in_window(session):
-        return (
-            session.status.is_in(ACTIVE_SESSION)
-            & (session.ends_at > start)
-            # A course day lasts at most a day: this lets the index on starts_at skip the
-            # years of past days instead of reading every session in the country.
-            & (session.starts_at > start - timedelta(days=1))
-        )
 
-    # One query for the window (issue 19): our days, and the other partnerships' days
-    # that share a venue or an instructor with one of ours — the only ones that can
-    # clash with ours — rather than every day in the country and sorting them out here.
-    our_cohorts = Cohort.select(Cohort.id).where(Cohort.partnership == partnership_id)
-    ours_in_window = in_window(Session) & Session.cohort.is_in(our_cohorts)
+def _relevant_sessions(partnership, start, day_before):
+    """Our days in the window, and the other partnerships' days that share a venue or an
+    instructor with one of ours — the only ones that can clash with ours (issue 19: one
+    query, rather than every day in the country sorted out in Python)."""
+    our_cohorts = Cohort.select(Cohort.id).where(Cohort.partnership == partnership)
+    ours_in_window = _in_window(start, day_before) & Session.cohort.is_in(our_cohorts)
     our_teachers = SessionInstructor.select(SessionInstructor.person).where(
         SessionInstructor.session.is_in(Session.select(Session.id).where(ours_in_window))
     )
-    relevant = await Session.select(
+    return Session.select(
         Session.id, Session.cohort, Session.module, Session.starts_at, Session.ends_at, Session.venue,
         Session.module.code.as_alias("code"), Session.cohort.partnership.as_alias("partnership"),
         Session.cohort.capacity.as_alias("capacity"), Session.cohort.name.as_alias("cohort_name"),
         Session.override_reason,
     ).where(
-        in_window(Session) & (
+        _in_window(start, day_before) & (
             Session.cohort.is_in(our_cohorts)
             | Session.venue.is_in(Session.select(Session.venue).where(ours_in_window & Session.venue.is_not_null()))
             | Session.id.is_in(
@@ -101,23 +96,44 @@ async def partnership_conflicts(partnership_id: int, since: date | None = None) 
             )
         )
     )
+
+
+# The conflicts page's reads, built once (intro.db.Prepared): building them was most of
+# the page's time.
+_RELEVANT = Prepared(_relevant_sessions, "partnership", "start", "day_before")
+_ENROLLED = Prepared(
+    lambda cohorts: Enrolment.select(Enrolment.cohort, Enrolment.person).where(
+        any_of(Enrolment.cohort, cohorts) & (Enrolment.status == EnrolmentStatus.enrolled.value)
+    ),
+    "cohorts",
+)
+_VENUES = Prepared(
+    lambda: Venue.select(
+        Venue.id, Venue.name, Venue.capacity, Venue.municipality, Venue.municipality.name.as_alias("mname")
+    )
+)
+
+
+async def partnership_conflicts(partnership_id: int, since: date | None = None) -> list[dict]:
+    """Every conflict in the partnership's active timetables from `since` (default
+    today), including clashes with other partnerships' sessions in the same venues or
+    with the same instructors."""
+    since = since or clock.today()
+    start = local_instant(since, time(0))
+    relevant = await _RELEVANT.run(partnership=partnership_id, start=start, day_before=start - timedelta(days=1))
     ours = [r for r in relevant if r["partnership"] == partnership_id]
     if not ours:
         return []
     teachers = await _instructors_of([r["id"] for r in relevant])
     module_ids = sorted({r["module"] for r in relevant})
     prerequisites: dict[int, set[int]] = defaultdict(set)
-    for p in await ModulePrerequisite.select().where(ModulePrerequisite.module.is_in(module_ids or [0])):
+    for p in await PREREQUISITES.run(modules=module_ids):
         prerequisites[p["module"]].add(p["requires"])
     cohort_ids = sorted({r["cohort"] for r in relevant})
     enrolled: dict[int, set[int]] = defaultdict(set)
-    for e in await Enrolment.select(Enrolment.cohort, Enrolment.person).where(
-        Enrolment.cohort.is_in(cohort_ids) & (Enrolment.status == EnrolmentStatus.enrolled.value)
-    ):
+    for e in await _ENROLLED.run(cohorts=cohort_ids):
         enrolled[e["cohort"]].add(e["person"])
-    all_venues = await Venue.select(
-        Venue.id, Venue.name, Venue.capacity, Venue.municipality, Venue.municipality.name.as_alias("mname")
-    )
+    all_venues = await _VENUES.run()
     venues = {v["id"]: VenueOption(v["id"], v["name"], v["municipality"], v["mname"], v["capacity"]) for v in all_venues}
     last = max(r["ends_at"] for r in relevant)
     instructors = {i.id: i for i in await _instructor_options(partnership_id, start, last)}

@@ -7,11 +7,13 @@ responses say `Vary: HX-Request`."""
 
 from __future__ import annotations
 
+import weakref
 from urllib.parse import urlencode
 
-from litestar import Request, Response, get
+from litestar import MediaType, Request, Response, get
 from litestar.params import FromQuery
 from litestar.response import Template
+from markupsafe import Markup
 
 from intro import clock
 from intro.audit import record
@@ -44,14 +46,35 @@ def _context(board: Dashboard) -> dict:
     }
 
 
+# The results fragment as rendered for a kept board, per worker: it is a function of the
+# board alone (charts, tables, links with the board's filters; nothing of the request or
+# the viewer beyond them), and rendering it was most of the page's time (issue 19). It is
+# tied to the board object, which the board cache (intro.insight.dashboard._BOARDS)
+# replaces after any write to what the board was built from, so a new board is rendered
+# afresh. {id(board): (weak reference to the board, html)}.
+_RENDERED: dict[int, tuple[weakref.ref, Markup]] = {}
+
+
+def _results_html(request: Request, board: Dashboard, context: dict) -> Markup:
+    kept = _RENDERED.get(id(board))
+    if kept is not None and kept[0]() is board:
+        return kept[1]
+    html = Markup(request.app.template_engine.get_template("dashboard/_results.html").render(**context))
+    for key in [k for k, (ref, _html) in _RENDERED.items() if ref() is None]:
+        del _RENDERED[key]  # boards the board cache has let go
+    _RENDERED[id(board)] = (weakref.ref(board), html)
+    return html
+
+
 @get("/dashboard", guards=[CHIEFS], name="dashboard")
-async def dashboard_page(request: Request[User, None, None]) -> Template:
+async def dashboard_page(request: Request[User, None, None]) -> Template | Response:
     board = await dashboard.dashboard_for(request.user, _params(request))
     context = _context(board)
+    results = _results_html(request, board, context)
     headers = {"Vary": "HX-Request"}
     if request.headers.get("hx-request") and not request.headers.get("hx-history-restore-request"):
-        return Template("dashboard/_results.html", context=context, headers=headers)
-    return Template("dashboard/index.html", context=context, headers=headers)
+        return Response(results, media_type=MediaType.HTML, headers=headers)
+    return Template("dashboard/index.html", context={**context, "results": results}, headers=headers)
 
 
 @get("/dashboard/people", guards=[CHIEFS], name="dashboard_people")
