@@ -13,11 +13,10 @@ which define the figures; people move between member municipalities):
 
 Each spell carries its classification (municipality where it began, start year, cohort,
 job function, profile) and its outcomes: completed intro and the person's enrolments
-counted for completion and of them completed (the outcome vector the programs use), and,
-read by `spells_of` but not yet relations (`AUDITED_RATES`): enrolled within 3 months (not
-yet due / yes / no, against the spell's own start); for each retention mark (6, 12, 24
-months) not yet reached / stayed / left, once for the member's spell and once for the
-partnership's (they differ for movers); the person's attendance marks present and absent.
+counted for completion and of them completed; enrolled within 3 months (not yet due /
+yes / no, against the spell's own start); for each retention mark (6, 12, 24 months) not
+yet reached / stayed / left, once for the member's spell and once for the partnership's
+(they differ for movers); the person's attendance marks present and absent.
 
 The chief's own people are known to the reader (they see them by name), so each figure that
 includes them is turned into a figure about the others by subtracting them.
@@ -25,9 +24,10 @@ includes them is turned into a figure about the others by subtracting them.
 Relations:
 - every shown count is an equation: the sum over the spells its definition covers equals
   the shown value minus the own part;
-- every shown completion rate p (to 0.1 % in the XLSX export, the finest a reader gets)
-  of a numerator a (completed) over a basis b (counted enrolments) gives two linear
-  inequalities
+- every shown rate p (to 0.1 % in the XLSX export, the finest a reader gets) of a
+  numerator a over a basis b — completion (completed / counted enrolments), enrolled
+  within 3 months (yes / due), retention at each mark (stayed / reached the mark),
+  attendance (present / present + absent marks) — gives two linear inequalities
   100·a ≥ (p − 0.05)·b and 100·a ≤ (p + 0.05)·b, and b ≥ 1. Both a and b are linear in
   the unknowns (own parts moved to the right-hand side), so this is linear even though
   neither is shown: the percentage is known, not a variable. A rate shown as "–"
@@ -75,17 +75,24 @@ Witnesses are sought cheaply first (`_walk`: moving the data's spells between hi
 of one table, keeping every relation), then by HiGHS with only the hidden rows' unknowns
 free, then over the whole program; every witness is checked the same way.
 
+One program per period and rate. Each program holds every head count and one rate's
+relations (`Person.outcome(kind)`: completed intro and that rate's outcome), so it proves
+that no hidden figure can be pinned by a reader who combines the head counts with any one
+kind of rate, over every table and view. It does not prove it for a reader who combines
+two kinds of rate over the same people (completion with retention, say): one program over
+the joint outcome vector is what that needs, and with "only vectors that occur" (below)
+nearly every person's joint vector is unique, so such a program tells the reader each
+person's outcomes and finds leaks no reader can use (tried on the demo: it pinned
+Holbæk's 23 enrolled within 3 months), while the full product of the outcome
+components is too large a program for the suite.
+
 The auditor errs on the side of finding too much: only outcome vectors that occur (among
 anyone's spells, any year) are allowed — a reader told that much can only narrow the
-ranges further. That is also why the other rates are not yet relations: with their
-outcomes in the vector (enrolled, three marks twice, attendance marks) nearly every
-person's vector is unique, so "only vectors that occur" tells the reader each person's
-outcomes and finds leaks that a real reader cannot use (on the demo it pinned Holbæk's 23
-enrolled within 3 months, which only that knowledge gives), while the full product of
-the outcome components is too large a program for the suite. Not covered: the curve's
-survival percentages (a product over event times, not linear) and its numbers at risk
-after 0 months (rounded to 5, on the follow-up time of each spell, which is not an
-outcome here); the comparison's median days to completion is not shown to chiefs. A
+ranges further.
+
+Not covered: the curve's survival percentages (a product over event times, not linear)
+and its numbers at risk after 0 months (rounded to 5, on the follow-up time of each
+spell, which is not an outcome here). A
 person with two spells in one group counts once in the person-based rates (completion,
 attendance) but twice among the spells: such a rate is left out (`Audit.rates_left_out`).
 Cross-classified tables of others (a figure narrowed by the cohort or job filter) are not
@@ -139,11 +146,20 @@ class Person:
     present: int = 0  # the person's attendance marks
     absent: int = 0
 
-    def outcome(self) -> tuple:
-        """What the audited figures read of a spell besides its classification."""
-        if self.continuation:
-            return (self.counted, self.done)
-        return (self.completed, self.counted, self.done)
+    def outcome(self, kind: str) -> tuple:
+        """What the figures of one rate (a key of RATES) read of a spell besides its
+        classification; a partnership spell also says whether the intro was completed
+        (the cohort split allows that only in ended cohorts)."""
+        if kind == "completed":
+            core = (self.counted, self.done)
+        elif kind == "enrolled":
+            core = (self.enrolled,)
+        elif kind == "attendance":
+            core = (self.present, self.absent)
+        else:
+            i = r.MARKS.index(int(kind.removeprefix("retention_")))
+            core = (self.marks[i],) if self.continuation else (self.marks[i], self.partnership_marks[i])
+        return core if self.continuation else (self.completed, *core)
 
 
 @dataclass(frozen=True)
@@ -224,11 +240,11 @@ RATES = {
 }
 
 
-# The rates whose inequalities the auditor writes. The others (enrolled within 3 months,
-# retention at each mark, attendance) have weights here (`WEIGHTS`, `spells_of`) but are
-# not yet relations: tied to the same spells, their outcome vectors make the program too
-# large to settle in the suite (see the module docstring).
-AUDITED_RATES = ("completed",)
+# The rates whose inequalities the auditor writes, each in its own program per period
+# (see the module docstring); the first also bounds the hidden head counts.
+AUDITED_RATES = ("completed", "enrolled", "attendance", *(f"retention_{m}" for m in r.MARKS))
+# Which program a measure belongs to (head counts are in every one).
+KIND = {measure: key for key, parts in RATES.items() for measure in parts[:3] if measure}
 BASES = {basis for _numerator, basis, _rest, _per_person in RATES.values()}
 
 
@@ -378,15 +394,18 @@ class _Program:
     """The integer program of one reporting period (see the module docstring)."""
 
     def __init__(self, loaded: Loaded, own: int, period: tuple[int, int], spells: list[Person],
-                 variables: set[str]):
+                 variables: set[str], kind: str):
         self.loaded = loaded
         inside = [p for p in spells if period[0] <= p.year <= period[1]]
         starts = [p for p in inside if not p.continuation]
         # Outcome vectors that occur in the period, with a spell to read their weights from.
         # Outcomes any spell has (as the old product of atoms: any year, and continuations
         # with any person's completion counts), with a spell to read their weights from.
-        self.outcomes = {p.outcome(): p for p in spells if not p.continuation}
-        self.continued = {(p.counted, p.done): replace(p, continuation=True) for p in spells}
+        self.outcomes = {p.outcome(kind): p for p in spells if not p.continuation}
+        self.continued = {}
+        for p in spells:
+            goes_on = replace(p, continuation=True)
+            self.continued[goes_on.outcome(kind)] = goes_on
         others = sorted(m for m in loaded.municipalities if m != own)
         ended = {c["name"] for c in loaded.cohorts.values() if c["ended"]}
         self.categories = {
@@ -435,11 +454,11 @@ class _Program:
             if p.municipality == own:
                 continue
             if p.continuation:
-                self.truth[self.index[("fortsat", p.municipality, p.outcome())]] += 1
+                self.truth[self.index[("fortsat", p.municipality, p.outcome(kind))]] += 1
                 continue
             for variable in self.variables:
                 category = p.municipality if variable == "kommune" else _label(p, variable, loaded)
-                self.truth[self.index[(variable, category, p.outcome())]] += 1
+                self.truth[self.index[(variable, category, p.outcome(kind))]] += 1
 
     def _add(self, row: dict[int, float], low: float, high: float) -> None:
         self.rows.append(row)
@@ -641,10 +660,14 @@ def audit(loaded: Loaded, *, view_list: list[Filters] | None = None, rates: bool
     pinned_zero: list[Finding] = []
     unknowns = programs = 0
     seconds = 0.0
-    for period in periods:
-        in_period = lambda items, period=period: [k for k in items if k[0].years == period]  # noqa: E731
+    for period, kind in itertools.product(periods, AUDITED_RATES if rates else AUDITED_RATES[:1]):
+        # One program per period and rate: head counts with one rate's relations.
+        def in_period(items, period=period, kind=kind, hires=kind == AUDITED_RATES[0]):
+            return [k for k in items if k[0].years == period
+                    and (KIND.get(k[1]) == kind or k[1] == kind or (k[1] == "hires" and (hires or items is equations)))]
+
         variables = {d.split[0] for d, _m in [*equations, *hidden, *rates_used] if d.years == period and d.split}
-        program = _Program(loaded, own, period, people, variables)
+        program = _Program(loaded, own, period, people, variables, kind)
         unknowns += program.n
         for definition, measure in in_period(equations):
             program.equal(definition, measure, equations[(definition, measure)])
@@ -662,6 +685,8 @@ def audit(loaded: Loaded, *, view_list: list[Filters] | None = None, rates: bool
         # kept at the data): any solution found there solves the whole program, and it
         # is small. Only where that finds none is the whole program asked.
         free = np.zeros(program.n, dtype=bool)
+        if not in_period(hidden):
+            continue
         for definition, _measure in in_period(hidden):
             free[list(program.expression(definition, "hires"))] = True
         near = Bounds(np.where(free, 0, program.truth), np.where(free, np.inf, program.truth))
