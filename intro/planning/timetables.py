@@ -30,6 +30,7 @@ from intro.tables import (
     Cohort,
     CohortStatus,
     Enrolment,
+    EnrolmentStatus,
     Municipality,
     RoleGrant,
     Session,

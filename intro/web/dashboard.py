@@ -51,7 +51,8 @@ def _context(board: Dashboard) -> dict:
 # the viewer beyond them), and rendering it was most of the page's time (issue 19). It is
 # tied to the board object, which the board cache (intro.insight.dashboard._BOARDS)
 # replaces after any write to what the board was built from, so a new board is rendered
-# afresh. {id(board): (weak reference to the board, html)}.
+# afresh. Its links are built from route names, which needs the app (request.app) only.
+# {id(board): (weak reference to the board, html)}.
 _RENDERED: dict[int, tuple[weakref.ref, Markup]] = {}
 
 
@@ -59,7 +60,7 @@ def _results_html(request: Request, board: Dashboard, context: dict) -> Markup:
     kept = _RENDERED.get(id(board))
     if kept is not None and kept[0]() is board:
         return kept[1]
-    html = Markup(request.app.template_engine.get_template("dashboard/_results.html").render(**context))
+    html = Markup(request.app.template_engine.get_template("dashboard/_results.html").render(**context, request=request))
     for key in [k for k, (ref, _html) in _RENDERED.items() if ref() is None]:
         del _RENDERED[key]  # boards the board cache has let go
     _RENDERED[id(board)] = (weakref.ref(board), html)
