@@ -36,7 +36,9 @@ Relations:
   (basis − numerator: those who did not) hidden counts to bound. The numerator and the
   rest are the groups a rate tells about and fail like head counts; a basis fails only
   when it lies within 1–4 (one of 5 or more pinned, such as everyone hired long enough
-  ago, tells no small group while its parts stay open).
+  ago, tells no small group while its parts stay open). A shown rate's numerator and
+  rest are bounded too and fail when they lie within 1–4 (80 % of 5 tells that 1 left);
+  pinned at 5 or more they are what a shown rate is meant to tell.
 
 The definition of a figure is read from the table it is in (comparison by municipality,
 partnership splits by cohort / job / profile / completion, the partnership's "at risk at 0
@@ -613,6 +615,7 @@ def audit(loaded: Loaded, *, view_list: list[Filters] | None = None, rates: bool
     equations: dict[tuple[Definition, str], float] = {}
     rates_used: dict[tuple[Definition, str], float] = {}
     hidden: dict[tuple[Definition, str], int] = defaultdict(int)
+    parts: dict[tuple[Definition, str], int] = defaultdict(int)  # of shown rates
     left_out = set()
     not_audited = set()
     seen_before = set()
@@ -654,6 +657,9 @@ def audit(loaded: Loaded, *, view_list: list[Filters] | None = None, rates: bool
             exact = 100 * (own_a + others_a) / (own_b + others_b) if own_b + others_b else None
             assert exact is not None and abs(exact - value) <= RATE_HALF_INTERVAL + 1e-9, (definition, key, value, exact)
             rates_used[(definition, key)] = value
+            if rest:  # those who did and those who did not: groups the reader may learn
+                parts[(definition, numerator)] += 1
+                parts[(definition, rest)] += 1
 
     periods = sorted({d.years for d, _m in [*equations, *hidden, *rates_used]})
     findings: list[Finding] = []
@@ -685,7 +691,8 @@ def audit(loaded: Loaded, *, view_list: list[Filters] | None = None, rates: bool
         # kept at the data): any solution found there solves the whole program, and it
         # is small. Only where that finds none is the whole program asked.
         free = np.zeros(program.n, dtype=bool)
-        if not in_period(hidden):
+        targets = in_period(hidden) + [k for k in in_period(parts) if k not in hidden]
+        if not targets:
             continue
         for definition, _measure in in_period(hidden):
             free[list(program.expression(definition, "hires"))] = True
@@ -699,15 +706,15 @@ def audit(loaded: Loaded, *, view_list: list[Filters] | None = None, rates: bool
                 hidden_rows["kommune"] |= set(program.categories["kommune"])
             else:
                 hidden_rows[definition.split[0]].add(definition.split[1])
-        for definition, measure in in_period(hidden):
+        for definition, measure in targets:
             target = program.expression(definition, measure)
             c = np.zeros(program.n)
             for j, w in target.items():
                 c[j] = w
             v = round(float(c @ program.truth))
             # Values that would show the figure is not pinned (see the module docstring).
-            if v >= 5 and measure in BASES:
-                continue  # a basis of 5 or more: no small group, whatever else is known
+            if (measure in BASES or (definition, measure) not in hidden) and not 1 <= v <= 4:
+                continue  # a basis or a shown rate's part: it fails only within 1-4
             if v == 0:
                 wanted = [(1, np.inf)]
             elif v <= 4:
@@ -746,7 +753,7 @@ def audit(loaded: Loaded, *, view_list: list[Filters] | None = None, rates: bool
                     undecided = True
             if witnessed:
                 continue
-            seen = hidden[(definition, measure)]
+            seen = hidden.get((definition, measure), 0) or parts[(definition, measure)]
             if undecided:
                 findings.append(Finding(definition, measure, v, v, seen, undecided=True))
                 continue

@@ -19,7 +19,7 @@ from intro import clock
 from intro.insight import dashboard
 from intro.insight.dashboard import Filters, Loaded, PersonFacts
 from intro.insight.retention import Enrolment, suppress
-from tests.disclosure_audit import AUDITED_RATES, audit
+from tests.disclosure_audit import AUDITED_RATES, RATES, audit
 
 TODAY = date(2026, 11, 29)
 OWN, LILLE, MELLEM, STOR, NY = 1, 2, 3, 4, 5
@@ -304,3 +304,16 @@ def test_the_auditor_reads_completion_rates(monkeypatch):
     result = audit(tempting_partnership())
     pinned = {(f.definition.split, f.low, f.high) for f in result.findings}
     assert (("hold", "Hold C"), 2, 2) in pinned
+
+
+@pytest.mark.parametrize("rate", ["retention_6", "retention_12"])
+def test_the_auditor_reads_retention_rates(monkeypatch, rate):
+    """The relations of the other rates have teeth: on a dashboard that did not suppress a
+    rate's parts (`PARTS`: those who did and did not), a shown rate over a few others tells
+    a group of 1–4 (80 % of 5 reached the mark tells that 1 left), and the auditor finds it.
+    The product's rule is put back after the test."""
+    monkeypatch.setattr(dashboard, "PARTS", {k: v for k, v in dashboard.PARTS.items() if k != rate})
+    result = audit(tempting_partnership())
+    numerator, _basis, rest, _per_person = RATES[rate]
+    small = [f for f in result.findings if f.measure in (numerator, rest) and 1 <= f.low <= f.high <= 4]
+    assert small, result.findings[:5]
