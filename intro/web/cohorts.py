@@ -7,6 +7,8 @@ operation in intro.planning.cohorts.
 
 from __future__ import annotations
 
+from dataclasses import asdict
+
 from litestar import Request, get, post
 from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
@@ -111,8 +113,8 @@ async def cohort_page(
     user = request.user
     row = await access.cohort_for(user, cohort_id)
     may = await access.cohort_permissions(user, row)
-    # The page shows the row with its phase (timetables.with_phases reads the course days).
-    cohort = (await timetables.with_phases([vars(row).copy()]))[0]
+    # The page shows the row's columns with its phase (with_phases reads the course days).
+    cohort = (await timetables.with_phases([asdict(row)]))[0]
     sessions = await timetables.timetable(cohort_id)
     missing = await cohorts.missing_modules(cohort_id)
     seats = await CohortSeats.select(
