@@ -24,9 +24,10 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from datetime import date
+from datetime import date, time
 from typing import Any
 
+from intro import clock
 from intro.errors import Invalid
 from intro.i18n import _
 
@@ -115,6 +116,42 @@ def parse_date(value: Any) -> date | None:
         return date.fromisoformat(text)
     except ValueError:
         return None
+
+
+def parse_course_day(value: Any) -> date | None:
+    """2027-02-01 (from <input type=date>) or 01.02.2027 / 1/2-2027 (typed by hand), as
+    a course day: None when it cannot be read or lies outside
+    course_day_window (years like 0001 or 9999 are typing errors, and the
+    planner cannot work with them)."""
+    text = str(value or "").strip() if not isinstance(value, list) else ""
+    if not text:
+        return None
+    match = re.fullmatch(r"([0-9]{4})-([0-9]{2})-([0-9]{2})", text) or None
+    if match:
+        year, month, day = (int(g) for g in match.groups())
+    else:
+        match = re.fullmatch(r"([0-9]{1,2})[./-]([0-9]{1,2})[./-]([0-9]{4})", text)
+        if not match:
+            return None
+        day, month, year = (int(g) for g in match.groups())
+    try:
+        parsed = date(year, month, day)
+    except ValueError:
+        return None
+    return None if outside_window(parsed, course_day_window(clock.today())) else parsed
+
+
+def parse_clock_time(value: Any) -> time | None:
+    """A time of day typed as tt:mm or tt.mm (24-hour clock, 9:00 or 09.00): None for
+    anything else, hours over 23 or minutes over 59 included."""
+    text = str(value or "").strip().replace(".", ":")
+    match = re.fullmatch(r"(\d{1,2}):(\d{2})", text)
+    if not match:
+        return None
+    hour, minute = int(match.group(1)), int(match.group(2))
+    if hour > 23 or minute > 59:
+        return None
+    return time(hour, minute)
 
 
 def outside_window(day: date, window: tuple[date, date]) -> str | None:

@@ -9,7 +9,7 @@ import pytest
 
 from intro import clock
 from intro.errors import Invalid
-from intro.planning import cohorts, timetables
+from intro.planning import cohort_forms, cohorts, timetables
 from intro.planning.rows import CohortRow, SessionRow
 from intro.planning.scheduling import danish_holidays
 from intro.tables import (
@@ -155,9 +155,9 @@ async def test_accept_then_move_and_cancel_raise_the_revision(demo_db):
     cohort = await cohort_or_404(cohort["id"])
     new_day = local(session["starts_at"]).date() + timedelta(days=1)
     with pytest.raises(Invalid) as no_reason:
-        await cohorts.read_session_form(SessionRow.from_row(session), CohortRow.from_row(cohort), {"date": new_day.isoformat(), "start": "10:00", "end": "15:00"})
+        await cohort_forms.read_session_form(SessionRow.from_row(session), CohortRow.from_row(cohort), {"date": new_day.isoformat(), "start": "10:00", "end": "15:00"})
     assert "reason" in no_reason.value.errors
-    change = await cohorts.read_session_form(
+    change = await cohort_forms.read_session_form(
         SessionRow.from_row(session), CohortRow.from_row(cohort), {"date": new_day.isoformat(), "start": "10:00", "end": "15:00", "venue": str(session["venue"]), "reason": "Underviseren er syg"}
     )
     await cohorts.change_session(1, SessionRow.from_row(session), CohortRow.from_row(cohort), change)
@@ -182,7 +182,7 @@ async def test_a_move_onto_a_holiday_and_a_double_booking_show_as_conflicts(demo
     await cohorts.propose_timetable(1, CohortRow.from_row(cohort), None)
     session = await Session.select().where((Session.cohort == cohort["id"]) & Session.venue.is_not_null()).first()
     christmas = date(clock.today().year + 1, 12, 25)
-    change = await cohorts.read_session_form(
+    change = await cohort_forms.read_session_form(
         SessionRow.from_row(session), CohortRow.from_row(cohort), {"date": christmas.isoformat(), "start": "09:00", "end": "15:00", "venue": str(session["venue"])}
     )
     found = await cohorts.conflicts_for_change(SessionRow.from_row(session), CohortRow.from_row(cohort), change)
@@ -194,7 +194,7 @@ async def test_a_move_onto_a_holiday_and_a_double_booking_show_as_conflicts(demo
         (Session.cohort != cohort["id"]) & Session.venue.is_not_null() & (Session.starts_at > clock.now())
     ).first()
     day = local(other["starts_at"]).date()
-    clash = await cohorts.read_session_form(
+    clash = await cohort_forms.read_session_form(
         SessionRow.from_row(session), CohortRow.from_row(cohort), {"date": day.isoformat(), "start": "09:00", "end": "15:00", "venue": str(other["venue"])}
     )
     kinds = {c.kind for c in await cohorts.conflicts_for_change(SessionRow.from_row(session), CohortRow.from_row(cohort), clash)}

@@ -13,7 +13,7 @@ from app import create_app
 from intro import clock
 from intro.calendars import feeds
 from intro.calendars.ical import FeedEvent, build_calendar
-from intro.planning import cohorts
+from intro.planning import cohort_forms, cohorts
 from intro.planning.rows import CohortRow, SessionRow
 from intro.tables import Cohort, Enrolment, Person, PlanItem, RoleGrant, Session
 from intro.timefmt import local
@@ -87,7 +87,7 @@ async def test_a_participant_subscribes_and_calendars_poll_with_caching(demo_cli
         session = await Session.select().where((Session.cohort == cohort) & (Session.starts_at > clock.now())).first()
         c = await cohort_or_404(cohort)
         day = local(session["starts_at"]).date() + timedelta(days=1)
-        change = await cohorts.read_session_form(SessionRow.from_row(session), CohortRow.from_row(c), {"date": day.isoformat(), "start": "10:00", "end": "15:00", "venue": str(session["venue"] or ""), "reason": "Flyttet"})
+        change = await cohort_forms.read_session_form(SessionRow.from_row(session), CohortRow.from_row(c), {"date": day.isoformat(), "start": "10:00", "end": "15:00", "venue": str(session["venue"] or ""), "reason": "Flyttet"})
         await cohorts.change_session(1, SessionRow.from_row(session), CohortRow.from_row(c), change)
         fresh = await calendar.get(path, headers={"If-None-Match": etag})
         assert fresh.status_code == 200 and fresh.headers["etag"] != etag

@@ -9,6 +9,7 @@ from intro.demo.west_zealand import DEMO_PASSWORD
 from intro.insight import competences
 from intro.participation import self_service as participation
 from intro.people import accounts
+from intro.planning import cohort_forms
 from intro.tables import (
     AuditLog,
     Competence,
@@ -77,16 +78,15 @@ async def test_a_coordinator_corrects_a_local_module_and_the_audit_keeps_what_it
 
 
 async def test_a_retired_local_module_is_not_offered_to_new_cohorts_but_kept(demo_client):
-    from intro.planning import cohorts
 
     version_id, module_id = await _local_module()
     partnership = await Partnership.select(Partnership.id).first()
-    offered = {m["id"] for m in (await cohorts.form_options(partnership["id"]))["local_modules"]}
+    offered = {m["id"] for m in (await cohort_forms.form_options(partnership["id"]))["local_modules"]}
     assert module_id in offered
     await login(demo_client, COORDINATOR)
     retired = await post_form(demo_client, f"/curriculum/{version_id}/modules/{module_id}/retire", {"retired": "1"})
     assert retired.status_code == 303
-    offered = {m["id"] for m in (await cohorts.form_options(partnership["id"]))["local_modules"]}
+    offered = {m["id"] for m in (await cohort_forms.form_options(partnership["id"]))["local_modules"]}
     assert module_id not in offered
     assert await Module.exists().where(Module.id == module_id)
     page = await demo_client.get(f"/curriculum/{version_id}/modules/{module_id}")

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 from intro.demo.national_data import MUNICIPALITIES
 from intro.people import master_data, organisation
 from intro.people.municipality_codes import OFFICIAL, municipality_code_problem
-from intro.planning import cohorts
+from intro.planning import cohort_forms
 from intro.tables import AuditLog, Municipality, Partnership, PartnershipMember, Person, Venue
 from tests.conftest import login, post_form
 
@@ -102,10 +102,10 @@ async def test_a_venue_is_corrected_and_taken_out_of_use_not_deleted(demo_client
     assert (await Venue.select(Venue.capacity).where(Venue.id == venue["id"]).first())["capacity"] == 31
 
     member = await PartnershipMember.select().where(PartnershipMember.municipality == venue["municipality"]).first()
-    offered = {v["id"] for v in (await cohorts.form_options(member["partnership"]))["venues"]}
+    offered = {v["id"] for v in (await cohort_forms.form_options(member["partnership"]))["venues"]}
     assert venue["id"] in offered
     await post_form(demo_client, f"/admin/venues/{venue['id']}/active", {"active": "0"})
-    offered = {v["id"] for v in (await cohorts.form_options(member["partnership"]))["venues"]}
+    offered = {v["id"] for v in (await cohort_forms.form_options(member["partnership"]))["venues"]}
     assert venue["id"] not in offered
     assert await Venue.exists().where(Venue.id == venue["id"])
 

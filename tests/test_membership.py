@@ -31,7 +31,7 @@ from intro.insight import dashboard
 from intro.insight.retention import add_months
 from intro.people import accounts, organisation
 from intro.people.accounts import load_user
-from intro.planning import cohorts
+from intro.planning import cohort_forms
 from intro.tables import (
     AuditLog,
     Employment,
@@ -233,7 +233,7 @@ async def test_a_municipality_that_left_keeps_its_past_and_is_not_offered_anew(d
     assert rows["Hele samarbejdet"][hires].text == "19"
 
     # Not offered for anything new: the new cohort form, enrolment scope, chiefs' scope.
-    options = await cohorts.form_options(partnership)
+    options = await cohort_forms.form_options(partnership)
     assert {m["id"] for m in options["members"]} == {own, other}
     assert await access.member_municipalities({partnership}) == {own, other}
     assert await organisation.partnerships_on(leaver, TODAY) == set()

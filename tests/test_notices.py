@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 
 from app import cli
 from intro import clock
-from intro.planning import cohorts, notices
+from intro.planning import cohort_forms, cohorts, notices
 from intro.planning.notices import Audience, SessionFacts, SmtpConfig, compose_notice, retry_delay
 from intro.planning.rows import CohortRow, SessionRow
 from intro.settings import get_settings
@@ -197,7 +197,7 @@ async def _move(cohort: dict, session: dict, *, instructors: list[int] | None = 
     }
     if instructors is not None:
         form["instructors"] = [str(i) for i in instructors]
-    change = await cohorts.read_session_form(SessionRow.from_row(session), CohortRow.from_row(cohort), form)
+    change = await cohort_forms.read_session_form(SessionRow.from_row(session), CohortRow.from_row(cohort), form)
     await cohorts.change_session(1, SessionRow.from_row(session), CohortRow.from_row(cohort), change)
     return new_day
 
@@ -300,7 +300,7 @@ async def test_a_change_of_instructors_only_tells_participants_without_names(dem
         )
     }
     extra = await _another_instructor(cohort, teachers)
-    change = cohorts.SessionChange(
+    change = cohort_forms.SessionChange(
         local(session["starts_at"]).date(), local(session["starts_at"]).time(), local(session["ends_at"]).time(),
         session["venue"], tuple(sorted(teachers | {extra})), "Vi får besøg af en gæstelærer",
         override_reason="Gæstelæreren er ikke godkendt til modulet",
@@ -329,7 +329,7 @@ async def test_no_notices_for_proposals_unchanged_days_or_days_that_are_over(dem
     teachers = [r["person"] for r in await SessionInstructor.select(SessionInstructor.person).where(
         SessionInstructor.session == session["id"]
     )]
-    same = await cohorts.read_session_form(SessionRow.from_row(session), CohortRow.from_row(cohort), {
+    same = await cohort_forms.read_session_form(SessionRow.from_row(session), CohortRow.from_row(cohort), {
         "date": local(session["starts_at"]).date().isoformat(), "start": "09:00", "end": "15:00",
         "venue": str(session["venue"]), "instructors": [str(t) for t in teachers], "reason": "Ingenting",
     })
@@ -344,7 +344,7 @@ async def test_no_notices_for_proposals_unchanged_days_or_days_that_are_over(dem
         SessionInstructor.session == past["id"]
     )}
     other = await _another_instructor(cohort, taught)
-    change = cohorts.SessionChange(
+    change = cohort_forms.SessionChange(
         local(past["starts_at"]).date(), local(past["starts_at"]).time(), local(past["ends_at"]).time(),
         past["venue"], (other,), "Rettelse", override_reason="Det var den, der underviste",
     )

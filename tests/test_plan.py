@@ -9,7 +9,7 @@ import pytest
 from intro import clock
 from intro.participation import enrolment, plan
 from intro.participation.plan import ItemSpec, ModuleFact, SessionFact, TaskFact, desired_items
-from intro.planning import cohorts
+from intro.planning import cohort_forms, cohorts
 from intro.planning.rows import CohortRow, SessionRow
 from intro.tables import (
     Cohort,
@@ -74,7 +74,7 @@ async def test_enrolment_builds_the_plan_and_timetable_changes_flow_in(demo_db):
     future = await Session.select().where((Session.cohort == hold_b["id"]) & (Session.starts_at > clock.now())).order_by(Session.starts_at).first()
     cohort = await cohort_or_404(hold_b["id"])
     new_day = local(future["starts_at"]).date() + timedelta(days=1)
-    change = await cohorts.read_session_form(
+    change = await cohort_forms.read_session_form(
         SessionRow.from_row(future), CohortRow.from_row(cohort), {"date": new_day.isoformat(), "start": "09:00", "end": "15:00", "venue": str(future["venue"] or ""), "reason": "Flyttet"}
     )
     await cohorts.change_session(1, SessionRow.from_row(future), CohortRow.from_row(cohort), change)

@@ -17,7 +17,7 @@ from intro import access
 from intro.errors import Invalid
 from intro.i18n import _
 from intro.people.accounts import User
-from intro.planning import cohorts, planner_input, timetables
+from intro.planning import cohort_forms, cohorts, planner_input, timetables
 from intro.planning.rows import CohortRow, SessionRow
 from intro.tables import CohortSeats, Partnership, Role, RoleGrant
 from intro.timefmt import local
@@ -60,7 +60,7 @@ async def cohort_list(request: Request[User, None, None]) -> Template:
 
 
 async def _form_page(partnership_id: int, form: dict, errors: dict, status: int = 200) -> Template:
-    options = await cohorts.form_options(partnership_id)
+    options = await cohort_forms.form_options(partnership_id)
     partnership = await Partnership.select(Partnership.name).where(Partnership.id == partnership_id).first()
     return Template(
         "cohorts/new.html",
@@ -70,7 +70,7 @@ async def _form_page(partnership_id: int, form: dict, errors: dict, status: int 
             "partnership_name": partnership["name"],
             "form": form,
             "errors": errors,
-            "weekday_names": cohorts.WEEKDAY_NAMES,
+            "weekday_names": cohort_forms.WEEKDAY_NAMES,
         },
         status_code=status,
     )
@@ -81,7 +81,7 @@ async def cohort_new(
     request: Request[User, None, None], partnership: FromQuery[int | None] = None
 ) -> Template:
     partnership_id = access.partnership_to_coordinate(request.user, partnership)
-    options = await cohorts.form_options(partnership_id)
+    options = await cohort_forms.form_options(partnership_id)
     default = {
         "capacity": "24",
         "rhythm": "weekdays",
@@ -139,7 +139,7 @@ async def cohort_page(
             "may": may,
             "conflicts": conflict_by_session,
             "notice": _notice(notice),
-            "weekday_names": cohorts.WEEKDAY_NAMES,
+            "weekday_names": cohort_forms.WEEKDAY_NAMES,
         },
     )
 
@@ -222,7 +222,7 @@ async def session_edit(request: Request[User, None, None], session_id: FromPath[
     current = next(s for s in await timetables.timetable(cohort.id) if s["id"] == session_id)
     form = _form_from_session(session, current["instructor_ids"])
     try:
-        change = await cohorts.read_session_form(session, cohort, {**form, "reason": "x"})
+        change = await cohort_forms.read_session_form(session, cohort, {**form, "reason": "x"})
     except Invalid:
         # A course day that has been held: its own date is in the past, so there is
         # nothing to check until a new one is chosen.
@@ -244,7 +244,7 @@ async def session_check(
     cohort = await access.cohort_to_manage(request.user, session.cohort)
     form = forms.for_page(data, lists=("instructors",))
     try:
-        change = await cohorts.read_session_form(session, cohort, {**form, "reason": form.get("reason") or "x"})
+        change = await cohort_forms.read_session_form(session, cohort, {**form, "reason": form.get("reason") or "x"})
     except Invalid as invalid:
         return Template("cohorts/_conflict_check.html", context={"conflicts": [], "errors": invalid.errors})
     conflicts = await cohorts.conflicts_for_change(session, cohort, change)
@@ -259,7 +259,7 @@ async def session_save(
     cohort = await access.cohort_to_manage(request.user, session.cohort)
     form = forms.for_page(data, lists=("instructors",))
     try:
-        change = await cohorts.read_session_form(session, cohort, form)
+        change = await cohort_forms.read_session_form(session, cohort, form)
         await cohorts.change_session(request.user.id, session, cohort, change)
     except Invalid as invalid:
         return Template(

@@ -33,10 +33,10 @@ from intro.inputs import (
     DB_INT_MIN,
     checked_text,
     integer_problem,
+    parse_course_day,
     parse_id,
     text_problem,
 )
-from intro.planning import cohorts
 
 # The two body types a handler declares: every web module takes its form as one of these.
 FormData = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]
@@ -184,9 +184,9 @@ def for_page(data: dict[str, Any], lists: tuple[str, ...] = ()) -> dict[str, Any
 
 
 def course_day(data: dict[str, Any], name: str) -> date | None:
-    """The date in field `name` as a course day (intro.planning.cohorts.parse_date: ISO or Danish
+    """The date in field `name` as a course day (intro.inputs.parse_course_day: ISO or Danish
     writing, inside the planner's window); None when missing or unreadable."""
-    return cohorts.parse_date(data.get(name))
+    return parse_course_day(data.get(name))
 
 
 def values(data: dict[str, Any], name: str) -> list[str]:
