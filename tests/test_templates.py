@@ -93,6 +93,30 @@ def test_no_template_line_is_longer_than_200_characters():
     assert not long, "Template lines over 200 characters (break them with {%- / -%}):\n" + "\n".join(long)
 
 
+# A status written as a string in a template: `x.status == "planning"`, `"done" != i.status`,
+# or a filter test on the status attribute ("status", "equalto", "cancelled").
+STATUS_AS_STRING = re.compile(
+    r"""status\s*(?:==|!=)\s*["']|["']\s*(?:==|!=)\s*[\w.]*status\b|["']status["']\s*,\s*["']equalto["']\s*,\s*["']"""
+)
+
+
+def test_templates_compare_statuses_through_their_enums():
+    """Templates compare statuses through the enums (CohortStatus.planning …, Jinja globals
+    set in intro/web/templating.py), as the Python code does (tests/test_layers.py): a
+    misspelt status is then an error on the page's first render instead of a comparison
+    that is silently never true."""
+    found = [
+        f"{path.relative_to(ROOT)}:{number}: {line.strip()[:120]}"
+        for path in _templates()
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+        if STATUS_AS_STRING.search(line)
+    ]
+    assert not found, "Statuses spelt as strings in templates:\n" + "\n".join(found)
+    for wrong in ('{% if c.status == "planning" %}', "{% if 'done' != i.status %}", '| rejectattr("status", "equalto", "x")'):
+        assert STATUS_AS_STRING.search(wrong), wrong
+    assert not STATUS_AS_STRING.search("{% if c.status == CohortStatus.planning %}")
+
+
 def test_templates_ask_url_for_instead_of_writing_paths():
     found = [
         f"{path.relative_to(ROOT)}: {p}"

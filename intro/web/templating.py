@@ -18,8 +18,16 @@ from litestar.utils import join_paths
 from intro import timefmt
 from intro.i18n import _, ngettext
 from intro.people.accounts import ROLE_NAMES, User
+from intro.planning.outbox import OutboxStatus
 from intro.settings import get_settings
-from intro.tables import Role
+from intro.tables import (
+    CohortStatus,
+    EmploymentImportStatus,
+    EnrolmentStatus,
+    PlanItemStatus,
+    Role,
+    SessionStatus,
+)
 
 TEMPLATES = Path(__file__).resolve().parent.parent.parent / "templates"
 
@@ -131,6 +139,13 @@ def _configure(engine: JinjaTemplateEngine) -> None:
         ngettext=ngettext,
         nav_for=nav_for,
         role_names={r.value: name for r, name in ROLE_NAMES.items()},
+        # Templates compare statuses through the same enums as the Python code (issue 15).
+        CohortStatus=CohortStatus,
+        SessionStatus=SessionStatus,
+        EnrolmentStatus=EnrolmentStatus,
+        PlanItemStatus=PlanItemStatus,
+        OutboxStatus=OutboxStatus,
+        EmploymentImportStatus=EmploymentImportStatus,
     )
     env.filters.update(
         da_date=timefmt.da_date,
