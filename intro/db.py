@@ -6,8 +6,10 @@ import asyncio
 import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
 
 import aiosqlite
+import msgspec
 from piccolo.engine.base import Engine
 from piccolo.engine.sqlite import SQLiteEngine, TransactionType, dict_factory
 from piccolo.query.methods.create import Create
@@ -325,6 +327,16 @@ def any_of(column, values: Sequence):
     return column.is_in(QueryString("SELECT value FROM json_each({})", json.dumps(list(values))))
 
 
+def _json_text(value: Any) -> str:
+    """`value` as JSON text for a JSON column, as Piccolo stores it (anything JSON has no
+    type for, such as a date, as its str), by msgspec (Litestar's own encoder): an HR import
+    writes ~37,000 audit lines, and the standard library's encoder was 0.4 s of its commit."""
+    return _JSON_ENCODER.encode(value).decode()
+
+
+_JSON_ENCODER = msgspec.json.Encoder(enc_hook=str)
+
+
 async def insert_many(table, rows: list[dict]) -> None:
     """Insert `rows` (dicts by column name, all with the same keys) into `table` with one
     prepared statement run for every row (executemany), bypassing the building of a
@@ -335,8 +347,6 @@ async def insert_many(table, rows: list[dict]) -> None:
     transaction, so the rows are written with the rest of the change or not at all (or
     takes one of its own for these rows). Ids are not returned: read them back by a
     unique key."""
-    import json
-
     from piccolo.columns.column_types import JSON, JSONB
     from piccolo.columns.defaults.base import Default
 
@@ -370,7 +380,7 @@ async def insert_many(table, rows: list[dict]) -> None:
         value.extend(tail)
         for i in json_at:
             if value[i] is not None and not isinstance(value[i], str):
-                value[i] = json.dumps(value[i])
+                value[i] = _json_text(value[i])
         values.append(value)
     await transaction.connection.executemany(sql, values)
 
