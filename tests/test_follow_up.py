@@ -137,3 +137,34 @@ async def test_the_certificate_lists_what_was_completed_and_can_be_verified(demo
     pdf = await demo_client.get("/plan/certificate.pdf")
     assert pdf.status_code == 200 and pdf.headers["content-type"] == "application/pdf"
     assert pdf.content.startswith(b"%PDF")
+
+
+async def test_the_grid_counts_only_open_local_tasks_past_their_deadline(demo_db):
+    """Falling behind counts a participant's local tasks that are open and past their due
+    date: not one due today or later, not one done, not one dropped from the plan."""
+    from datetime import timedelta
+
+    hold_b = await _hold("active")
+    enrolment = await Enrolment.select().where(
+        (Enrolment.cohort == hold_b["id"]) & (Enrolment.status == "enrolled")
+    ).first()
+    person, today = enrolment["person"], clock.today()
+    await PlanItem.delete().where((PlanItem.person == person) & (PlanItem.kind == "local_task"))
+    tasks = [
+        ("late-1", "open", today - timedelta(days=3)),
+        ("late-2", "open", today - timedelta(days=40)),
+        ("today", "open", today),
+        ("ahead", "open", today + timedelta(days=5)),
+        ("done", "done", today - timedelta(days=3)),
+        ("dropped", "dropped", today - timedelta(days=3)),
+    ]
+    for key, status, due in tasks:
+        await PlanItem.insert(PlanItem(
+            person=person, enrolment=enrolment["id"], kind="local_task", source_key=f"test:{key}",
+            title=f"Opgave {key}", status=status, due_date=due,
+            done_at=clock.now() if status == "done" else None,
+        ))
+    grid = await follow_up.cohort_grid(CohortRow.from_row(hold_b))
+    row = next(r for r in grid["rows"] if r["person"] == person)
+    overdue = [b for b in row["behind"] if b.reason == "task_overdue"]
+    assert [b.count for b in overdue] == [2]

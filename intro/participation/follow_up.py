@@ -41,6 +41,7 @@ from intro.tables import (
     EnrolmentStatus,
     Person,
     PlanItem,
+    PlanItemKind,
     PlanItemStatus,
     Session,
     SessionStatus,
@@ -124,11 +125,25 @@ _GRID_BOOKED = Prepared(
 _GRID_LAST_SEEN = Prepared(
     lambda people: Person.select(Person.id, Person.last_login_at).where(any_of(Person.id, people)), "people"
 )
+# Only the items the grid shows: transfers, and local tasks still open past their deadline
+# (course days, half of a person's items, are not read: each row costs its date conversions).
 _GRID_ITEMS = Prepared(
-    lambda people: PlanItem.select(
+    lambda people, today: PlanItem.select(
         PlanItem.person, PlanItem.kind, PlanItem.source_key, PlanItem.status, PlanItem.due_date, PlanItem.answered_at
-    ).where(any_of(PlanItem.person, people) & (PlanItem.status != PlanItemStatus.dropped.value)),
+    ).where(
+        any_of(PlanItem.person, people)
+        & (PlanItem.status != PlanItemStatus.dropped.value)
+        & (
+            (PlanItem.kind == PlanItemKind.transfer.value)
+            | (
+                (PlanItem.kind == PlanItemKind.local_task.value)
+                & (PlanItem.status == PlanItemStatus.open.value)
+                & (PlanItem.due_date < today)
+            )
+        )
+    ),
     "people",
+    "today",
 )
 
 
@@ -167,7 +182,7 @@ async def cohort_grid(
         for p in await _GRID_LAST_SEEN.run(people=people):
             if p["last_login_at"]:
                 last_seen[p["id"]] = p["last_login_at"]
-        for item in await _GRID_ITEMS.run(people=people):
+        for item in await _GRID_ITEMS.run(people=people, today=today):
             if item["kind"] == "transfer" and item["source_key"].startswith(f"transfer:{cohort.id}:"):
                 transfers[(item["person"], item["source_key"].rsplit(":", 1)[1])] = item
             elif item["kind"] == "local_task" and item["status"] == PlanItemStatus.open.value and item["due_date"] and item["due_date"] < today:
@@ -176,6 +191,10 @@ async def cohort_grid(
     by_module: dict[int, list[dict]] = defaultdict(list)  # the module's days, once for every person
     for s in sessions:
         by_module[s["module"]].append(s)
+    # Read once: an enum member's value is a property, looked up for every cell otherwise.
+    present, absent, excused = (
+        AttendanceStatus.present.value, AttendanceStatus.absent.value, AttendanceStatus.excused.value
+    )
     rows = []
     for e in enrolments:
         person = e["person"]
@@ -183,10 +202,10 @@ async def cohort_grid(
         for m in modules:
             own = by_module[m["id"]]
             past = [s for s in own if s["ends_at"] < now]
-            present_parts = {s["part"] for s in own if marks.get((s["id"], person)) == AttendanceStatus.present.value}
+            present_parts = {s["part"] for s in own if marks.get((s["id"], person)) == present}
             other_parts = elsewhere[person][m["code"]]
             parts = present_parts | other_parts
-            missed = [s for s in past if marks.get((s["id"], person)) != AttendanceStatus.present.value and s["part"] not in other_parts]
+            missed = [s for s in past if marks.get((s["id"], person)) != present and s["part"] not in other_parts]
             if len(present_parts) >= m["days"]:
                 state = "attended"
             elif len(parts) >= m["days"]:
@@ -196,8 +215,8 @@ async def cohort_grid(
             elif missed:
                 worst = {marks.get((s["id"], person)) for s in missed}
                 state = (
-                    "missed" if AttendanceStatus.absent.value in worst
-                    else "excused" if AttendanceStatus.excused.value in worst
+                    "missed" if absent in worst
+                    else "excused" if excused in worst
                     else "unrecorded"
                 )
             else:
