@@ -236,3 +236,22 @@ async def test_a_mark_from_before_the_enrolment_counts_in_no_rate(demo_db):
     loaded = await dashboard.load(await dashboard.filters_for(user, {}, today), today)
     facts = loaded.facts.get(hire)
     assert facts is None or (facts.present, facts.absent, facts.excused) == (0, 0, 0)
+
+
+async def test_a_refused_mark_on_a_cancelled_day_offers_no_buttons(demo_client):
+    """A day cancelled while the sheet was open: the refusal re-renders the sheet (or the
+    row, for htmx) closed, as the page itself is, not with buttons that can only fail."""
+    session = await _todays_session_taught_by("underviser@intro.example")
+    person = await Enrolment.select(Enrolment.person).where(
+        (Enrolment.cohort == session["cohort"]) & (Enrolment.status == "enrolled")
+    ).first()
+    await login(demo_client, "underviser@intro.example")
+    await Session.update({Session.status: "cancelled"}).where(Session.id == session["id"])
+    page = await demo_client.get(f"/sessions/{session['id']}/attendance")
+    assert page.status_code == 200 and 'name="status"' not in page.text
+    form = {"person": person["person"], "status": "present"}
+    refused = await post_form(demo_client, f"/sessions/{session['id']}/attendance", form)
+    assert refused.status_code == 400 and 'name="status"' not in refused.text
+    row = await post_form(demo_client, f"/sessions/{session['id']}/attendance", form, headers={"HX-Request": "true"})
+    assert row.status_code == 200 and 'name="status"' not in row.text
+    assert await Attendance.count().where(Attendance.session == session["id"]) == 0

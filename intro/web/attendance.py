@@ -72,7 +72,7 @@ async def attendance_mark(
             return Template(
                 "attendance/_row.html",
                 context={
-                    "session": shown, "p": person, "open": attendance.may_record_on(session),
+                    "session": shown, "p": person, "open": attendance.may_record_on(session) and session.is_scheduled,
                     "status_names": attendance.STATUS_NAMES, "error": next(iter(invalid.errors.values())),
                 },
             )
@@ -81,7 +81,7 @@ async def attendance_mark(
             context={
                 "session": shown,
                 "people": await attendance.sheet(session),
-                "open": attendance.may_record_on(session),
+                "open": attendance.may_record_on(session) and session.is_scheduled,
                 "status_names": attendance.STATUS_NAMES,
                 "errors": invalid.errors,
             },
