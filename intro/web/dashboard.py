@@ -33,7 +33,8 @@ def _params(request: Request) -> dict[str, str | None]:
     return {name: request.query_params.get(name) for name in PARAMS}
 
 
-def _context(board: Dashboard) -> dict:
+def _results_context(board: Dashboard) -> dict:
+    """What dashboard/_results.html needs: the charts are drawn only when it is rendered."""
     curve_series = [(c.label, c.points) for c in board.curves if not c.hidden]
     query = board.filters.query()
     return {
@@ -56,11 +57,12 @@ def _context(board: Dashboard) -> dict:
 _RENDERED: dict[int, tuple[weakref.ref, Markup]] = {}
 
 
-def _results_html(request: Request, board: Dashboard, context: dict) -> Markup:
+def _results_html(request: Request, board: Dashboard) -> Markup:
     kept = _RENDERED.get(id(board))
     if kept is not None and kept[0]() is board:
         return kept[1]
-    html = Markup(request.app.template_engine.get_template("dashboard/_results.html").render(**context, request=request))
+    template = request.app.template_engine.get_template("dashboard/_results.html")
+    html = Markup(template.render(**_results_context(board), request=request))
     for key in [k for k, (ref, _html) in _RENDERED.items() if ref() is None]:
         del _RENDERED[key]  # boards the board cache has let go
     _RENDERED[id(board)] = (weakref.ref(board), html)
@@ -70,12 +72,11 @@ def _results_html(request: Request, board: Dashboard, context: dict) -> Markup:
 @get("/dashboard", guards=[CHIEFS], name="dashboard")
 async def dashboard_page(request: Request[User, None, None]) -> Template | Response:
     board = await dashboard.dashboard_for(request.user, _params(request))
-    context = _context(board)
-    results = _results_html(request, board, context)
+    results = _results_html(request, board)
     headers = {"Vary": "HX-Request"}
     if request.headers.get("hx-request") and not request.headers.get("hx-history-restore-request"):
         return Response(results, media_type=MediaType.HTML, headers=headers)
-    return Template("dashboard/index.html", context={**context, "results": results}, headers=headers)
+    return Template("dashboard/index.html", context={"board": board, "results": results}, headers=headers)
 
 
 @get("/dashboard/people", guards=[CHIEFS], name="dashboard_people")
