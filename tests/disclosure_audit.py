@@ -90,7 +90,9 @@ many values that its pairs are programs of thousands of unknowns (minutes per pe
 the demo), so it has a program of its own (`ALONE`): proven against a reader using
 attendance with the head counts, not attendance together with another rate. Not proven:
 three or more kinds of rate at once (`audit(together=...)` builds such programs; with
-every combination of outcomes they grow as the product of the rates' outcome counts).
+every combination of outcomes they grow as the product of the rates' outcome counts:
+420 outcome vectors for the five rates besides attendance on the tempting partnership,
+and `together=3` did not finish there in 5 minutes, against 18 s for pairs).
 
 The auditor errs on the side of finding too much: each rate's outcomes are only those
 that occur (among anyone's spells, any year; combinations of two rates' are all allowed) — a reader told that much can only narrow the
