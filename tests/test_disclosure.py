@@ -301,7 +301,7 @@ def test_the_auditor_reads_completion_rates(monkeypatch):
     columns[at] = (key, heading, lambda s: 1000 if s.completion.counted else 0, figure)
     monkeypatch.setattr(dashboard, "COLUMNS", tuple(columns))
     monkeypatch.setattr(dashboard, "PARTS", {})
-    result = audit(tempting_partnership())
+    result = audit(tempting_partnership(), together=1)  # teeth of one rate: one rate per program
     pinned = {(f.definition.split, f.low, f.high) for f in result.findings}
     assert (("hold", "Hold C"), 2, 2) in pinned
 
@@ -313,7 +313,7 @@ def test_the_auditor_reads_retention_rates(monkeypatch, rate):
     a group of 1–4 (80 % of 5 reached the mark tells that 1 left), and the auditor finds it.
     The product's rule is put back after the test."""
     monkeypatch.setattr(dashboard, "PARTS", {k: v for k, v in dashboard.PARTS.items() if k != rate})
-    result = audit(tempting_partnership())
+    result = audit(tempting_partnership(), together=1)  # teeth of one rate: one rate per program
     numerator, _basis, rest, _per_person = RATES[rate]
     small = [f for f in result.findings if f.measure in (numerator, rest) and 1 <= f.low <= f.high <= 4]
     assert small, result.findings[:5]
