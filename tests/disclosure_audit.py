@@ -94,9 +94,14 @@ every combination of outcomes they grow as the product of the rates' outcome cou
 420 outcome vectors for the five rates besides attendance on the tempting partnership,
 and `together=3` did not finish there in 5 minutes, against 18 s for pairs).
 
-The auditor errs on the side of finding too much: each rate's outcomes are only those
-that occur (among anyone's spells, any year; combinations of two rates' are all allowed) — a reader told that much can only narrow the
-ranges further.
+Each rate's outcomes: for enrolled within 3 months and the retention marks, every
+outcome a spell can have (`_with_possible`), since a reader does not know which occur
+among the others (allowing only those that occur pinned the hidden "stayed" of a
+partnership where nobody happened to leave). For completion and attendance, whose
+outcomes are counts of enrolments and course days, only those that occur (among anyone's
+spells, any year): there the auditor errs on the side of finding too much, as a reader
+told that much can only narrow the ranges further. Combinations of two rates' outcomes
+are all allowed.
 
 Not covered: the curve's survival percentages (a product over event times, not linear)
 and its numbers at risk after 0 months (rounded to 5, on the follow-up time of each
@@ -419,6 +424,38 @@ def _figures(board, view: Filters, loaded: Loaded):
             yield Definition(None, years, None, None, None), "hires", int(at_risk.value)
 
 
+# Every outcome a spell can have at a retention mark, (member's, partnership's): both
+# spells start on the same day, so both reach a mark or neither; one who stayed in the
+# member's spell stayed in the partnership; one who left the member may have moved on.
+_MARK_OUTCOMES = ((NOT_REACHED, NOT_REACHED), (STAYED, STAYED), (LEFT, STAYED), (LEFT, LEFT))
+
+
+def _with_possible(kind: str, occurring: dict[tuple, Person]) -> dict[tuple, Person]:
+    """`occurring` (core → a spell with it) with every other outcome a spell can have for
+    the rates whose outcomes are few and all possible for anyone: enrolled within 3
+    months and each retention mark. A reader does not know which outcomes occur among
+    the others, so an auditor that allowed only those would pin figures no reader can
+    (a partnership where nobody happened to leave had its hidden "stayed" pinned at all
+    of them). Completion and attendance keep the outcomes that occur: their values are
+    counts of enrolments and course days, too many to list."""
+    if not occurring or kind in ("completed", "attendance"):
+        return occurring
+    some = next(iter(occurring.values()))
+    out = dict(occurring)
+    if kind == "enrolled":
+        for value in (NOT_DUE, YES, NO):
+            out.setdefault((value,), replace(some, enrolled=value))
+        return out
+    n = len(r.MARKS)
+    if some.continuation:
+        for value in (NOT_REACHED, STAYED, LEFT):
+            out.setdefault((value,), replace(some, marks=(value,) * n, partnership_marks=(value,) * n))
+    else:
+        for member, partnership in _MARK_OUTCOMES:
+            out.setdefault((member, partnership), replace(some, marks=(member,) * n, partnership_marks=(partnership,) * n))
+    return out
+
+
 class _Program:
     """The integer program of one reporting period (see the module docstring)."""
 
@@ -432,7 +469,8 @@ class _Program:
         # whether or not a spell has it, each with a spell to read its weights from.
         self.outcomes = {}
         for completed in (False, True):
-            each = [{p.core(kind): p for p in spells if not p.continuation and p.completed == completed}
+            each = [_with_possible(kind, {p.core(kind): p for p in spells
+                                          if not p.continuation and p.completed == completed})
                     for kind in kinds]
             for combination in itertools.product(*(d.items() for d in each)):
                 spell = combination[0][1]
@@ -440,7 +478,7 @@ class _Program:
                     spell = spell.taking(kind, other)
                 self.outcomes[spell.joint(kinds)] = spell
         goes_on = [replace(p, continuation=True) for p in spells]
-        each = [{p.core(kind): p for p in goes_on} for kind in kinds]
+        each = [_with_possible(kind, {p.core(kind): p for p in goes_on}) for kind in kinds]
         self.continued = {}
         for combination in itertools.product(*(d.items() for d in each)):
             spell = combination[0][1]

@@ -536,6 +536,22 @@ def test_suppression_leaves_nothing_small_to_work_out(counts, own, total_shown):
         assert not hidden.total
 
 
+@given(
+    counts=st.dictionaries(st.integers(1, 8), st.integers(0, 12), max_size=8),
+    own=st.sets(st.integers(1, 8), max_size=3),
+)
+def test_a_total_kept_hidden_cannot_be_added_up_from_the_cells(counts, own):
+    """A total hidden by another table stays hidden: the cells shown never add up to it,
+    so at least one cell with others in it is hidden (and small ones as ever)."""
+    hidden = hide_municipalities(counts, own, total_kept_hidden=True)
+    others = {m: n for m, n in counts.items() if m not in own}
+    assert hidden.total
+    assert not hidden.municipalities & own
+    assert {m for m, n in others.items() if 0 < n < MIN_GROUP} <= hidden.municipalities
+    if any(others.values()):
+        assert any(others[m] for m in hidden.municipalities)
+
+
 # --- Properties --------------------------------------------------------------------------
 
 

@@ -18,7 +18,10 @@ Disclosure control for everyone else (the method, as statistical offices use it)
   function, profile or completion) of the same population with the same total.
 - Primary and complementary suppression in every such table together with its margin
   (`retention.suppress`): a cell resting on 1–4 others is hidden, and so is a second
-  cell when the hidden cells would otherwise add up to 1–4 against the total.
+  cell when the hidden cells would otherwise add up to 1–4 against the total. All these
+  tables share one total (the partnership row of the comparison): a total one of them
+  must hide is hidden in all, none may add up to it, and the partnership curve shows
+  nothing from that figure on (`build`, `_curve_hidden_from`).
 - Rounding: the partnership curve's numbers at risk after 0 months are rounded to 5
   (`about`), so their differences (who left between two times) cannot be read exactly.
 - Rates are suppressed on their parts too (`PARTS`): the people with and without the
@@ -545,25 +548,36 @@ def _at_risk_reader(steps: list[r.KMStep]) -> Callable[[int], int]:
     return at_risk
 
 
-def _curve(label: str, spells: list[r.Spell], today: date, own_steps: list[r.KMStep] | None = None) -> Curve:
+def _curve(
+    label: str,
+    spells: list[r.Spell],
+    today: date,
+    own_steps: list[r.KMStep] | None = None,
+    hidden_from_day: int | None = None,
+) -> Curve:
     """A Kaplan–Meier curve for the chart and its table. With `own_steps` (the partnership
     curve, seen by a chief) the curve stops where the others still observed are 1–4
     people: beyond that point it would describe them, worked out against the own curve.
 
     Survival is only shown where someone is followed: the chart line ends at the last
     observed day, the table shows "–" where nobody is at risk, and an empty group has no
-    line at all (see `retention.km_month_table`)."""
+    line at all (see `retention.km_month_table`).
+
+    From `hidden_from_day` on nothing is shown either: the partnership's retention at a
+    mark is hidden in its tables, and its curve must not show it again."""
     steps = r.kaplan_meier(spells, today)
     at_risk_on = _at_risk_reader(steps)
     own_at_risk_on = _at_risk_reader(own_steps) if own_steps is not None else None
 
     def hidden_at(day: int) -> bool:
+        if hidden_from_day is not None and day >= hidden_from_day:
+            return True
         if own_at_risk_on is None:
             return False
         total = at_risk_on(day)
         return r.group_hidden(total, min(own_at_risk_on(day), total))
 
-    if own_steps is not None and hidden_at(0):
+    if hidden_at(0):
         return Curve(label, [], [], hidden=True)
     points: list[tuple[float, float]] = []
     if steps:
@@ -579,6 +593,8 @@ def _curve(label: str, spells: list[r.Spell], today: date, own_steps: list[r.KMS
             if step.events:
                 points.append((months, step.survival))
             end, survival = months, step.survival
+        if hidden_from_day is not None:
+            end = min(end, (hidden_from_day - 1) / r.DAYS_PER_MONTH)
         if points[-1][0] < end:
             points.append((end, survival))  # the line ends where the last person was seen
     table = []
@@ -596,6 +612,23 @@ def _curve(label: str, spells: list[r.Spell], today: date, own_steps: list[r.KMS
     return Curve(label, points, table)
 
 
+# A retention mark is in calendar months and the curve in days (`retention.month_day`):
+# a mark's day can fall this many days before its whole-month point on the curve.
+_MARK_SLACK_DAYS = 3
+
+
+def _curve_hidden_from(hidden_totals: set[str]) -> int | None:
+    """The first day of the partnership curve that would show a total hidden in the
+    tables: the whole curve when the number of hires is hidden (it is the number at risk
+    at 0 months), else from the earliest retention mark whose total is hidden."""
+    if "hires" in hidden_totals:
+        return 0
+    days = [
+        max(0, r.month_day(m) - _MARK_SLACK_DAYS) for m in r.MARKS if f"retention_{m}" in hidden_totals
+    ]
+    return min(days, default=None)
+
+
 def _group_order(split: str, loaded: Loaded) -> Callable[[str], tuple]:
     """The order of a split's rows: cohorts by start date (names like "2023 efterår" and
     "2023 forår" do not sort by time), a group for "none" last, the rest alphabetically."""
@@ -605,19 +638,23 @@ def _group_order(split: str, loaded: Loaded) -> Callable[[str], tuple]:
     return lambda label: (0, label)
 
 
-def _split_tables(
-    infos: list[SpellInfo],
-    facts: dict[int, PersonFacts],
-    loaded: Loaded,
-    *,
-    own_ids: set[int] | None,
-    title: str,
-) -> tuple[list[Table], set[str]]:
-    """Every figure by cohort, job function, profile and completed intro. With `own_ids`
-    (the partnership view) each column of each table gets primary and complementary
-    suppression against the partnership total (`retention.suppress`) on the count the
-    figure rests on, less the viewer's own part. Also returns the keys of the columns
-    whose total must be hidden for a table to hold."""
+@dataclass
+class _Split:
+    """One table by cohort, job function, profile or completed intro, before hiding: its
+    groups in order, their figures, and (for the partnership) the viewer's own part of
+    each group."""
+
+    name: str
+    labels: list[str]
+    summaries: dict[str, Summary]
+    own: dict[str, Summary] | None
+
+
+def _splits(
+    infos: list[SpellInfo], facts: dict[int, PersonFacts], loaded: Loaded, *, own_ids: set[int] | None
+) -> list[_Split]:
+    """Every figure by cohort, job function, profile and completed intro; with `own_ids`
+    (the partnership view) also the viewer's own part of each group."""
     keys: list[tuple[str, Callable[[SpellInfo], str]]] = [
         (_("hold"), lambda i: loaded.cohorts.get(facts.get(i.spell.person, PersonFacts()).cohort or 0, {}).get("name") or NOT_ENROLLED),
         (_("stilling"), lambda i: i.job_function or _("Ukendt")),
@@ -632,39 +669,88 @@ def _split_tables(
         # completion rate shown in every other table, so a complementary cell hidden here
         # could be read off a rate there (found by the disclosure auditor).
         keys.pop()
-    tables = []
-    hide_totals: set[str] = set()
-    headings = [_("Gruppe")] + [heading for _k, heading, _b, _f in COLUMNS]
+    splits = []
     for name, key in keys:
         groups: dict[str, list[SpellInfo]] = defaultdict(list)
         for info in infos:
             groups[key(info)].append(info)
         labels = sorted(groups, key=_group_order(name, loaded))
         summaries = {label: _summary(groups[label], facts, loaded.today) for label in labels}
-        hidden: dict[str, frozenset[str]] = {}
+        own = None
         if own_ids is not None:
             own = {
                 label: _summary([i for i in groups[label] if i.spell.municipality in own_ids], facts, loaded.today)
                 for label in labels
             }
-            # Each figure rests on its own count (hires, those past the mark ...).
-            for column, _h, basis, _f in COLUMNS:
-                cells: set[str] = set()
-                for count_of in (basis, *PARTS.get(column, ())):
-                    outcome = r.suppress({label: count_of(summaries[label]) - count_of(own[label]) for label in labels})
-                    cells |= outcome.municipalities
-                    if outcome.total:
-                        hide_totals.add(column)
-                hidden[column] = frozenset(cells)
-        rows = [
-            Row(label, [
-                HIDDEN if label in hidden.get(column, ()) else figure(summaries[label])
-                for column, _h, _b, figure in COLUMNS
-            ])
-            for label in labels
-        ]
-        tables.append(Table(_("Opdelt efter {what} – {title}").format(what=name, title=title), headings, rows))
-    return tables, hide_totals
+        splits.append(_Split(name, labels, summaries, own))
+    return splits
+
+
+def _split_hiding(split: _Split, hidden_totals: set[str]) -> tuple[dict[str, frozenset[str]], set[str]]:
+    """Which groups of a partnership split to hide, column by column: primary and
+    complementary suppression against the partnership total (`retention.suppress`) on the
+    count each figure rests on and on its parts (`PARTS`), less the viewer's own part.
+    A column in `hidden_totals` has its total hidden elsewhere, so its groups must not add
+    up to it. Also returns the columns whose total must be hidden for this table to hold."""
+    assert split.own is not None
+    own = split.own
+    hidden: dict[str, frozenset[str]] = {}
+    hide_totals: set[str] = set()
+    for column, _h, basis, _f in COLUMNS:
+        cells: set[str] = set()
+        for count_of in (basis, *PARTS.get(column, ())):
+            outcome = r.suppress(
+                {label: count_of(split.summaries[label]) - count_of(own[label]) for label in split.labels},
+                margin_kept_hidden=column in hidden_totals,
+            )
+            cells |= outcome.municipalities
+            if outcome.total:
+                hide_totals.add(column)
+        hidden[column] = frozenset(cells)
+    return hidden, hide_totals
+
+
+def _split_table(split: _Split, hidden: dict[str, frozenset[str]], title: str) -> Table:
+    headings = [_("Gruppe")] + [heading for _k, heading, _b, _f in COLUMNS]
+    rows = [
+        Row(label, [
+            HIDDEN if label in hidden.get(column, ()) else figure(split.summaries[label])
+            for column, _h, _b, figure in COLUMNS
+        ])
+        for label in split.labels
+    ]
+    return Table(_("Opdelt efter {what} – {title}").format(what=split.name, title=title), headings, rows)
+
+
+def _comparison_hiding(
+    summaries: dict[int, Summary],
+    own_id: int,
+    partnership: Summary,
+    own_in_partnership: Summary,
+    hidden_totals: set[str],
+) -> tuple[dict[str, set[int]], set[str]]:
+    """Which member municipalities to hide in the comparison, column by column
+    (`retention.hide_municipalities` on each figure's count and its parts), and which
+    columns' partnership total: those in `hidden_totals`, those the table needs hidden,
+    and those whose others are 1–4 people."""
+    hidden_cells: dict[str, set[int]] = {}
+    totals: set[str] = set()
+    for key, _heading, basis, _figure in COLUMNS:
+        hidden_cells[key] = set()
+        total_hidden = key in hidden_totals
+        for count_of in (basis, *PARTS.get(key, ())):
+            hidden = r.hide_municipalities(
+                {m: count_of(s) for m, s in summaries.items()}, {own_id}, total_kept_hidden=key in hidden_totals
+            )
+            hidden_cells[key] |= hidden.municipalities
+            total_hidden = (
+                total_hidden
+                or hidden.total
+                or r.group_hidden(count_of(partnership), count_of(own_in_partnership))
+            )
+        if total_hidden:
+            totals.add(key)
+    return hidden_cells, totals
 
 
 def build(loaded: Loaded) -> Dashboard:
@@ -717,28 +803,34 @@ def build(loaded: Loaded) -> Dashboard:
     own_in_partnership = _summary(
         [i for i in partnership_infos if i.spell.municipality == own_id], facts, today
     )
-    partnership_splits, split_hides_total = _split_tables(
-        partnership_infos, facts, loaded, own_ids={own_id}, title=loaded.partnership_name
-    )
+    # Every table of others' people shows the same partnership total as its margin (the
+    # comparison's last row is the margin of each split too). A total one table must hide
+    # is hidden in all of them, and then none of them may add up to it: decided together,
+    # until no table asks to hide another total (at most one round per column).
+    partnership_split_data = _splits(partnership_infos, facts, loaded, own_ids={own_id})
+    hidden_totals: set[str] = set()
+    while True:
+        split_hiding = [_split_hiding(split, hidden_totals) for split in partnership_split_data]
+        comparison_hidden, comparison_totals = _comparison_hiding(
+            summaries, own_id, partnership, own_in_partnership, hidden_totals
+        )
+        asked = comparison_totals.union(*(totals for _cells, totals in split_hiding))
+        if asked <= hidden_totals:
+            break
+        hidden_totals |= asked
+    partnership_splits = [
+        _split_table(split, cells, loaded.partnership_name)
+        for split, (cells, _totals) in zip(partnership_split_data, split_hiding, strict=True)
+    ]
 
     # Comparison of member municipalities and the partnership, column by column.
     order = sorted(members, key=lambda m: (m != own_id, loaded.municipalities[m]["name"]))
     cells: dict[int, list[Cell]] = {m: [] for m in order}
     total_cells: list[Cell] = []
-    for key, _heading, basis, figure in COLUMNS:
-        hidden_here: set[int] = set()
-        total_hidden = key in split_hides_total
-        for count_of in (basis, *PARTS.get(key, ())):
-            hidden = r.hide_municipalities({m: count_of(summaries[m]) for m in members}, {own_id})
-            hidden_here |= hidden.municipalities
-            total_hidden = (
-                total_hidden
-                or hidden.total
-                or r.group_hidden(count_of(partnership), count_of(own_in_partnership))
-            )
+    for key, _heading, _basis, figure in COLUMNS:
         for m in order:
-            cells[m].append(HIDDEN if m in hidden_here else figure(summaries[m]))
-        total_cells.append(HIDDEN if total_hidden else figure(partnership))
+            cells[m].append(HIDDEN if m in comparison_hidden[key] else figure(summaries[m]))
+        total_cells.append(HIDDEN if key in hidden_totals else figure(partnership))
     comparison = Table(
         _("Medlemskommuner og samarbejdet, ansat {a}–{b}").format(a=scope.year_from, b=scope.year_to),
         [_("Kommune")] + [heading for _k, heading, _b, _f in COLUMNS],
@@ -779,6 +871,7 @@ def build(loaded: Loaded) -> Dashboard:
             [i.spell for i in partnership_infos],
             today,
             own_steps=r.kaplan_meier(own_partnership_spells, today),
+            hidden_from_day=_curve_hidden_from(hidden_totals),
         ),
     ]
     leavers = Counter(
@@ -795,7 +888,7 @@ def build(loaded: Loaded) -> Dashboard:
         own=own_summary,
         comparison=comparison,
         own_marks=own_marks,
-        splits=_split_tables(own_infos, facts, loaded, own_ids=None, title=own_name)[0],
+        splits=[_split_table(split, {}, own_name) for split in _splits(own_infos, facts, loaded, own_ids=None)],
         partnership_splits=partnership_splits,
         others_scope=scope,
         curves=curves,

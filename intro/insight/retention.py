@@ -532,7 +532,7 @@ class Hidden(Generic[K]):
     total: bool
 
 
-def suppress(others: Mapping[K, int], margin_shown: bool = True) -> Hidden[K]:
+def suppress(others: Mapping[K, int], margin_shown: bool = True, *, margin_kept_hidden: bool = False) -> Hidden[K]:
     """Primary and complementary (secondary) suppression of one table of counts and its
     margin, for a viewer who knows their own part of every cell.
 
@@ -548,6 +548,12 @@ def suppress(others: Mapping[K, int], margin_shown: bool = True) -> Hidden[K]:
        one is always enough. If there is none, the margin must be hidden instead
        (`Hidden.total`).
 
+    3. When the margin is published but hidden (`margin_kept_hidden`: another table of
+       the same population had to hide it), the cells must not add up to it: if no cell
+       with others in it is hidden, the one with the fewest others is hidden too. (The
+       disclosure auditor found a hidden partnership total that every split by a single
+       group showed again as its one row.)
+
     Because every published table of others' people is a one-way table of the same
     population for the same fixed period (see `intro.insight.dashboard`), moving a person between
     two hidden cells of one table changes no other figure: each hidden cell can then be
@@ -556,6 +562,12 @@ def suppress(others: Mapping[K, int], margin_shown: bool = True) -> Hidden[K]:
     if any(n < 0 for n in others.values()):
         raise ValueError("counts must not be negative")
     hidden = {k for k, n in others.items() if 0 < n < MIN_GROUP}
+    if margin_kept_hidden:
+        if not any(others[k] for k in hidden):
+            candidates = sorted((n, str(k), k) for k, n in others.items() if n > 0)
+            if candidates:
+                hidden.add(candidates[0][2])
+        return Hidden(frozenset(hidden), True)
     if not margin_shown:
         return Hidden(frozenset(hidden), False)
     hide_total = False
@@ -568,17 +580,20 @@ def suppress(others: Mapping[K, int], margin_shown: bool = True) -> Hidden[K]:
     return Hidden(frozenset(hidden), hide_total)
 
 
-def hide_municipalities(counts: dict[int, int], own: set[int], total_shown: bool = True) -> Hidden[int]:
+def hide_municipalities(
+    counts: dict[int, int], own: set[int], total_shown: bool = True, *, total_kept_hidden: bool = False
+) -> Hidden[int]:
     """Which cells of a table of member municipalities (own included) and a partnership
     total to hide for a viewer from `own`: `suppress` with the own municipalities' cells
     counted as having no others (the viewer sees them in detail anyway, so they are never
-    hidden and cannot serve as the complementary cell). Ties between equal counts go to
-    the lower id."""
+    hidden and cannot serve as the complementary cell). With `total_kept_hidden` the total
+    is hidden by another table and the cells must not give it away (`suppress`, rule 3).
+    Ties between equal counts go to the lower id."""
     if any(n < 0 for n in counts.values()):
         raise ValueError("counts must not be negative")
     others = {m: (0 if m in own else n) for m, n in counts.items()}
     # Ties by id, not by id as text: keys are padded so "400" sorts after "99".
-    hidden = suppress({_IdKey(m): n for m, n in others.items()}, total_shown)
+    hidden = suppress({_IdKey(m): n for m, n in others.items()}, total_shown, margin_kept_hidden=total_kept_hidden)
     return Hidden(frozenset(k.id for k in hidden.municipalities), hidden.total)
 
 
