@@ -177,7 +177,7 @@ class Person:
         cores = tuple(self.core(kind) for kind in kinds)
         return cores if self.continuation else (self.completed, *cores)
 
-    def taking(self, kind: str, other: "Person") -> "Person":
+    def taking(self, kind: str, other: Person) -> Person:
         """This spell with one rate's outcome taken from another spell (for an outcome
         combination no single spell has)."""
         if kind == "completed":
@@ -474,7 +474,7 @@ class _Program:
                     for kind in kinds]
             for combination in itertools.product(*(d.items() for d in each)):
                 spell = combination[0][1]
-                for kind, (_core, other) in zip(kinds[1:], combination[1:]):
+                for kind, (_core, other) in zip(kinds[1:], combination[1:], strict=True):
                     spell = spell.taking(kind, other)
                 self.outcomes[spell.joint(kinds)] = spell
         goes_on = [replace(p, continuation=True) for p in spells]
@@ -482,7 +482,7 @@ class _Program:
         self.continued = {}
         for combination in itertools.product(*(d.items() for d in each)):
             spell = combination[0][1]
-            for kind, (_core, other) in zip(kinds[1:], combination[1:]):
+            for kind, (_core, other) in zip(kinds[1:], combination[1:], strict=True):
                 spell = spell.taking(kind, other)
             self.continued[spell.joint(kinds)] = spell
         others = sorted(m for m in loaded.municipalities if m != own)
