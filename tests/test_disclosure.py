@@ -12,7 +12,7 @@ from dataclasses import replace
 from datetime import date, timedelta
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import event, given, settings
 from hypothesis import strategies as st
 
 from intro import clock
@@ -323,6 +323,52 @@ def test_a_total_hidden_in_one_table_is_hidden_in_every_table_and_the_curve(hire
         if f"retention_{m}" in hidden_totals and not curve.hidden:
             assert all(survival.hidden for months, survival, _at_risk in curve.table if months >= m)
             assert all(months < m for months, _survival in curve.points)
+
+
+@settings(max_examples=200, deadline=None, derandomize=True, database=None)
+@given(
+    hires=st.lists(st.tuples(st.integers(1, 3), st.integers(0, 1000), st.none() | st.integers(1, 900)),
+                   min_size=1, max_size=60),
+)
+def test_the_partnership_curve_shows_no_small_group_of_others_leaving(hires):
+    """Between any two survivals the partnership curve shows (chart points, table months)
+    a reader learns how many left: the drop times the number at risk, less their own
+    leavers. Those others must be 0 or at least 5 (`dashboard._survival_shown_days`).
+    `hires`: (municipality, days before TODAY hired, days employed or None = still)."""
+    employments = []
+    for person, (municipality, ago, length) in enumerate(hires, start=1):
+        start = TODAY - timedelta(days=ago)
+        end = None if length is None or start + timedelta(days=length - 1) > TODAY else start + timedelta(days=length - 1)
+        employments.append({"id": person, "person": person, "municipality": municipality, "job_function": "A",
+                            "profile_code": None, "start_date": start, "end_date": end,
+                            "end_reason": "resigned" if end else None})
+    loaded = Loaded(
+        today=TODAY, filters=Filters(municipality=1, partnership=1, year_from=TODAY.year, year_to=TODAY.year),
+        partnership_name="Tilfældigt", municipalities={m: {"name": f"K{m}", "code": f"10{m}"} for m in range(1, 4)},
+        employments=employments, facts={}, cohorts={}, job_functions=["A"], profiles={},
+    )
+    board = dashboard.build(loaded)
+    curve = board.curves[1]
+    event("curve hidden" if curve.hidden else "curve shown")
+    if curve.hidden:
+        return
+    r = dashboard.r
+    spells = r.partnership_spells(
+        [r.Employment(e["person"], e["municipality"], e["start_date"], e["end_date"], e["end_reason"])
+         for e in employments], {1, 2, 3})
+    scope = board.others_scope
+    others_left = {
+        step.day: step.events
+        for step in r.kaplan_meier(
+            [s for s in spells if s.municipality != 1 and scope.year_from <= s.start.year <= scope.year_to], TODAY
+        )
+    }
+    shown = {round(months * r.DAYS_PER_MONTH) for months, _survival in curve.points}
+    shown |= {r.month_day(months) for months, survival, _n in curve.table if survival.value is not None}
+    ordered = sorted(shown)
+    for before, after in zip(ordered, ordered[1:], strict=False):
+        left = sum(n for day, n in others_left.items() if before < day <= after)
+        assert left == 0 or left >= 5, (before, after, left)
 
 
 @settings(max_examples=30, deadline=None, derandomize=True, database=None)

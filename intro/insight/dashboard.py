@@ -24,6 +24,9 @@ Disclosure control for everyone else (the method, as statistical offices use it)
   nothing from that figure on (`build`, `_curve_hidden_from`).
 - Rounding: the partnership curve's numbers at risk after 0 months are rounded to 5
   (`about`), so their differences (who left between two times) cannot be read exactly.
+- The partnership curve shows a survival only where the others who left since the last
+  one shown are 0 or at least 5 (`_survival_shown_days`): a drop times the number at
+  risk is how many left.
 - Rates are suppressed on their parts too (`PARTS`): the people with and without the
   outcome get the same suppression as a head count, since rate × basis is the numerator;
   and the partnership has no split by completed intro (its rows are the completion
@@ -548,6 +551,55 @@ def _at_risk_reader(steps: list[r.KMStep]) -> Callable[[int], int]:
     return at_risk
 
 
+def _survival_shown_days(steps: list[r.KMStep], own_steps: list[r.KMStep], table_days: list[int]) -> set[int]:
+    """The days on which the partnership curve may show its survival: the table's month
+    days and the chart's event days, such that between any two shown days (and day 0) the
+    others who left number 0 or at least `retention.MIN_GROUP`.
+
+    Between two shown survivals a reader learns how many left (the drop times the number
+    at risk, less the viewer's own leavers, whom they know): without this rule a drop on
+    a day none of the own people left tells that 1–4 others left then. The table's months
+    are decided first, in order, a month that fails being merged into the next; then
+    event days are added between two shown days where both parts they cut the interval
+    into pass (after the last shown month, where the part before passes: the line ends at
+    the last day shown). Shapes: `steps` and `own_steps` as `retention.kaplan_meier` gives
+    them (own a subset of all); days since the start."""
+    own_by_day = Counter({step.day: step.events for step in own_steps})
+    others_by_day = {step.day: step.events - own_by_day[step.day] for step in steps if step.events}
+    event_days = sorted(others_by_day.keys() | {d for d, n in own_by_day.items() if n})
+    cumulative: dict[int, int] = {}
+    running = 0
+    for day in event_days:
+        running += others_by_day.get(day, 0)
+        cumulative[day] = running
+
+    def others_until(day: int) -> int:  # others who left on or before `day`
+        at = bisect_left(event_days, day + 1)
+        return cumulative[event_days[at - 1]] if at else 0
+
+    def passes(n: int) -> bool:
+        return n == 0 or n >= r.MIN_GROUP
+
+    shown = {0}
+    last = 0
+    for day in sorted(set(table_days) - {0}):
+        if passes(others_until(day) - others_until(last)):
+            shown.add(day)
+            last = day
+    bounds = sorted(shown)
+    for at, low in enumerate(bounds):
+        high = bounds[at + 1] if at + 1 < len(bounds) else None
+        for day in event_days:
+            if day <= low or (high is not None and day >= high):
+                continue
+            if passes(others_until(day) - others_until(low)) and (
+                high is None or passes(others_until(high) - others_until(day))
+            ):
+                shown.add(day)
+                low = day
+    return shown
+
+
 def _curve(
     label: str,
     spells: list[r.Spell],
@@ -564,7 +616,10 @@ def _curve(
     line at all (see `retention.km_month_table`).
 
     From `hidden_from_day` on nothing is shown either: the partnership's retention at a
-    mark is hidden in its tables, and its curve must not show it again."""
+    mark is hidden in its tables, and its curve must not show it again. And the
+    partnership curve shows a survival (a point on the chart, a month in the table) only
+    where the others who left since the last one shown are 0 or at least 5
+    (`_survival_shown_days`); the line ends at the last one shown."""
     steps = r.kaplan_meier(spells, today)
     at_risk_on = _at_risk_reader(steps)
     own_at_risk_on = _at_risk_reader(own_steps) if own_steps is not None else None
@@ -579,20 +634,30 @@ def _curve(
 
     if hidden_at(0):
         return Curve(label, [], [], hidden=True)
+    shown_days = (
+        _survival_shown_days(steps, own_steps, [r.month_day(m) for m in KM_TABLE_MONTHS])
+        if own_steps is not None
+        else None
+    )
     points: list[tuple[float, float]] = []
     if steps:
         points.append((0.0, 1.0))
         end, survival = 0.0, 1.0
+        merging = False  # others left since the last point shown, not yet shown
         for step in steps:
             months = step.day / r.DAYS_PER_MONTH
             if hidden_at(step.day):
                 break
             if months > KM_CHART_MONTHS:
-                end = KM_CHART_MONTHS  # still followed past the chart's right edge
+                if not merging:
+                    end = KM_CHART_MONTHS  # still followed past the chart's right edge
                 break
             if step.events:
-                points.append((months, step.survival))
-            end, survival = months, step.survival
+                merging = shown_days is not None and step.day not in shown_days
+                if not merging:
+                    points.append((months, step.survival))
+            if not merging:
+                end, survival = months, step.survival
         if hidden_from_day is not None:
             end = min(end, (hidden_from_day - 1) / r.DAYS_PER_MONTH)
         if points[-1][0] < end:
@@ -601,6 +666,8 @@ def _curve(
     for months, survival_then, at_risk in r.km_month_table(steps, KM_TABLE_MONTHS):
         if hidden_at(r.month_day(months)):
             table.append((months, HIDDEN, HIDDEN))
+        elif shown_days is not None and months and r.month_day(months) not in shown_days:
+            table.append((months, HIDDEN if survival_then is not None else EMPTY, about(at_risk)))
         elif own_steps is not None and months:
             # Two exact numbers at risk would give away how many others left or stopped
             # being followed between them, a group that may be 1–4: rounded to 5, any
