@@ -67,10 +67,10 @@ relations (a population the reader cannot rule out) whose value is ≠ v and, if
 0 or ≥ 5: then the range holds v and that value, so it is neither a single value nor
 within 1–4. Each witness is checked against every relation in exact integers (rates to
 1e-6) before it counts. Only when no witness exists (HiGHS proves the program
-infeasible) are the range's ends computed, for the report. A hidden figure with v = 0 and
-no witness ≥ 1 is reported apart (`Audit.pinned_zero`), not failed: it says that no other
-people are in the figure, which the dashboard shows openly everywhere (a cell with no
-others is never hidden). A program HiGHS does not settle within `TIME_LIMIT` counts as a
+infeasible) are the range's ends computed, for the report. A hidden figure with v = 0 can never
+fail: pinned, it says that no other people are in the figure, which the dashboard shows
+openly everywhere (a cell with no others is never hidden). Such a figure gets only the
+cheap searches; without a witness it is reported apart (`Audit.pinned_zero`). A program HiGHS does not settle within `TIME_LIMIT` counts as a
 finding (`Finding.undecided`), so a slow case can never pass unseen.
 
 Witnesses are sought cheaply first (`_walk`: moving the data's spells between hidden rows
@@ -373,8 +373,10 @@ class Audit:
     findings: list[Finding]
     rates: int = 0  # shown rates used (two inequalities each)
     rates_left_out: int = 0  # rates the spells cannot state (a person twice in one group)
-    # Hidden figures whose others' part is known to be 0: no group of 1-4 is shown by
-    # them (the product shows cells with no others openly), so they are not findings.
+    # Hidden figures whose others' part is 0 and for which the cheap searches found no
+    # population with 1 or more: never findings, whatever the whole program would say (a
+    # figure with no others shows no group of 1-4; the product shows such cells openly),
+    # so the whole program is not asked for them.
     pinned_zero: list[Finding] = field(default_factory=list)
     rates_by_column: dict[str, int] = field(default_factory=dict)
     rates_not_audited: int = 0  # shown rates of columns not in AUDITED_RATES
@@ -816,7 +818,10 @@ def audit(loaded: Loaded, *, view_list: list[Filters] | None = None, rates: bool
                     break
             if witnessed:
                 continue
-            for (lo, hi), bounds in itertools.product(wanted, (near, Bounds(0, np.inf))):
+            # Others' part 0: whatever the answer, it is no finding (see `Audit.pinned_zero`),
+            # so only the cheap searches are asked, never the whole program.
+            searches = (near,) if v == 0 else (near, Bounds(0, np.inf))
+            for (lo, hi), bounds in itertools.product(wanted, searches):
                 started = time.perf_counter()
                 result = milp(np.zeros(program.n), integrality=np.ones(program.n), bounds=bounds,
                               constraints=[LinearConstraint(a, lower, upper), LinearConstraint(c[None, :], lo, hi)],
@@ -837,6 +842,9 @@ def audit(loaded: Loaded, *, view_list: list[Filters] | None = None, rates: bool
             if witnessed:
                 continue
             seen = hidden.get((definition, measure), 0) or parts[(definition, measure)]
+            if v == 0:
+                pinned_zero.append(Finding(definition, measure, 0, 0, seen))
+                continue
             if undecided:
                 findings.append(Finding(definition, measure, v, v, seen, undecided=True))
                 continue
