@@ -25,13 +25,13 @@ PARTICIPANTS = requires(Role.participant)
 
 async def _page(user: User, cohort_id: int, errors: dict, notice: str | None, status: int = 200) -> Template:
     cohort, may = await access.people_to_follow(user, cohort_id)
-    grid = await follow_up.cohort_grid(cohort, may.follows)
+    kept = await follow_up.kept_grid(cohort, may.follows)
     return Template(
         "follow_up/grid.html",
         context={
             "cohort": cohort,
-            "grid": grid,
-            "behind": follow_up.ranked_behind(grid["rows"]),
+            "grid": kept.grid,
+            "behind": kept.behind,
             "cell_names": follow_up.CELL_NAMES,
             "transfer_names": follow_up.TRANSFER_NAMES,
             "may": may,
