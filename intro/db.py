@@ -406,9 +406,8 @@ async def update_many(table, names: Sequence[str], rows: list[tuple]) -> None:
     (value of each name in order, then the key), one prepared UPDATE run for every row
     (executemany), as `insert_many` does for inserts — 1,000 changed employments of an
     HR import were 1,000 Piccolo queries (about 2 s). JSON values are stored as JSON
-    text. Joins the caller's transaction (or takes one of its own)."""
-    import json
-
+    text (`_json_text`, as `insert_many`). Joins the caller's transaction (or takes one of
+    its own)."""
     from piccolo.columns.column_types import JSON, JSONB
 
     if not rows:
@@ -433,6 +432,6 @@ async def update_many(table, names: Sequence[str], rows: list[tuple]) -> None:
         value = list(row)
         for i in json_at:
             if value[i] is not None and not isinstance(value[i], str):
-                value[i] = json.dumps(value[i])
+                value[i] = _json_text(value[i])
         values.append(value)
     await transaction.connection.executemany(sql, values)
