@@ -5,6 +5,7 @@ from another process writing to the same database. Kept boards are per viewer sc
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 import sys
@@ -538,3 +539,21 @@ async def test_a_cancelled_course_day_is_off_the_next_conflicts_page(demo_client
     assert (await demo_client.get(path)).text == (await demo_client.get(path)).text
     timetables._CONFLICTS.clear()
     assert await timetables.partnership_conflicts(cohort.partnership) == after
+
+
+async def test_update_many_stores_json_as_insert_many_does(demo_db):
+    """Both write JSON through the same encoder: a date as its ISO text, letters as they are."""
+    from datetime import date
+
+    from intro.db import insert_many, update_many
+    from intro.tables import AuditLog
+
+    details = {"navn": "Søren Ærø", "fra": date(2026, 11, 30), "antal": 3}
+    await insert_many(AuditLog, [{"action": "test.insert", "object_type": "test", "details": details}])
+    inserted = await AuditLog.select(AuditLog.id, AuditLog.details).where(AuditLog.action == "test.insert").first()
+    await AuditLog.insert(AuditLog(action="test.update", object_type="test"))
+    row = await AuditLog.select(AuditLog.id).where(AuditLog.action == "test.update").first()
+    await update_many(AuditLog, ["details"], [(details, row["id"])])
+    updated = await AuditLog.select(AuditLog.details).where(AuditLog.id == row["id"]).first()
+    assert updated["details"] == inserted["details"]
+    assert json.loads(updated["details"]) == {"navn": "Søren Ærø", "fra": "2026-11-30", "antal": 3}
