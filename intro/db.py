@@ -158,7 +158,7 @@ class StampedCache:
     must not be changed by whoever gets them."""
 
     # Every cache made, so all can be emptied at once (`clear_all`).
-    made: "weakref.WeakSet[StampedCache]" = weakref.WeakSet()
+    made: weakref.WeakSet[StampedCache] = weakref.WeakSet()
 
     def __init__(self, tables: tuple[str, ...], size: int = 256, max_age: float | None = None):
         StampedCache.made.add(self)

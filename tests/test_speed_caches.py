@@ -466,7 +466,6 @@ async def test_a_written_row_of_every_table_the_grid_reads_makes_it_built_afresh
     """A write to any table the grid rests on, by another process, is seen at the next
     request (an update to a row keeps the rows as they were: only the counter moves)."""
     from intro.participation import follow_up
-
     from intro.tables import DataStamp
 
     cohort = await _active_cohort()
@@ -521,7 +520,8 @@ async def test_the_conflicts_are_kept_and_see_a_closed_period_written_by_another
 async def test_a_cancelled_course_day_is_off_the_next_conflicts_page(demo_client):
     """Through the product: a coordinator cancels a day; the next page is found afresh,
     as a worker that kept nothing would find it."""
-    from intro.planning import cohorts as planning, timetables
+    from intro.planning import cohorts as planning
+    from intro.planning import timetables
 
     cohort = await _active_cohort()
     await login(demo_client, COORDINATOR)
