@@ -496,6 +496,52 @@ async def test_the_grid_is_kept_only_until_the_next_course_day_ends(demo_db, mon
     assert later is not kept and later.until != kept.until
 
 
+async def test_the_rendered_grid_is_kept_and_each_viewer_gets_their_own_csrf_field(demo_client):
+    """The behind list and the grid are rendered once per kept grid (intro.web.follow_up);
+    the confirm buttons' CSRF field is each viewer's own, and the page is what a worker
+    that kept nothing renders; a write by another process gives a new one."""
+    from intro.participation import follow_up
+    from intro.tables import Cohort, PlanItem
+    from intro.web import follow_up as grid_page
+    from tests.conftest import _client, csrf_token
+
+    cohort = await Cohort.select(Cohort.id).where(Cohort.status == "completed").first()
+    enrolment = await Enrolment.select().where((Enrolment.cohort == cohort["id"]) & (Enrolment.status == "completed")).first()
+    # Done but not confirmed: the row gets a confirm button (a form with the CSRF field).
+    await Enrolment.update({Enrolment.status: "enrolled", Enrolment.completed_at: None}).where(Enrolment.id == enrolment["id"])
+    sessions = [s["id"] for s in await Session.select(Session.id).where(Session.cohort == cohort["id"])]
+    await Attendance.delete().where((Attendance.person == enrolment["person"]) & Attendance.session.is_in(sessions))
+    await Attendance.insert(*[Attendance(session=s, person=enrolment["person"], status="present") for s in sessions])
+    await PlanItem.update({PlanItem.answered_at: clock.now(), PlanItem.status: "done", PlanItem.done_at: clock.now()}).where(
+        (PlanItem.person == enrolment["person"]) & (PlanItem.kind == "transfer")
+    )
+    path = f"/cohorts/{cohort['id']}/progress"
+    await login(demo_client, COORDINATOR)
+    first = (await demo_client.get(path)).text
+    async for other in _client():
+        await login(other, COORDINATOR)
+        second = (await other.get(path)).text
+        assert len(grid_page._RENDERED) == 1  # rendered once, served twice
+        tokens = [csrf_token(demo_client), csrf_token(other)]
+        assert tokens[0] != tokens[1]
+        for page, token in zip([first, second], tokens, strict=True):
+            assert "@@intro-csrf@@" not in page
+            form = re.search(rf'action="/enrolments/{enrolment["id"]}/complete".*?</form>', page, re.S).group(0)
+            assert f'value="{token}"' in form
+        assert first.replace(tokens[0], "") == second.replace(tokens[1], "")
+        follow_up._GRIDS.clear()
+        grid_page._RENDERED.clear()
+        assert (await demo_client.get(path)).text == first  # as rendered by a worker that kept nothing
+        _other_process_writes(f"UPDATE attendance SET status = 'absent' WHERE person = {enrolment['person']} AND session = {sessions[0]}")
+        after = (await other.get(path)).text
+        assert f'action="/enrolments/{enrolment["id"]}/complete"' not in after  # no longer complete
+        assert await ok_to_post(other, enrolment["id"]) == 400
+
+
+async def ok_to_post(client, enrolment_id: int) -> int:
+    return (await post_form(client, f"/enrolments/{enrolment_id}/complete")).status_code
+
+
 async def test_the_conflicts_are_kept_and_see_a_closed_period_written_by_another_process(demo_db):
     from intro.planning import timetables
 
