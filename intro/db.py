@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+import weakref
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
@@ -150,11 +151,17 @@ class StampedCache:
     given, for at most that many seconds.
 
     `get(key, stamp)` gives the value only while every one of `tables` still has the
-    version it had when the value was `put`; otherwise None. Least recently used entries
+    version it had when the value was `put` (and, if `valid` is given, while
+    `valid(value)` holds: for what the clock makes stale, such as a course day that has
+    ended since); otherwise None. Least recently used entries
     go first when more than `size` are kept. Values are shared between requests, so they
     must not be changed by whoever gets them."""
 
+    # Every cache made, so all can be emptied at once (`clear_all`).
+    made: weakref.WeakSet[StampedCache] = weakref.WeakSet()
+
     def __init__(self, tables: tuple[str, ...], size: int = 256, max_age: float | None = None):
+        StampedCache.made.add(self)
         self.tables = tables
         self.size = size
         self.max_age = max_age
@@ -165,14 +172,14 @@ class StampedCache:
         """The versions of this cache's tables in `stamp` (missing table: None)."""
         return tuple(stamp.get(t) for t in self.tables)
 
-    def get(self, key, stamp: dict[str, int]):
+    def get(self, key, stamp: dict[str, int], valid: Callable[[Any], bool] | None = None):
         entry = self._entries.get(key)
         if entry is None:
             return None
         versions, made, value = entry
         if versions != self.versions(stamp) or None in versions or (
             self.max_age is not None and time.monotonic() - made > self.max_age
-        ):
+        ) or (valid is not None and not valid(value)):
             del self._entries[key]
             return None
         self._entries.move_to_end(key)
@@ -184,11 +191,13 @@ class StampedCache:
         while len(self._entries) > self.size:
             self._entries.popitem(last=False)
 
-    async def get_or_build(self, key, stamp: dict[str, int], build: Callable[[], Awaitable]):
+    async def get_or_build(
+        self, key, stamp: dict[str, int], build: Callable[[], Awaitable], valid: Callable[[Any], bool] | None = None
+    ):
         """The kept value for `key`, or the one `build()` makes (then kept). Requests that
         miss the same key at the same stamp while it is being built wait for that one
         build instead of each building it again (32 users at a cold worker)."""
-        value = self.get(key, stamp)
+        value = self.get(key, stamp, valid)
         if value is not None:
             return value
         flight = (key, self.versions(stamp))
@@ -205,6 +214,13 @@ class StampedCache:
 
     def clear(self) -> None:
         self._entries.clear()
+
+    @classmethod
+    def clear_all(cls) -> None:
+        """Empty every cache: when the process is pointed at another database (the tests,
+        a fresh copy per test, whose counters start where the copy's did)."""
+        for cache in list(cls.made):
+            cache.clear()
 
 
 # --------------------------------------------------------------------------------------
@@ -390,9 +406,8 @@ async def update_many(table, names: Sequence[str], rows: list[tuple]) -> None:
     (value of each name in order, then the key), one prepared UPDATE run for every row
     (executemany), as `insert_many` does for inserts — 1,000 changed employments of an
     HR import were 1,000 Piccolo queries (about 2 s). JSON values are stored as JSON
-    text. Joins the caller's transaction (or takes one of its own)."""
-    import json
-
+    text (`_json_text`, as `insert_many`). Joins the caller's transaction (or takes one of
+    its own)."""
     from piccolo.columns.column_types import JSON, JSONB
 
     if not rows:
@@ -417,6 +432,6 @@ async def update_many(table, names: Sequence[str], rows: list[tuple]) -> None:
         value = list(row)
         for i in json_at:
             if value[i] is not None and not isinstance(value[i], str):
-                value[i] = json.dumps(value[i])
+                value[i] = _json_text(value[i])
         values.append(value)
     await transaction.connection.executemany(sql, values)

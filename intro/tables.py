@@ -996,16 +996,22 @@ class ApiToken(Table):
 
 
 # The tables whose every write moves their row in `data_stamp` (by triggers, made by
-# migration m0013): what the per-worker caches of the dashboard and the feeds are built
-# from. A table added to a cached view's inputs must be added here and to a migration.
+# migrations m0013 and m0014): what the per-worker caches of the dashboard, the feeds,
+# the progress grid and the conflicts page are built from. A table added to a cached view's inputs must be added here and to a migration.
 STAMPED_TABLES = (
     "attendance",
+    "busy_calendar",
+    "busy_time",
     "calendar_feed_token",
     "catch_up_booking",
+    "closed_period",
     "cohort",
+    "cohort_module",
     "employment",
     "enrolment",
+    "instructor_qualification",
     "module",
+    "module_prerequisite",
     "municipality",
     "partnership",
     "partnership_member",
@@ -1015,6 +1021,7 @@ STAMPED_TABLES = (
     "role_grant",
     "session",
     "session_instructor",
+    "strand",
     "venue",
 )
 

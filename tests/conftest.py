@@ -79,6 +79,11 @@ async def _pg_admin(*statements: str) -> None:
 
 
 def _point_engine_at(target: str) -> None:
+    from intro.db import StampedCache
+
+    # The per-worker caches know one database: each test's fresh copy restarts the write
+    # counters where the template left them, so what an earlier test kept could look current.
+    StampedCache.clear_all()
     if BACKEND == "postgres":
         ENGINE.config = {"dsn": pg_url(target)}
     else:

@@ -5,6 +5,7 @@ from another process writing to the same database. Kept boards are per viewer sc
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 import sys
@@ -345,3 +346,260 @@ async def test_two_writers_of_two_stamped_tables_in_opposite_order_do_not_deadlo
         await second.close()
     after = await data_stamp()
     assert after != before
+
+
+# --------------------------------------------------------------------------------------
+# The progress grid and the conflicts page: kept per worker, built afresh after a write
+
+
+COORDINATOR = "koordinator@intro.example"
+
+
+def _tables_read(queries: list[str]) -> set[str]:
+    return {name for q in queries for name in re.findall(r'(?:FROM|JOIN)\s+"(\w+)"', q)}
+
+
+class _Reads:
+    """The SQL of every query run while it is entered."""
+
+    def __enter__(self) -> list[str]:
+        from tests.conftest import ENGINE
+
+        self.queries: list[str] = []
+        self.engine_class = type(ENGINE)
+        self.original = original = self.engine_class.run_querystring
+        queries = self.queries
+
+        async def run_querystring(engine, querystring, *args, **kwargs):
+            queries.append(querystring.compile_string(engine.engine_type)[0])
+            return await original(engine, querystring, *args, **kwargs)
+
+        self.engine_class.run_querystring = run_querystring
+        return self.queries
+
+    def __exit__(self, *exc) -> None:
+        self.engine_class.run_querystring = self.original
+
+
+async def _active_cohort():
+    from intro.planning.rows import CohortRow
+    from intro.tables import Cohort
+
+    return CohortRow.from_row(await Cohort.select().where(Cohort.status == "active").output(load_json=True).first())
+
+
+async def _fresh_grid(cohort, follows=None):
+    from intro.participation import follow_up
+
+    grid = await follow_up.cohort_grid(cohort, follows)
+    return grid, follow_up.ranked_behind(grid["rows"])
+
+
+async def test_the_grid_is_kept_while_nothing_changes_and_per_viewer_scope(demo_db):
+    from intro.participation import follow_up
+
+    cohort = await _active_cohort()
+    everyone = await follow_up.kept_grid(cohort, None)
+    assert await follow_up.kept_grid(cohort, None) is everyone
+    slagelse = frozenset({await _municipality("330")})
+    own = await follow_up.kept_grid(cohort, slagelse)
+    assert own is not everyone and (own.grid, own.behind) == await _fresh_grid(cohort, slagelse)
+    assert {r["municipality"] for r in own.grid["rows"]} <= slagelse
+    assert len(own.grid["rows"]) < len(everyone.grid["rows"])
+
+
+async def test_the_grid_and_the_conflicts_read_only_stamped_tables(demo_db):
+    """Whatever a kept grid or kept conflicts are built from is counted (a table read but
+    not stamped would leave them stale after a write to it)."""
+    from intro.participation import follow_up
+    from intro.planning import timetables
+
+    cohort = await _active_cohort()
+    with _Reads() as queries:
+        await follow_up.kept_grid(cohort, None)
+    read = _tables_read(queries) - {"data_stamp"}
+    assert {"attendance", "enrolment", "plan_item"} <= read
+    assert read <= set(follow_up._GRIDS.tables)
+    with _Reads() as queries:
+        await timetables.partnership_conflicts(cohort.partnership)
+    read = _tables_read(queries) - {"data_stamp"}
+    assert {"session", "closed_period", "busy_time", "module_prerequisite"} <= read
+    assert read <= set(timetables._CONFLICTS.tables)
+
+
+async def test_every_stamped_table_has_its_counter_and_triggers(demo_db):
+    """Migrations m0013 and m0014 count every table in STAMPED_TABLES, on both databases."""
+    from intro.tables import STAMPED_TABLES, DataStamp
+
+    assert set(await data_stamp()) == set(STAMPED_TABLES)
+    for table in STAMPED_TABLES:
+        if BACKEND == "postgres":
+            rows = await DataStamp.raw(
+                "SELECT tgname AS name FROM pg_trigger WHERE tgrelid = {}::regclass AND tgname LIKE 'data_stamp%'", table
+            )
+            assert len(rows) == 2, table  # noted per statement, counted at commit
+        else:
+            rows = await DataStamp.raw(
+                "SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = {} AND name LIKE 'data_stamp%'", table
+            )
+            assert len(rows) == 3, table  # insert, update, delete
+
+
+async def test_a_mark_by_another_process_is_on_the_next_grid(demo_db):
+    from intro.participation import follow_up
+
+    cohort = await _active_cohort()
+    before = await follow_up.kept_grid(cohort, None)
+    marked = await Attendance.select(Attendance.session, Attendance.person, Attendance.status).where(
+        (Attendance.session.cohort == cohort.id) & (Attendance.status == "present")
+    ).first()
+    _other_process_writes(
+        f"UPDATE attendance SET status = 'absent' WHERE session = {marked['session']} AND person = {marked['person']}"
+    )
+    after = await follow_up.kept_grid(cohort, None)
+    assert after is not before
+    assert (after.grid, after.behind) == await _fresh_grid(cohort)
+    assert after.grid["rows"] != before.grid["rows"]  # the cells moved, not only the object
+
+
+async def test_a_written_row_of_every_table_the_grid_reads_makes_it_built_afresh(demo_db):
+    """A write to any table the grid rests on, by another process, is seen at the next
+    request (an update to a row keeps the rows as they were: only the counter moves)."""
+    from intro.participation import follow_up
+    from intro.tables import DataStamp
+
+    cohort = await _active_cohort()
+    written = set()
+    for table in follow_up._GRIDS.tables:
+        if not await DataStamp.raw(f"SELECT id FROM {table} LIMIT 1"):
+            continue  # nothing to update (a write to it moves its counter all the same: above)
+        before = await follow_up.kept_grid(cohort, None)
+        _other_process_writes(f"UPDATE {table} SET id = id WHERE id = (SELECT MIN(id) FROM {table})")
+        assert await follow_up.kept_grid(cohort, None) is not before, table
+        written.add(table)
+    assert len(written) >= len(follow_up._GRIDS.tables) - 1
+
+
+async def test_the_grid_is_kept_only_until_the_next_course_day_ends(demo_db, monkeypatch):
+    from datetime import timedelta
+
+    from intro.participation import follow_up
+
+    cohort = await _active_cohort()
+    today = clock.today()
+    kept = await follow_up.kept_grid(cohort, None)
+    assert kept.until is not None and kept.until >= clock.now()
+    assert await follow_up.kept_grid(cohort, None) is kept
+    monkeypatch.setattr(clock, "today", lambda: today)  # the same day (the key), later that day
+    monkeypatch.setattr(clock, "now", lambda: kept.until + timedelta(seconds=1))
+    later = await follow_up.kept_grid(cohort, None)
+    assert later is not kept and later.until != kept.until
+
+
+async def test_the_rendered_grid_is_kept_and_each_viewer_gets_their_own_csrf_field(demo_client):
+    """The behind list and the grid are rendered once per kept grid (intro.web.follow_up);
+    the confirm buttons' CSRF field is each viewer's own, and the page is what a worker
+    that kept nothing renders; a write by another process gives a new one."""
+    from intro.participation import follow_up
+    from intro.tables import Cohort, PlanItem
+    from intro.web import follow_up as grid_page
+    from tests.conftest import _client, csrf_token
+
+    cohort = await Cohort.select(Cohort.id).where(Cohort.status == "completed").first()
+    enrolment = await Enrolment.select().where((Enrolment.cohort == cohort["id"]) & (Enrolment.status == "completed")).first()
+    # Done but not confirmed: the row gets a confirm button (a form with the CSRF field).
+    await Enrolment.update({Enrolment.status: "enrolled", Enrolment.completed_at: None}).where(Enrolment.id == enrolment["id"])
+    sessions = [s["id"] for s in await Session.select(Session.id).where(Session.cohort == cohort["id"])]
+    await Attendance.delete().where((Attendance.person == enrolment["person"]) & Attendance.session.is_in(sessions))
+    await Attendance.insert(*[Attendance(session=s, person=enrolment["person"], status="present") for s in sessions])
+    await PlanItem.update({PlanItem.answered_at: clock.now(), PlanItem.status: "done", PlanItem.done_at: clock.now()}).where(
+        (PlanItem.person == enrolment["person"]) & (PlanItem.kind == "transfer")
+    )
+    path = f"/cohorts/{cohort['id']}/progress"
+    await login(demo_client, COORDINATOR)
+    first = (await demo_client.get(path)).text
+    async for other in _client():
+        await login(other, COORDINATOR)
+        second = (await other.get(path)).text
+        assert len(grid_page._RENDERED) == 1  # rendered once, served twice
+        tokens = [csrf_token(demo_client), csrf_token(other)]
+        assert tokens[0] != tokens[1]
+        for page, token in zip([first, second], tokens, strict=True):
+            assert "@@intro-csrf@@" not in page
+            form = re.search(rf'action="/enrolments/{enrolment["id"]}/complete".*?</form>', page, re.S).group(0)
+            assert f'value="{token}"' in form
+        assert first.replace(tokens[0], "") == second.replace(tokens[1], "")
+        follow_up._GRIDS.clear()
+        grid_page._RENDERED.clear()
+        assert (await demo_client.get(path)).text == first  # as rendered by a worker that kept nothing
+        _other_process_writes(f"UPDATE attendance SET status = 'absent' WHERE person = {enrolment['person']} AND session = {sessions[0]}")
+        after = (await other.get(path)).text
+        assert f'action="/enrolments/{enrolment["id"]}/complete"' not in after  # no longer complete
+        assert await ok_to_post(other, enrolment["id"]) == 400
+
+
+async def ok_to_post(client, enrolment_id: int) -> int:
+    return (await post_form(client, f"/enrolments/{enrolment_id}/complete")).status_code
+
+
+async def test_the_conflicts_are_kept_and_see_a_closed_period_written_by_another_process(demo_db):
+    from intro.planning import timetables
+
+    cohort = await _active_cohort()
+    before = await timetables.partnership_conflicts(cohort.partnership)
+    assert await timetables.partnership_conflicts(cohort.partnership) is before
+    upcoming = await Session.select(Session.starts_at).where(
+        (Session.cohort.partnership == cohort.partnership) & (Session.status == "scheduled")
+        & (Session.starts_at > clock.now())
+    ).order_by(Session.starts_at).first()
+    day = upcoming["starts_at"].astimezone(clock.COPENHAGEN).date()
+    _other_process_writes(
+        "INSERT INTO closed_period (partnership, name, start_date, end_date) "
+        f"VALUES ({cohort.partnership}, 'Lukket', '{day:%Y-%m-%d}', '{day:%Y-%m-%d}')"
+    )
+    after = await timetables.partnership_conflicts(cohort.partnership)
+    assert after is not before
+    assert len(after) > len(before)
+    assert after == await timetables._conflicts_from(cohort.partnership, clock.today())
+
+
+async def test_a_cancelled_course_day_is_off_the_next_conflicts_page(demo_client):
+    """Through the product: a coordinator cancels a day; the next page is found afresh,
+    as a worker that kept nothing would find it."""
+    from intro.planning import cohorts as planning
+    from intro.planning import timetables
+
+    cohort = await _active_cohort()
+    await login(demo_client, COORDINATOR)
+    path = f"/partnerships/{cohort.partnership}/conflicts"
+    assert (await demo_client.get(path)).status_code == 200
+    kept = await timetables.partnership_conflicts(cohort.partnership)
+    session = await Session.select().where(
+        (Session.cohort.partnership == cohort.partnership) & (Session.status == "scheduled")
+        & (Session.starts_at > clock.now())
+    ).order_by(Session.starts_at).first()
+    await planning.cancel_session((await _user(COORDINATOR)).id, SessionRow.from_row(session), "Syg underviser")
+    after = await timetables.partnership_conflicts(cohort.partnership)
+    assert after is not kept
+    assert after == await timetables._conflicts_from(cohort.partnership, clock.today())
+    assert (await demo_client.get(path)).text == (await demo_client.get(path)).text
+    timetables._CONFLICTS.clear()
+    assert await timetables.partnership_conflicts(cohort.partnership) == after
+
+
+async def test_update_many_stores_json_as_insert_many_does(demo_db):
+    """Both write JSON through the same encoder: a date as its ISO text, letters as they are."""
+    from datetime import date
+
+    from intro.db import insert_many, update_many
+    from intro.tables import AuditLog
+
+    details = {"navn": "Søren Ærø", "fra": date(2026, 11, 30), "antal": 3}
+    await insert_many(AuditLog, [{"action": "test.insert", "object_type": "test", "details": details}])
+    inserted = await AuditLog.select(AuditLog.id, AuditLog.details).where(AuditLog.action == "test.insert").first()
+    await AuditLog.insert(AuditLog(action="test.update", object_type="test"))
+    row = await AuditLog.select(AuditLog.id).where(AuditLog.action == "test.update").first()
+    await update_many(AuditLog, ["details"], [(details, row["id"])])
+    updated = await AuditLog.select(AuditLog.details).where(AuditLog.id == row["id"]).first()
+    assert updated["details"] == inserted["details"]
+    assert json.loads(updated["details"]) == {"navn": "Søren Ærø", "fra": "2026-11-30", "antal": 3}

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from intro import clock
-from intro.db import Prepared, any_of
+from intro.db import Prepared, StampedCache, any_of, data_stamp
 from intro.errors import Invalid, NotFound
 from intro.i18n import _
 from intro.participation.enrolment import mark_completed
@@ -152,7 +152,8 @@ async def cohort_grid(
 ) -> dict:
     """Rows of participants (only from `municipality_ids`, or only `person_id`, when
     given) with a cell per module, each person's progress, and reasons for falling
-    behind. The participant's own page uses the same rows, so both always agree."""
+    behind. The participant's own page uses the same rows, so both always agree.
+    `until`: when the next of the cohort's course days ends (None: none is to come)."""
     today = clock.today()
     now = clock.now()
     enrolments = await _GRID_ENROLMENTS.run(cohort=cohort.id)
@@ -256,7 +257,43 @@ async def cohort_grid(
                 "behind": behind,
             }
         )
-    return {"modules": modules, "rows": rows}
+    # When the next course day ends, the grid's cells change though no row does.
+    until = min((s["ends_at"] for s in sessions if s["ends_at"] >= now), default=None)
+    return {"modules": modules, "rows": rows, "until": until}
+
+
+# Grids by (cohort, the municipalities the viewer follows or None for everyone, day), per
+# worker (issue 19). Every table `cohort_grid` reads is stamped (intro.tables.STAMPED_TABLES,
+# migrations m0013/m0014), so a write anywhere — another worker, an import, a login (the
+# last sign-in is a reason to fall behind) — makes the next request build afresh; and a
+# grid is kept only until the next of the cohort's course days ends (a day that has ended
+# turns "upcoming" into missed or unrecorded). Access is checked per request, before.
+_GRIDS = StampedCache(
+    ("attendance", "catch_up_booking", "cohort_module", "enrolment", "module", "municipality", "person",
+     "plan_item", "session", "strand"),
+    size=64,
+)
+
+
+@dataclass(frozen=True)
+class KeptGrid:
+    grid: dict  # cohort_grid's
+    behind: list[dict]  # ranked_behind's
+    until: datetime | None  # when the next of the cohort's course days ends: stale from then
+
+
+async def kept_grid(cohort: CohortRow, municipality_ids: set[int] | None = None) -> KeptGrid:
+    """`cohort_grid` and its `ranked_behind`, from this worker's cache while nothing they
+    were built from has changed. Shared between requests: not to be changed."""
+    today = clock.today()
+    stamp = await data_stamp()  # read before loading: a write after it moves it for the next request
+    key = (cohort.id, None if municipality_ids is None else frozenset(municipality_ids), today)
+
+    async def fresh() -> KeptGrid:
+        grid = await cohort_grid(cohort, municipality_ids)
+        return KeptGrid(grid, ranked_behind(grid["rows"]), grid["until"])
+
+    return await _GRIDS.get_or_build(key, stamp, fresh, valid=lambda kept: kept.until is None or clock.now() < kept.until)
 
 
 def ranked_behind(rows: list[dict]) -> list[dict]:

@@ -9,7 +9,7 @@ from collections import defaultdict
 from datetime import UTC, date, datetime, time, timedelta
 
 from intro import clock
-from intro.db import Prepared, any_of
+from intro.db import Prepared, StampedCache, any_of, data_stamp
 from intro.i18n import _
 from intro.planning.planner_input import (
     ACTIVE_SESSION,
@@ -115,11 +115,31 @@ _VENUES = Prepared(
 )
 
 
+# Conflicts by (partnership, first day), per worker (issue 19). Every table
+# `_conflicts_from` reads is stamped (intro.tables.STAMPED_TABLES, migrations m0013/m0014),
+# so a write anywhere — another worker, another partnership's day in a shared venue, an
+# instructor's busy time — makes the next request find them afresh. The window starts at
+# the day's midnight, so the clock moves them only with the day (a key).
+_CONFLICTS = StampedCache(
+    ("busy_calendar", "busy_time", "closed_period", "cohort", "enrolment", "instructor_qualification", "module",
+     "module_prerequisite", "municipality", "person", "role_grant", "session", "session_instructor", "venue"),
+    size=64,
+)
+
+
 async def partnership_conflicts(partnership_id: int, since: date | None = None) -> list[dict]:
     """Every conflict in the partnership's active timetables from `since` (default
     today), including clashes with other partnerships' sessions in the same venues or
-    with the same instructors."""
+    with the same instructors. From this worker's cache while nothing they were found
+    from has changed; shared between requests, so not to be changed."""
     since = since or clock.today()
+    stamp = await data_stamp()  # read before loading: a write after it moves it for the next request
+    return await _CONFLICTS.get_or_build(
+        (partnership_id, since), stamp, lambda: _conflicts_from(partnership_id, since)
+    )
+
+
+async def _conflicts_from(partnership_id: int, since: date) -> list[dict]:
     start = local_instant(since, time(0))
     relevant = await _RELEVANT.run(partnership=partnership_id, start=start, day_before=start - timedelta(days=1))
     ours = [r for r in relevant if r["partnership"] == partnership_id]

@@ -4,10 +4,12 @@ course certificate."""
 from __future__ import annotations
 
 import asyncio
+import weakref
 
 from litestar import Request, Response, get, post
 from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
+from markupsafe import Markup
 
 from intro import access
 from intro.errors import Invalid, NotFound
@@ -23,17 +25,42 @@ PLANNERS = requires(Role.coordinator)
 PARTICIPANTS = requires(Role.participant)
 
 
-async def _page(user: User, cohort_id: int, errors: dict, notice: str | None, status: int = 200) -> Template:
+# The behind list and the grid as rendered from a kept grid (follow_up.kept_grid), per
+# worker: a new grid is kept after any write to what it was built from, and so rendered
+# afresh. The one part that is the viewer's own, the CSRF field of the confirm buttons, is
+# a placeholder the page fills in. {id(kept grid): (weak reference to it, {may confirm: html})}.
+_RENDERED: dict[int, tuple[weakref.ref, dict[bool, Markup]]] = {}
+CSRF_PLACEHOLDER = Markup('<input type="hidden" name="_csrf_token" value="@@intro-csrf@@">')
+
+
+def _body_html(request: Request, cohort, may, kept: follow_up.KeptGrid) -> Markup:
+    entry = _RENDERED.get(id(kept))
+    if entry is None or entry[0]() is not kept:
+        for key in [k for k, (ref, _html) in _RENDERED.items() if ref() is None]:
+            del _RENDERED[key]  # grids the grid cache has let go
+        entry = _RENDERED[id(kept)] = (weakref.ref(kept), {})
+    variant = bool(may.may_confirm_completion)
+    html = entry[1].get(variant)
+    if html is None:
+        template = request.app.template_engine.get_template("follow_up/_grid_body.html")
+        html = entry[1][variant] = Markup(template.render(
+            cohort=cohort, grid=kept.grid, behind=kept.behind, cell_names=follow_up.CELL_NAMES,
+            transfer_names=follow_up.TRANSFER_NAMES, may=may, csrf_input=CSRF_PLACEHOLDER, request=request,
+        ))
+    return html
+
+
+async def _page(
+    request: Request, user: User, cohort_id: int, errors: dict, notice: str | None, status: int = 200
+) -> Template:
     cohort, may = await access.people_to_follow(user, cohort_id)
-    grid = await follow_up.cohort_grid(cohort, may.follows)
+    kept = await follow_up.kept_grid(cohort, may.follows)
     return Template(
         "follow_up/grid.html",
         context={
             "cohort": cohort,
-            "grid": grid,
-            "behind": follow_up.ranked_behind(grid["rows"]),
-            "cell_names": follow_up.CELL_NAMES,
-            "transfer_names": follow_up.TRANSFER_NAMES,
+            "body": _body_html(request, cohort, may, kept),
+            "csrf_placeholder": CSRF_PLACEHOLDER,
             "may": may,
             "errors": errors,
             "notice": _("Gennemførelsen er bekræftet.") if notice == "completed" else None,
@@ -46,7 +73,7 @@ async def _page(user: User, cohort_id: int, errors: dict, notice: str | None, st
 async def progress_page(
     request: Request[User, None, None], cohort_id: FromPath[int], notice: FromQuery[str | None] = None
 ) -> Template:
-    return await _page(request.user, cohort_id, {}, notice)
+    return await _page(request, request.user, cohort_id, {}, notice)
 
 
 @get("/cohorts/{cohort_id:int}/progress/{enrolment_id:int}", guards=[FOLLOWERS], name="participant_progress")
@@ -89,7 +116,7 @@ async def confirm(request: Request[User, None, None], enrolment_id: FromPath[int
     try:
         await follow_up.confirm_completion(request.user.id, cohort, enrolment_id)
     except Invalid as invalid:
-        return await _page(request.user, cohort.id, invalid.errors, None, 400)
+        return await _page(request, request.user, cohort.id, invalid.errors, None, 400)
     return Redirect(f"/cohorts/{cohort.id}/progress?notice=completed", status_code=303)
 
 
