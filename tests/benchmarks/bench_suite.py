@@ -15,7 +15,8 @@ then for every case wrk runs first with one connection (one user) and then with 
   plan                the participant's /plan
   progress grid       the coordinator's grid of an active cohort
   conflicts           the coordinator's partnership conflicts page
-  dashboard           the chief's dashboard (default view)
+  dashboard           the chief's dashboard (default view), for Slagelse and for København
+                      (the municipality with the most hires)
   participant feed    cold (no If-None-Match) and 304
   partnership feed    cold and 304
 
@@ -52,6 +53,9 @@ SECRET = "bench-secret-key-not-for-production-0123456789"
 PASSWORD = "intro-demo-2026"
 PARTNERSHIP_SLUG = "vestsjaelland"
 CHIEF = "chef.330@national.example"  # Slagelse
+# The chief of the municipality with the most hires, in the largest partnership by hires
+# (the "dashboard at national scale").
+LARGEST_CHIEF = "chef.101@national.example"  # København
 WORKERS = 2
 
 # wrk reports every request's latency; this prints what the table needs as one JSON line.
@@ -211,6 +215,7 @@ def run(name: str, database: dict[str, str], args, script: Path) -> dict:
         participant = sign_in(base, f"deltager.{PARTNERSHIP_SLUG}@national.example")
         coordinator = sign_in(base, f"koordinator.{PARTNERSHIP_SLUG}@national.example")
         chief = sign_in(base, CHIEF)
+        largest_chief = sign_in(base, LARGEST_CHIEF)
         found = ids(database)
         person_feed = make_feed(base, participant, "person:")
         partnership_feed = make_feed(base, coordinator, f"partnership:{found['partnership']}")
@@ -224,6 +229,7 @@ def run(name: str, database: dict[str, str], args, script: Path) -> dict:
             ("progress grid (coordinator)", f"/cohorts/{found['cohort']}/progress", coordinator, ""),
             ("conflicts (coordinator)", f"/partnerships/{found['partnership']}/conflicts", coordinator, ""),
             ("dashboard (chief)", "/dashboard", chief, ""),
+            ("dashboard (København's chief)", "/dashboard", largest_chief, ""),
             ("participant feed, cold", person_feed, "", ""),
             ("participant feed, 304", person_feed, "", etags[person_feed]),
             ("partnership feed, cold", partnership_feed, "", ""),
