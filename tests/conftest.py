@@ -10,12 +10,14 @@ query, so the test just points the engine at its own copy.
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import os
 import shutil
 import sys
 import tempfile
 from collections.abc import AsyncIterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
@@ -217,6 +219,7 @@ async def _template_store() -> AsyncIterator[dict[str, dict[str, str]]]:
     store: dict[str, dict[str, str]] = {}
     yield store
     if BACKEND == "postgres":
+        await _pg_settle()
         for built in store.values():
             await _pg_admin(*(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)" for name in built.values()))
     shutil.rmtree(WORK, ignore_errors=True)
@@ -231,15 +234,60 @@ async def templates(_template_store) -> dict[str, str]:
     return _template_store[key]
 
 
+# PostgreSQL: the copy the next test of a template will get is made while this test runs
+# (CREATE DATABASE ... TEMPLATE takes about half a second, most of it waiting on the disk),
+# and the copies of finished tests are dropped meanwhile. In a thread of its own, with its
+# own event loop: a test that is not async holds up the test's loop for as long as it runs.
+# INTRO_TEST_PG_PREPARE=0 makes every copy when its test starts.
+PG_PREPARE = os.environ.get("INTRO_TEST_PG_PREPARE", "1") != "0"
+_SPARES: dict[str, Future] = {}
+_BACKGROUND: list[Future] = []
+_preparer: ThreadPoolExecutor | None = None
+
+
+async def _pg_copy(template: str) -> str:
+    name = f"intro_t_{RUN_ID}_{next(_counter)}"
+    await _pg_admin(f"CREATE DATABASE {name} TEMPLATE {template}")
+    return name
+
+
+async def _pg_drop(name: str) -> None:
+    await _pg_admin(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+def _in_background(coroutine_function, *args) -> Future:
+    global _preparer
+    if _preparer is None:
+        _preparer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="intro-pg-copies")
+    future = _preparer.submit(lambda: asyncio.run(coroutine_function(*args)))
+    _BACKGROUND[:] = [f for f in _BACKGROUND if not f.done()] + [future]
+    return future
+
+
+async def _pg_settle() -> None:
+    """Waits for the copies in the making and the drops; drops the copies nobody took."""
+    spares = list(_SPARES.values())
+    _SPARES.clear()
+    await asyncio.gather(*(asyncio.wrap_future(f) for f in [*spares, *_BACKGROUND]), return_exceptions=True)
+    for future in spares:
+        if future.exception() is None:
+            await _pg_drop(future.result())
+
+
 async def _fresh_copy(template: str) -> AsyncIterator[str]:
-    n = next(_counter)
     if BACKEND == "postgres":
-        name = f"intro_t_{RUN_ID}_{n}"
-        await _pg_admin(f"CREATE DATABASE {name} TEMPLATE {template}")
+        spare = _SPARES.pop(template, None)
+        name = await asyncio.wrap_future(spare) if spare is not None else await _pg_copy(template)
+        if PG_PREPARE:
+            _SPARES[template] = _in_background(_pg_copy, template)
         _point_engine_at(name)
         yield name
-        await _pg_admin(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        if PG_PREPARE:
+            _in_background(_pg_drop, name)
+        else:
+            await _pg_drop(name)
     else:
+        n = next(_counter)
         path = str(WORK / f"test-{n}.sqlite")
         shutil.copyfile(template, path)
         _point_engine_at(path)
