@@ -42,7 +42,7 @@ test: install $(OIDC_PROVIDER)
 	$(BIN)/python -m pytest -n auto
 	@$(MAKE) --no-print-directory test-days
 	@if $(BIN)/python tests/pg_available.py; then \
-		echo "== The same suite on PostgreSQL =="; \
+		echo "== The suite on PostgreSQL (the tests that use a database) =="; \
 		INTRO_TEST_BACKEND=postgres $(BIN)/python -m pytest -n auto -m "not browser"; \
 	elif [ -n "$$INTRO_REQUIRE_POSTGRES" ]; then \
 		echo "PostgreSQL is required here but not reachable"; exit 1; \
@@ -50,12 +50,12 @@ test: install $(OIDC_PROVIDER)
 		echo "PostgreSQL is not reachable: the PostgreSQL run was skipped"; \
 	fi
 
-# The date-sensitive tests at each pinned day (SQLite); one day: make test-days PINNED_DAYS=2027-03-29
+# The date-sensitive tests at each pinned day (SQLite), in one run: each `days` test once per
+# day, its id ending in [day=...] (tests/conftest.py, INTRO_TEST_DAYS). One day:
+# make test-days PINNED_DAYS=2027-03-29
 test-days: install
-	@for day in $(PINNED_DAYS); do \
-		echo "== Date-sensitive tests at $$day =="; \
-		INTRO_TEST_TODAY=$$day $(BIN)/python -m pytest -n auto -q -m "days and not browser" || exit 1; \
-	done
+	@echo "== Date-sensitive tests at $(PINNED_DAYS) =="
+	INTRO_TEST_DAYS="$(PINNED_DAYS)" $(BIN)/python -m pytest -n auto -q -m "days and not browser"
 
 # Benchmarks on national data against a bare route (needs wrk: apt-get install wrk); results
 # are kept in tests/benchmarks/results/ and compared with the previous run.

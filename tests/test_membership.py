@@ -47,8 +47,10 @@ from tests.test_constraints import refused
 # Reads the date: also run at every pinned day (make test-days).
 pytestmark = pytest.mark.days
 
-TODAY = clock.today()
 _names = itertools.count()
+# 1 January three years from the day the test runs at (read in the test: with
+# INTRO_TEST_DAYS the module is imported at today's date and the test runs at another).
+IN_THREE_YEARS = "1 January, three years on"
 PAIRS = 3  # municipalities in the machine's partnership
 
 
@@ -102,7 +104,7 @@ def test_membership_history_holds_under_any_sequence(db):
             return not (left is None and any(o[1] is None for o in others))
 
         def _day(self, offset: int | None) -> date | None:
-            return None if offset is None else TODAY + timedelta(days=offset)
+            return None if offset is None else clock.today() + timedelta(days=offset)
 
         @rule(m=st.integers(0, PAIRS - 1), joined=offsets, length=st.none() | st.integers(0, 30))
         def join(self, m, joined, length):
@@ -161,7 +163,7 @@ def test_membership_history_holds_under_any_sequence(db):
         @invariant()
         def database_holds_the_model(self):
             def offset(d: date | None) -> int | None:
-                return None if d is None else (d - TODAY).days
+                return None if d is None else (d - clock.today()).days
 
             for m in range(PAIRS):
                 rows = run(self._rows(m))
@@ -172,10 +174,10 @@ def test_membership_history_holds_under_any_sequence(db):
                     assert not _days_shared(a, b), "two spells of one pair share a day"
             for d in (-41, -20, -1, 0, 1, 15, 41, 80):
                 expected = {self.municipalities[m] for m in range(PAIRS) if _model_member(self.model[m], d)}
-                assert run(organisation.members_on(self.partnership, TODAY + timedelta(days=d))) == expected
+                assert run(organisation.members_on(self.partnership, clock.today() + timedelta(days=d))) == expected
                 assert {
                     m for m in self.municipalities
-                    if self.partnership in run(organisation.partnerships_on(m, TODAY + timedelta(days=d)))
+                    if self.partnership in run(organisation.partnerships_on(m, clock.today() + timedelta(days=d)))
                 } == expected
 
     try:
@@ -214,17 +216,17 @@ async def test_a_municipality_that_left_keeps_its_past_and_is_not_offered_anew(d
     other = await _municipality("103", "Mellem Kommune")
     leaver = await _municipality("105", "Forladt Kommune")
     partnership = await organisation.create_partnership(None, "Skiftende samarbejde", "", [own, other, leaver])
-    two_years_ago = add_months(TODAY, -25)
+    two_years_ago = add_months(clock.today(), -25)
     await _hire(own, 6, two_years_ago, "o")
     await _hire(other, 6, two_years_ago, "m")
     await _hire(leaver, 7, two_years_ago, "f")
     # Forladt Kommune leaves today; 5 hired since count for nobody's partnership figures.
     await organisation.set_members(None, partnership, [own, other])
-    await _hire(leaver, 5, TODAY, "n")
+    await _hire(leaver, 5, clock.today(), "n")
     chief = await accounts.create_person(None, "chef@egen.example", "Chef Egen", DEMO_PASSWORD)
     await accounts.grant_role(None, chief, Role.chief.value, municipality_id=own)
 
-    board = await dashboard.dashboard_for(await load_user(chief), {"fra": str(TODAY.year - 3)})
+    board = await dashboard.dashboard_for(await load_user(chief), {"fra": str(clock.today().year - 3)})
     rows = {row.label: row.cells for row in board.comparison.rows}
     hires = board.comparison.headings.index("Nyansatte") - 1
     # Its past stays: a row of its own with its 7 hires from when it was a member, and they
@@ -236,8 +238,8 @@ async def test_a_municipality_that_left_keeps_its_past_and_is_not_offered_anew(d
     options = await cohort_forms.form_options(partnership)
     assert {m["id"] for m in options["members"]} == {own, other}
     assert await access.member_municipalities({partnership}) == {own, other}
-    assert await organisation.partnerships_on(leaver, TODAY) == set()
-    assert await organisation.partnerships_on(leaver, TODAY - timedelta(days=1)) == {partnership}
+    assert await organisation.partnerships_on(leaver, clock.today()) == set()
+    assert await organisation.partnerships_on(leaver, clock.today() - timedelta(days=1)) == {partnership}
 
 
 # --------------------------------------------------------------------------------------
@@ -256,7 +258,7 @@ async def _state(partnership: int) -> tuple:
     [
         ("", "", "joined_on"),
         ("1900-01-01", "", "joined_on"),
-        (f"{TODAY.year + 3}-01-01", "", "joined_on"),
+        (IN_THREE_YEARS, "", "joined_on"),
         ("2027-02-30", "", "joined_on"),
         ("i morgen", "", "joined_on"),
         ("2020-05-01", "2020-04-30", "left_on"),
@@ -266,6 +268,8 @@ async def _state(partnership: int) -> tuple:
     ],
 )
 async def test_bad_membership_input_changes_nothing(db, joined_on, left_on, field):
+    if joined_on == IN_THREE_YEARS:  # read at the test's day, not when the module was imported
+        joined_on = f"{clock.today().year + 3}-01-01"
     member = await _municipality("101", "Egen Kommune")
     partnership = await organisation.create_partnership(None, "Datosamarbejdet", "", [])
     await organisation.add_membership(None, partnership, member, "2021-01-01")
@@ -316,13 +320,13 @@ async def test_the_admin_page_shows_the_history_and_refuses_bad_dates(demo_clien
         PartnershipMember.partnership == partnership
     ).limit(1)
     url = f"/admin/partnerships/{partnership}"
-    ended = await post_form(demo_client, f"{url}/memberships/{first['id']}/end", {"left_on": TODAY.isoformat()})
+    ended = await post_form(demo_client, f"{url}/memberships/{first['id']}/end", {"left_on": clock.today().isoformat()})
     assert ended.status_code == 303
     page = (await demo_client.get(url)).text
     # The history: the ended membership's left date, and the date in its end form.
     assert "Medlemskaber over tid" in page
-    assert f"<td>{timefmt.da_date(TODAY)}</td>" in page
-    assert f'value="{TODAY.isoformat()}"' in page
+    assert f"<td>{timefmt.da_date(clock.today())}</td>" in page
+    assert f'value="{clock.today().isoformat()}"' in page
     before = await _state(partnership)
     refused = await post_form(demo_client, f"{url}/memberships/{first['id']}/end", {"left_on": "1800-01-01"})
     assert refused.status_code == 400 and "Datoen skal ligge mellem" in refused.text
@@ -334,8 +338,8 @@ async def test_the_admin_page_shows_the_history_and_refuses_bad_dates(demo_clien
     assert refused.status_code == 400 and "Udtrædelsesdatoen kan ikke ligge før" in refused.text
     assert await _state(partnership) == before
     rejoined = await post_form(demo_client, f"{url}/memberships", {
-        "municipality": str(municipality), "joined_on": (TODAY + timedelta(days=1)).isoformat(),
+        "municipality": str(municipality), "joined_on": (clock.today() + timedelta(days=1)).isoformat(),
     })
     assert rejoined.status_code == 303
-    assert municipality not in await organisation.members_on(partnership, TODAY)
-    assert municipality in await organisation.members_on(partnership, TODAY + timedelta(days=1))
+    assert municipality not in await organisation.members_on(partnership, clock.today())
+    assert municipality in await organisation.members_on(partnership, clock.today() + timedelta(days=1))
