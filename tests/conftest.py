@@ -16,8 +16,9 @@ import os
 import shutil
 import sys
 import tempfile
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
@@ -179,6 +180,25 @@ def _point_engine_at(target: str) -> None:
         ENGINE.config = {"dsn": pg_url(target)}
     else:
         ENGINE.path = target
+
+
+@contextmanager
+def own_event_loop() -> Iterator[asyncio.AbstractEventLoop]:
+    """A new event loop for a test that drives the database itself (the stateful tests run
+    by hypothesis outside pytest-asyncio). On PostgreSQL the engine gets a connection pool
+    in that loop for as long as it lasts: without one every query opens a connection of its
+    own (about 5 ms against 0.15 ms), which made such a test some 50 times slower there
+    than on SQLite. The pool is closed with the loop."""
+    loop = asyncio.new_event_loop()
+    pooled = BACKEND == "postgres"
+    try:
+        if pooled:
+            loop.run_until_complete(ENGINE.start_connection_pool(min_size=1, max_size=4))
+        yield loop
+    finally:
+        if pooled:
+            loop.run_until_complete(ENGINE.close_connection_pool())
+        loop.close()
 
 
 async def _migrate_and_load() -> None:

@@ -11,6 +11,7 @@ database must hold exactly what the model holds."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import random
 from dataclasses import dataclass, field
@@ -31,6 +32,7 @@ from intro.participation import enrolment
 from intro.participation.enrolment import Places
 from intro.planning import cohorts
 from intro.tables import Cohort, Enrolment, Municipality, Partnership, Person, RoleGrant
+from tests.conftest import own_event_loop
 
 ACTIVE = ("enrolled", "waitlisted")
 CODES = ("329", "330", "370")  # Ringsted, Slagelse, Næstved
@@ -124,7 +126,8 @@ async def assert_invariants(cohort_ids: list[int]) -> None:
 
 
 def test_enrolment_rules_hold_under_any_sequence(demo_db):
-    loop = asyncio.new_event_loop()
+    stack = contextlib.ExitStack()  # the loop, and on PostgreSQL a pool in it
+    loop = stack.enter_context(own_event_loop())
     run = loop.run_until_complete
 
     class Enrolments(RuleBasedStateMachine):
@@ -243,7 +246,7 @@ def test_enrolment_rules_hold_under_any_sequence(demo_db):
             ),
         )
     finally:
-        loop.close()
+        stack.close()
 
 
 async def test_enrolment_rules_hold_under_concurrency(demo_db):

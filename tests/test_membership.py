@@ -10,7 +10,7 @@
 
 from __future__ import annotations
 
-import asyncio
+import contextlib
 import itertools
 from datetime import date, timedelta
 
@@ -41,7 +41,7 @@ from intro.tables import (
     Person,
     Role,
 )
-from tests.conftest import DEMO_PASSWORD
+from tests.conftest import DEMO_PASSWORD, own_event_loop
 from tests.test_constraints import refused
 
 # Reads the date: also run at every pinned day (make test-days).
@@ -67,7 +67,8 @@ def _model_member(spells: list[tuple[int | None, int | None]], d: int) -> bool:
 
 
 def test_membership_history_holds_under_any_sequence(db):
-    loop = asyncio.new_event_loop()
+    stack = contextlib.ExitStack()  # the loop, and on PostgreSQL a pool in it
+    loop = stack.enter_context(own_event_loop())
     run = loop.run_until_complete
     offsets = st.integers(-40, 40)  # days from today
 
@@ -189,7 +190,7 @@ def test_membership_history_holds_under_any_sequence(db):
             ),
         )
     finally:
-        loop.close()
+        stack.close()
 
 
 # --------------------------------------------------------------------------------------
