@@ -25,16 +25,24 @@ import hashlib
 import re
 import secrets
 import time
+import warnings
 from dataclasses import dataclass
 from datetime import timedelta
 from urllib.parse import urlsplit
 
 import httpx
-from authlib.integrations.httpx_client import AsyncOAuth2Client
+from authlib.deprecate import AuthlibDeprecationWarning
 from joserfc import errors as jose_errors
 from joserfc import jwt
 from joserfc.jwk import KeySet
 from joserfc.jws import extract_compact
+
+# Authlib 1.9 warns on import that it runs on httpx rather than its fork httpx2. Intro
+# uses httpx (Litestar's test client does too) and the warning said nothing to whoever
+# ran `make run`; the same filter is in pyproject for the tests.
+with warnings.catch_warnings():
+    warnings.filterwarnings("ignore", "The httpx module is deprecated", AuthlibDeprecationWarning)
+    from authlib.integrations.httpx_client import AsyncOAuth2Client
 
 from intro import audit, clock
 from intro.db import write_transaction
