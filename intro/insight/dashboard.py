@@ -44,10 +44,10 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 
-from piccolo.query.functions.aggregate import Max
+from piccolo.query.functions.aggregate import Count, Max, Min
 
 from intro import access, clock
-from intro.db import StampedCache, data_stamp
+from intro.db import StampedCache, any_of, data_stamp
 from intro.errors import NotFound
 from intro.i18n import _
 from intro.inputs import parse_int
@@ -206,6 +206,11 @@ class Loaded:
     spells: dict[int, list[tuple[date | None, date | None]]] | None = None
 
 
+def _local_day(value: datetime | str) -> date:
+    """The local date of an instant (an aggregate over a timestamp is text on SQLite)."""
+    return local(datetime.fromisoformat(value) if isinstance(value, str) else value).date()
+
+
 def _day(value: datetime | date | str | None) -> date | None:
     if value is None:
         return None
@@ -276,12 +281,16 @@ async def load(filters: Filters, today: date) -> Loaded:
     # Marks counted by the sheet's rule (attendance.expected_on): on the days of a cohort
     # from the day a person got their place there, or on a day they were booked to catch
     # up. A mark outside that (left by older versions) is in no rate.
+    # The marks counted per person, cohort and status, with the first course day among
+    # them: tens of thousands of marks one by one were most of a cold build's time at
+    # national scale (issue 19). Only where that first day comes before the person's
+    # place (or there is no place), are the marks looked at one by one (below).
     attendance = await Attendance.select(
-        Attendance.person, Attendance.session, Attendance.status,
-        Attendance.session.cohort.as_alias("cohort"), Attendance.session.starts_at.as_alias("starts_at"),
+        Attendance.person, Attendance.session.cohort.as_alias("cohort"), Attendance.status,
+        Min(Attendance.session.starts_at, alias="first"), Count(alias="n"),
     ).where(
         Attendance.session.is_in(Session.select(Session.id).where(Session.cohort.is_in(cohort_ids)))
-    )
+    ).group_by(Attendance.person, Attendance.session.cohort, Attendance.status)
     booked = {
         (b["person"], b["session"])
         for b in await CatchUpBooking.select(CatchUpBooking.person, CatchUpBooking.session).where(
@@ -325,13 +334,31 @@ async def load(filters: Filters, today: date) -> Loaded:
         if e["enrolled_at"] is not None and e["status"] != EnrolmentStatus.waitlisted.value:
             key = (e["person"], e["cohort"])
             placed[key] = min(placed.get(key, e["enrolled_at"]), e["enrolled_at"])
+    placed_on = {key: local(at).date() for key, at in placed.items()}  # expected_on, by local day
+    doubtful: set[tuple[int, int]] = set()  # (person, cohort) with a mark perhaps before the place
     for a in attendance:
-        if (a["person"], a["session"]) not in booked and not expected_on(
-            local(a["starts_at"]).date(), placed.get((a["person"], a["cohort"]))
-        ):
+        since = placed_on.get((a["person"], a["cohort"]))
+        if since is None or _local_day(a["first"]) < since:
+            doubtful.add((a["person"], a["cohort"]))
             continue
         f = facts[a["person"]]
-        setattr(f, a["status"], getattr(f, a["status"]) + 1)
+        setattr(f, a["status"], getattr(f, a["status"]) + a["n"])
+    if doubtful:
+        for a in await Attendance.select(
+            Attendance.person, Attendance.session, Attendance.status,
+            Attendance.session.cohort.as_alias("cohort"), Attendance.session.starts_at.as_alias("starts_at"),
+        ).where(
+            any_of(Attendance.person, sorted({person for person, _cohort in doubtful}))
+            & Attendance.session.is_in(Session.select(Session.id).where(Session.cohort.is_in(cohort_ids)))
+        ):
+            if (a["person"], a["cohort"]) not in doubtful:
+                continue
+            if (a["person"], a["session"]) not in booked and not expected_on(
+                local(a["starts_at"]).date(), placed.get((a["person"], a["cohort"]))
+            ):
+                continue
+            f = facts[a["person"]]
+            setattr(f, a["status"], getattr(f, a["status"]) + 1)
     return Loaded(
         today=today,
         filters=filters,
