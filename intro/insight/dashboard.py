@@ -190,6 +190,11 @@ class PersonFacts:
     enrolment_rows: list[dict] = field(default_factory=list)
 
 
+# What is known of a person nobody has facts for: read only, shared (not made afresh for
+# each of tens of thousands of look-ups while building a board).
+NO_FACTS = PersonFacts()
+
+
 @dataclass
 class Loaded:
     today: date
@@ -444,14 +449,14 @@ def _spell_infos(spells: Iterable[r.Spell], by_start: dict[tuple[int, int, date]
 
 def _summary(infos: list[SpellInfo], facts: dict[int, PersonFacts], today: date) -> Summary:
     people = {i.spell.person for i in infos}
-    person_facts = [facts.get(p, PersonFacts()) for p in people]
+    person_facts = [facts.get(p, NO_FACTS) for p in people]
     present = sum(f.present for f in person_facts)
     absent = sum(f.absent for f in person_facts)
     excused = sum(f.excused for f in person_facts)
     return Summary(
         hires=len(infos),
         enrolled_within=r.share_within(
-            [(i.spell.start, facts.get(i.spell.person, PersonFacts()).first_enrolled) for i in infos],
+            [(i.spell.start, facts.get(i.spell.person, NO_FACTS).first_enrolled) for i in infos],
             ENROLLED_WITHIN_MONTHS,
             today,
         ),
@@ -558,7 +563,7 @@ def _in_filters(info: SpellInfo, filters: Filters, facts: dict[int, PersonFacts]
         return False
     if filters.job_function and info.job_function != filters.job_function:
         return False
-    return not filters.cohort or facts.get(s.person, PersonFacts()).cohort == filters.cohort
+    return not filters.cohort or facts.get(s.person, NO_FACTS).cohort == filters.cohort
 
 
 KM_TABLE_MONTHS = (0, 3, 6, 12, 18, 24, 36)
@@ -750,12 +755,12 @@ def _splits(
     """Every figure by cohort, job function, profile and completed intro; with `own_ids`
     (the partnership view) also the viewer's own part of each group."""
     keys: list[tuple[str, Callable[[SpellInfo], str]]] = [
-        (_("hold"), lambda i: loaded.cohorts.get(facts.get(i.spell.person, PersonFacts()).cohort or 0, {}).get("name") or NOT_ENROLLED),
+        (_("hold"), lambda i: loaded.cohorts.get(facts.get(i.spell.person, NO_FACTS).cohort or 0, {}).get("name") or NOT_ENROLLED),
         (_("stilling"), lambda i: i.job_function or _("Ukendt")),
         (_("fagprofil"), lambda i: loaded.profiles.get(i.profile_code or "", _("Basisprofil alene"))),
         (
             _("gennemført introforløb"),
-            lambda i: _("Gennemført") if facts.get(i.spell.person, PersonFacts()).completed else _("Ikke gennemført"),
+            lambda i: _("Gennemført") if facts.get(i.spell.person, NO_FACTS).completed else _("Ikke gennemført"),
         ),
     ]
     if own_ids is not None:
@@ -1062,7 +1067,7 @@ async def people_for(user: User, params: dict[str, str | None], today: date | No
     names = await _names(sorted(own_people))
     lines = []
     for i in infos:
-        f = loaded.facts.get(i.spell.person, PersonFacts())
+        f = loaded.facts.get(i.spell.person, NO_FACTS)
         lines.append(
             PersonLine(
                 name=names.get(i.spell.person, ""),
