@@ -99,6 +99,18 @@ def create_app() -> Litestar:
         if pooled:
             await engine.start_connection_pool()
 
+    async def freeze_gc() -> None:
+        # A served worker holds ~100,000 long-lived objects from its imports and the app
+        # (Litestar, Piccolo, Jinja); every full collection walks them all (~80 ms on this
+        # machine), and building a large dashboard sets one off (issue 19). Frozen, they
+        # are left out of collections. Only by `serve` (INTRO_FREEZE_GC): the tests make
+        # many apps in one process and should not keep them.
+        if os.environ.get("INTRO_FREEZE_GC") == "1":
+            import gc
+
+            gc.collect()
+            gc.freeze()
+
     async def close_pool() -> None:
         if pooled:
             await engine.close_connection_pool()
@@ -190,7 +202,7 @@ def create_app() -> Litestar:
         # The input gate (intro/web/forms.py) before every handler, after its guards.
         before_request=check_request,
         before_send=[_security_headers],
-        on_startup=[open_pool],
+        on_startup=[open_pool, freeze_gc],
         on_shutdown=[close_pool],
         debug=settings.debug,
     )
@@ -221,6 +233,7 @@ def serve(host: str, port: int, workers: int, reload: bool) -> None:
     """Serve the app with uvicorn."""
     import uvicorn
 
+    os.environ["INTRO_FREEZE_GC"] = "1"  # for the workers' apps (create_app's freeze_gc)
     uvicorn.run(
         "app:create_app",
         factory=True,

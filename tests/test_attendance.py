@@ -237,6 +237,15 @@ async def test_a_mark_from_before_the_enrolment_counts_in_no_rate(demo_db):
     facts = loaded.facts.get(hire)
     assert facts is None or (facts.present, facts.absent, facts.excused) == (0, 0, 0)
 
+    # With a mark of the same kind from the day of the place on, that one counts and the
+    # earlier still not (the dashboard counts marks per kind, one by one only where needed).
+    later = await Session.select(Session.id).where(
+        (Session.cohort == cohort["id"]) & (Session.status == "scheduled") & (Session.starts_at >= start_of_today)
+    ).order_by(Session.starts_at).first()
+    await Attendance.insert(Attendance(session=later["id"], person=hire, status="absent", recorded_by=coordinator))
+    loaded = await dashboard.load(await dashboard.filters_for(user, {}, today), today)
+    assert (loaded.facts[hire].present, loaded.facts[hire].absent) == (0, 1)
+
 
 async def test_a_refused_mark_on_a_cancelled_day_offers_no_buttons(demo_client):
     """A day cancelled while the sheet was open: the refusal re-renders the sheet (or the

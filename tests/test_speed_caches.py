@@ -214,6 +214,23 @@ async def test_the_rendered_results_are_the_kept_boards_and_go_with_it(chief, de
     assert after.strip() in full.text  # the full page holds the same results
 
 
+async def test_the_rendered_filters_are_the_kept_boards_and_go_with_it(chief, demo_client):
+    """The page's heading and filters are rendered once per kept board too: a job
+    function written by another process is offered at the next request."""
+    from intro.web import dashboard as dashboard_page
+
+    await login(demo_client, SLAGELSE_CHIEF)
+    before = (await demo_client.get("/dashboard")).text
+    assert "Ny testfunktion" not in before
+    assert [len(htmls) for _ref, htmls in dashboard_page._RENDERED.values()] == [2]  # results and filters
+    slagelse = await _municipality("330")
+    _other_process_writes(
+        f"UPDATE employment SET job_function = 'Ny testfunktion' "
+        f"WHERE id = (SELECT MIN(id) FROM employment WHERE municipality = {slagelse})"
+    )
+    assert '<option value="Ny testfunktion"' in (await demo_client.get("/dashboard")).text
+
+
 # --------------------------------------------------------------------------------------
 # Feeds: a poll answered from the worker's map still sees a revoked token or a lost role
 

@@ -44,10 +44,10 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 
-from piccolo.query.functions.aggregate import Max
+from piccolo.query.functions.aggregate import Count, Max, Min
 
 from intro import access, clock
-from intro.db import StampedCache, data_stamp
+from intro.db import StampedCache, any_of, data_stamp
 from intro.errors import NotFound
 from intro.i18n import _
 from intro.inputs import parse_int
@@ -190,6 +190,11 @@ class PersonFacts:
     enrolment_rows: list[dict] = field(default_factory=list)
 
 
+# What is known of a person nobody has facts for: read only, shared (not made afresh for
+# each of tens of thousands of look-ups while building a board).
+NO_FACTS = PersonFacts()
+
+
 @dataclass
 class Loaded:
     today: date
@@ -204,6 +209,11 @@ class Loaded:
     # municipality -> [(joined_on, left_on)]: organisation.membership_spells; None (figures
     # worked out without a database): every municipality a member throughout
     spells: dict[int, list[tuple[date | None, date | None]]] | None = None
+
+
+def _local_day(value: datetime | str) -> date:
+    """The local date of an instant (an aggregate over a timestamp is text on SQLite)."""
+    return local(datetime.fromisoformat(value) if isinstance(value, str) else value).date()
 
 
 def _day(value: datetime | date | str | None) -> date | None:
@@ -276,12 +286,16 @@ async def load(filters: Filters, today: date) -> Loaded:
     # Marks counted by the sheet's rule (attendance.expected_on): on the days of a cohort
     # from the day a person got their place there, or on a day they were booked to catch
     # up. A mark outside that (left by older versions) is in no rate.
+    # The marks counted per person, cohort and status, with the first course day among
+    # them: tens of thousands of marks one by one were most of a cold build's time at
+    # national scale (issue 19). Only where that first day comes before the person's
+    # place (or there is no place), are the marks looked at one by one (below).
     attendance = await Attendance.select(
-        Attendance.person, Attendance.session, Attendance.status,
-        Attendance.session.cohort.as_alias("cohort"), Attendance.session.starts_at.as_alias("starts_at"),
+        Attendance.person, Attendance.session.cohort.as_alias("cohort"), Attendance.status,
+        Min(Attendance.session.starts_at, alias="first"), Count(alias="n"),
     ).where(
         Attendance.session.is_in(Session.select(Session.id).where(Session.cohort.is_in(cohort_ids)))
-    )
+    ).group_by(Attendance.person, Attendance.session.cohort, Attendance.status)
     booked = {
         (b["person"], b["session"])
         for b in await CatchUpBooking.select(CatchUpBooking.person, CatchUpBooking.session).where(
@@ -325,13 +339,31 @@ async def load(filters: Filters, today: date) -> Loaded:
         if e["enrolled_at"] is not None and e["status"] != EnrolmentStatus.waitlisted.value:
             key = (e["person"], e["cohort"])
             placed[key] = min(placed.get(key, e["enrolled_at"]), e["enrolled_at"])
+    placed_on = {key: local(at).date() for key, at in placed.items()}  # expected_on, by local day
+    doubtful: set[tuple[int, int]] = set()  # (person, cohort) with a mark perhaps before the place
     for a in attendance:
-        if (a["person"], a["session"]) not in booked and not expected_on(
-            local(a["starts_at"]).date(), placed.get((a["person"], a["cohort"]))
-        ):
+        since = placed_on.get((a["person"], a["cohort"]))
+        if since is None or _local_day(a["first"]) < since:
+            doubtful.add((a["person"], a["cohort"]))
             continue
         f = facts[a["person"]]
-        setattr(f, a["status"], getattr(f, a["status"]) + 1)
+        setattr(f, a["status"], getattr(f, a["status"]) + a["n"])
+    if doubtful:
+        for a in await Attendance.select(
+            Attendance.person, Attendance.session, Attendance.status,
+            Attendance.session.cohort.as_alias("cohort"), Attendance.session.starts_at.as_alias("starts_at"),
+        ).where(
+            any_of(Attendance.person, sorted({person for person, _cohort in doubtful}))
+            & Attendance.session.is_in(Session.select(Session.id).where(Session.cohort.is_in(cohort_ids)))
+        ):
+            if (a["person"], a["cohort"]) not in doubtful:
+                continue
+            if (a["person"], a["session"]) not in booked and not expected_on(
+                local(a["starts_at"]).date(), placed.get((a["person"], a["cohort"]))
+            ):
+                continue
+            f = facts[a["person"]]
+            setattr(f, a["status"], getattr(f, a["status"]) + 1)
     return Loaded(
         today=today,
         filters=filters,
@@ -417,14 +449,14 @@ def _spell_infos(spells: Iterable[r.Spell], by_start: dict[tuple[int, int, date]
 
 def _summary(infos: list[SpellInfo], facts: dict[int, PersonFacts], today: date) -> Summary:
     people = {i.spell.person for i in infos}
-    person_facts = [facts.get(p, PersonFacts()) for p in people]
+    person_facts = [facts.get(p, NO_FACTS) for p in people]
     present = sum(f.present for f in person_facts)
     absent = sum(f.absent for f in person_facts)
     excused = sum(f.excused for f in person_facts)
     return Summary(
         hires=len(infos),
         enrolled_within=r.share_within(
-            [(i.spell.start, facts.get(i.spell.person, PersonFacts()).first_enrolled) for i in infos],
+            [(i.spell.start, facts.get(i.spell.person, NO_FACTS).first_enrolled) for i in infos],
             ENROLLED_WITHIN_MONTHS,
             today,
         ),
@@ -531,7 +563,7 @@ def _in_filters(info: SpellInfo, filters: Filters, facts: dict[int, PersonFacts]
         return False
     if filters.job_function and info.job_function != filters.job_function:
         return False
-    return not filters.cohort or facts.get(s.person, PersonFacts()).cohort == filters.cohort
+    return not filters.cohort or facts.get(s.person, NO_FACTS).cohort == filters.cohort
 
 
 KM_TABLE_MONTHS = (0, 3, 6, 12, 18, 24, 36)
@@ -723,12 +755,12 @@ def _splits(
     """Every figure by cohort, job function, profile and completed intro; with `own_ids`
     (the partnership view) also the viewer's own part of each group."""
     keys: list[tuple[str, Callable[[SpellInfo], str]]] = [
-        (_("hold"), lambda i: loaded.cohorts.get(facts.get(i.spell.person, PersonFacts()).cohort or 0, {}).get("name") or NOT_ENROLLED),
+        (_("hold"), lambda i: loaded.cohorts.get(facts.get(i.spell.person, NO_FACTS).cohort or 0, {}).get("name") or NOT_ENROLLED),
         (_("stilling"), lambda i: i.job_function or _("Ukendt")),
         (_("fagprofil"), lambda i: loaded.profiles.get(i.profile_code or "", _("Basisprofil alene"))),
         (
             _("gennemført introforløb"),
-            lambda i: _("Gennemført") if facts.get(i.spell.person, PersonFacts()).completed else _("Ikke gennemført"),
+            lambda i: _("Gennemført") if facts.get(i.spell.person, NO_FACTS).completed else _("Ikke gennemført"),
         ),
     ]
     if own_ids is not None:
@@ -1035,7 +1067,7 @@ async def people_for(user: User, params: dict[str, str | None], today: date | No
     names = await _names(sorted(own_people))
     lines = []
     for i in infos:
-        f = loaded.facts.get(i.spell.person, PersonFacts())
+        f = loaded.facts.get(i.spell.person, NO_FACTS)
         lines.append(
             PersonLine(
                 name=names.get(i.spell.person, ""),

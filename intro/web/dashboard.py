@@ -8,6 +8,7 @@ responses say `Vary: HX-Request`."""
 from __future__ import annotations
 
 import weakref
+from collections.abc import Callable
 from urllib.parse import urlencode
 
 from litestar import MediaType, Request, Response, get
@@ -47,26 +48,32 @@ def _results_context(board: Dashboard) -> dict:
     }
 
 
-# The results fragment as rendered for a kept board, per worker: it is a function of the
-# board alone (charts, tables, links with the board's filters; nothing of the request or
-# the viewer beyond them), and rendering it was most of the page's time (issue 19). It is
-# tied to the board object, which the board cache (intro.insight.dashboard._BOARDS)
-# replaces after any write to what the board was built from, so a new board is rendered
-# afresh. Its links are built from route names, which needs the app (request.app) only.
-# {id(board): (weak reference to the board, html)}.
-_RENDERED: dict[int, tuple[weakref.ref, Markup]] = {}
+# The results fragment and the page's heading and filters as rendered for a kept board,
+# per worker: they are a function of the board alone (charts, tables, options, links with
+# the board's filters; nothing of the request or the viewer beyond them), and rendering
+# them was most of the page's time (issue 19). They are tied to the board object, which
+# the board cache (intro.insight.dashboard._BOARDS) replaces after any write to what the
+# board was built from, so a new board is rendered afresh. Their links are built from
+# route names, which needs the app (request.app) only.
+# {id(board): (weak reference to the board, {template name: html})}.
+_RENDERED: dict[int, tuple[weakref.ref, dict[str, Markup]]] = {}
+
+
+def _kept_html(request: Request, board: Dashboard, template_name: str, context: Callable[[Dashboard], dict]) -> Markup:
+    kept = _RENDERED.get(id(board))
+    if kept is None or kept[0]() is not board:
+        for key in [k for k, (ref, _html) in _RENDERED.items() if ref() is None]:
+            del _RENDERED[key]  # boards the board cache has let go
+        kept = _RENDERED[id(board)] = (weakref.ref(board), {})
+    html = kept[1].get(template_name)
+    if html is None:
+        template = request.app.template_engine.get_template(template_name)
+        html = kept[1][template_name] = Markup(template.render(**context(board), request=request))
+    return html
 
 
 def _results_html(request: Request, board: Dashboard) -> Markup:
-    kept = _RENDERED.get(id(board))
-    if kept is not None and kept[0]() is board:
-        return kept[1]
-    template = request.app.template_engine.get_template("dashboard/_results.html")
-    html = Markup(template.render(**_results_context(board), request=request))
-    for key in [k for k, (ref, _html) in _RENDERED.items() if ref() is None]:
-        del _RENDERED[key]  # boards the board cache has let go
-    _RENDERED[id(board)] = (weakref.ref(board), html)
-    return html
+    return _kept_html(request, board, "dashboard/_results.html", _results_context)
 
 
 @get("/dashboard", guards=[CHIEFS], name="dashboard")
@@ -76,7 +83,10 @@ async def dashboard_page(request: Request[User, None, None]) -> Template | Respo
     headers = {"Vary": "HX-Request"}
     if request.headers.get("hx-request") and not request.headers.get("hx-history-restore-request"):
         return Response(results, media_type=MediaType.HTML, headers=headers)
-    return Template("dashboard/index.html", context={"board": board, "results": results}, headers=headers)
+    filters = _kept_html(request, board, "dashboard/_filters.html", lambda board: {"board": board})
+    return Template(
+        "dashboard/index.html", context={"board": board, "filters": filters, "results": results}, headers=headers
+    )
 
 
 @get("/dashboard/people", guards=[CHIEFS], name="dashboard_people")
