@@ -171,8 +171,13 @@ def create_app() -> Litestar:
             # htmx takes the token from the page (hx-headers), never from the cookie.
             cookie_httponly=True,
             cookie_samesite="lax",
-            # The HR API authenticates each call by its bearer token and sets no cookie.
-            exclude=["/healthz", "/livez", "/api/"],
+            # The HR API authenticates each call by its bearer token and sets no cookie. A
+            # calendar feed is read only (GET, HEAD), by the secret in its URL, by calendar
+            # programs that keep no cookies: it neither needs a CSRF token nor sets one (a
+            # random token and a cookie made for every poll, issue 19).
+            # Anchored: Litestar looks for these anywhere in the path (/me/feeds/… must keep
+            # its token).
+            exclude=["^/healthz$", "^/livez$", "^/api/", "^/feeds/"],
         ),
         template_config=template_config(),
         # Pages and calendar feeds are text: gzip them (feeds of years of course days shrink ~10x).

@@ -208,3 +208,22 @@ async def test_the_per_fetch_check_agrees_with_the_list_of_allowed_feeds(demo_db
         allowed = {(t.kind, t.target_id) for t in await allowed_targets(user)}
         for kind, target in everything:
             assert await _may(user, kind, target) == ((kind, target) in allowed), (email, kind, target)
+
+
+async def test_a_feed_sets_no_cookie_and_the_feed_pages_keep_their_csrf_check(demo_client):
+    """A calendar program polls by the secret in the URL and keeps no cookies: a feed's
+    answers (200 and 304) set none, not even a CSRF token (made afresh for every poll
+    before). The CSRF exemption covers /feeds/ only: the owner's POSTs under /me/feeds/
+    still need the token."""
+    await login(demo_client, SARA)
+    url = await _make_feed(demo_client, "person:")
+    path = "/feeds/" + url.split("/feeds/", 1)[1]
+    async with AsyncTestClient(app=create_app(), base_url="http://intro.test") as calendar:
+        first = await calendar.get(path)
+        again = await calendar.get(path, headers={"If-None-Match": first.headers["etag"]})
+        assert (first.status_code, again.status_code) == (200, 304)
+        assert "set-cookie" not in first.headers and "set-cookie" not in again.headers
+    page = await demo_client.get("/me/feeds")
+    feed_id = re.search(r'/me/feeds/(\d+)/revoke', page.text).group(1)
+    refused = await demo_client.post(f"/me/feeds/{feed_id}/revoke", data={})
+    assert refused.status_code == 403
