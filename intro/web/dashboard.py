@@ -7,7 +7,6 @@ responses say `Vary: HX-Request`."""
 
 from __future__ import annotations
 
-import weakref
 from collections.abc import Callable
 from urllib.parse import urlencode
 
@@ -25,6 +24,7 @@ from intro.insight.dashboard import Dashboard
 from intro.people.accounts import User
 from intro.tables import Role
 from intro.web.auth import requires
+from intro.web.templating import KeptRenders
 
 CHIEFS = requires(Role.chief)
 PARAMS = ("kommune", "samarbejde", "fra", "til", "hold", "stilling")
@@ -56,20 +56,11 @@ def _results_context(board: Dashboard) -> dict:
 # board was built from, so a new board is rendered afresh. Their links are built from
 # route names, which needs the app (request.app) only.
 # {id(board): (weak reference to the board, {template name: html})}.
-_RENDERED: dict[int, tuple[weakref.ref, dict[str, Markup]]] = {}
+_RENDERED = KeptRenders()
 
 
 def _kept_html(request: Request, board: Dashboard, template_name: str, context: Callable[[Dashboard], dict]) -> Markup:
-    kept = _RENDERED.get(id(board))
-    if kept is None or kept[0]() is not board:
-        for key in [k for k, (ref, _html) in _RENDERED.items() if ref() is None]:
-            del _RENDERED[key]  # boards the board cache has let go
-        kept = _RENDERED[id(board)] = (weakref.ref(board), {})
-    html = kept[1].get(template_name)
-    if html is None:
-        template = request.app.template_engine.get_template(template_name)
-        html = kept[1][template_name] = Markup(template.render(**context(board), request=request))
-    return html
+    return _RENDERED.render(request, board, template_name, template_name, lambda: context(board))
 
 
 def _results_html(request: Request, board: Dashboard) -> Markup:

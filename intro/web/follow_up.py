@@ -4,7 +4,6 @@ course certificate."""
 from __future__ import annotations
 
 import asyncio
-import weakref
 
 from litestar import Request, Response, get, post
 from litestar.params import FromPath, FromQuery
@@ -19,6 +18,7 @@ from intro.participation.progress import urgency_level
 from intro.people.accounts import User
 from intro.tables import Enrolment, Person, Role
 from intro.web.auth import requires
+from intro.web.templating import KeptRenders
 
 FOLLOWERS = requires(Role.coordinator, Role.instructor, Role.chief)
 PLANNERS = requires(Role.coordinator)
@@ -29,25 +29,15 @@ PARTICIPANTS = requires(Role.participant)
 # worker: a new grid is kept after any write to what it was built from, and so rendered
 # afresh. The one part that is the viewer's own, the CSRF field of the confirm buttons, is
 # a placeholder the page fills in. {id(kept grid): (weak reference to it, {may confirm: html})}.
-_RENDERED: dict[int, tuple[weakref.ref, dict[bool, Markup]]] = {}
+_RENDERED = KeptRenders()
 CSRF_PLACEHOLDER = Markup('<input type="hidden" name="_csrf_token" value="@@intro-csrf@@">')
 
 
 def _body_html(request: Request, cohort, may, kept: follow_up.KeptGrid) -> Markup:
-    entry = _RENDERED.get(id(kept))
-    if entry is None or entry[0]() is not kept:
-        for key in [k for k, (ref, _html) in _RENDERED.items() if ref() is None]:
-            del _RENDERED[key]  # grids the grid cache has let go
-        entry = _RENDERED[id(kept)] = (weakref.ref(kept), {})
-    variant = bool(may.may_confirm_completion)
-    html = entry[1].get(variant)
-    if html is None:
-        template = request.app.template_engine.get_template("follow_up/_grid_body.html")
-        html = entry[1][variant] = Markup(template.render(
-            cohort=cohort, grid=kept.grid, behind=kept.behind, cell_names=follow_up.CELL_NAMES,
-            transfer_names=follow_up.TRANSFER_NAMES, may=may, csrf_input=CSRF_PLACEHOLDER, request=request,
-        ))
-    return html
+    return _RENDERED.render(request, kept, bool(may.may_confirm_completion), "follow_up/_grid_body.html", lambda: {
+        "cohort": cohort, "grid": kept.grid, "behind": kept.behind, "cell_names": follow_up.CELL_NAMES,
+        "transfer_names": follow_up.TRANSFER_NAMES, "may": may, "csrf_input": CSRF_PLACEHOLDER,
+    })
 
 
 async def _page(

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import weakref
+from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
@@ -165,3 +166,41 @@ def template_config() -> TemplateConfig:
     return TemplateConfig(
         directory=[own, TEMPLATES] if own else TEMPLATES, engine=JinjaTemplateEngine, engine_callback=_configure
     )
+
+
+class KeptRenders:
+    """Templates rendered once per kept object (a board or grid a `StampedCache` keeps):
+    `render(request, owner, variant, template_name, context)` gives the HTML rendered
+    from `context()` the first time for that owner and variant, and the same HTML after,
+    for as long as the owner is alive. The cache that keeps the owner replaces it after
+    any write to what it was built from, so a new owner is rendered afresh; entries of
+    owners let go are dropped on the next miss. Per worker; the HTML must hold nothing
+    of the viewer's own (a CSRF field goes in as a placeholder)."""
+
+    def __init__(self) -> None:
+        self._entries: dict[int, tuple[weakref.ref, dict[Hashable, Any]]] = {}
+
+    def render(self, request, owner: object, variant: Hashable, template_name: str,
+               context: Callable[[], dict]) -> Any:
+        from markupsafe import Markup
+
+        entry = self._entries.get(id(owner))
+        if entry is None or entry[0]() is not owner:
+            for key in [k for k, (ref, _html) in self._entries.items() if ref() is None]:
+                del self._entries[key]
+            entry = self._entries[id(owner)] = (weakref.ref(owner), {})
+        html = entry[1].get(variant)
+        if html is None:
+            template = request.app.template_engine.get_template(template_name)
+            html = entry[1][variant] = Markup(template.render(**context(), request=request))
+        return html
+
+    # What tests and a worker's operator look at: the owners kept and their renders.
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def values(self):
+        return self._entries.values()
+
+    def clear(self) -> None:
+        self._entries.clear()
